@@ -1,0 +1,54 @@
+# entra-collect inventory script.
+# Read-only facts about the PowerShell that runs it, printed as ONE JSON object between marker
+# lines on stdout. It never signs in, never reads a token cache, never changes any setting.
+# Works in Windows PowerShell 5.1 and PowerShell 7+. Run with -NoProfile -NonInteractive.
+$ErrorActionPreference = 'SilentlyContinue'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+
+$result = [ordered]@{ schema = 1 }
+
+$psv = [ordered]@{}
+foreach ($key in $PSVersionTable.Keys) {
+    $value = $PSVersionTable[$key]
+    if ($value -is [array]) { $psv[$key] = @($value | ForEach-Object { "$_" }) }
+    else { $psv[$key] = "$value" }
+}
+$result.psversiontable = $psv
+
+$runtime = $null
+$osDescription = $null
+$processArch = $null
+try {
+    $runtime = [System.Runtime.InteropServices.RuntimeInformation]::FrameworkDescription
+    $osDescription = [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
+    $processArch = "$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)"
+} catch { }
+if (-not $runtime) { $runtime = '.NET CLR ' + [Environment]::Version.ToString() }
+if (-not $osDescription) { $osDescription = [Environment]::OSVersion.VersionString }
+if (-not $processArch) { if ([Environment]::Is64BitProcess) { $processArch = 'X64' } else { $processArch = 'X86' } }
+$result.dotnet_runtime = $runtime
+$result.os_description = $osDescription
+$result.process_architecture = $processArch
+try { $result.executable = (Get-Process -Id $PID).Path } catch { $result.executable = $null }
+$result.psmodulepath = @($env:PSModulePath -split [IO.Path]::PathSeparator | Where-Object { $_ })
+
+$names = @('Az', 'Az.Accounts', 'Microsoft.Graph', 'Microsoft.Graph.Authentication')
+$modules = New-Object System.Collections.ArrayList
+foreach ($m in @(Get-Module -ListAvailable -Name $names)) {
+    $pre = $null
+    try { $pre = $m.PrivateData.PSData.Prerelease } catch { }
+    [void]$modules.Add([ordered]@{
+        name       = $m.Name
+        version    = $m.Version.ToString()
+        prerelease = $pre
+        path       = $m.ModuleBase
+    })
+}
+$result.modules = $modules.ToArray()
+
+$json = ConvertTo-Json -InputObject $result -Depth 6 -Compress
+[Console]::Out.WriteLine('<<<ENTRA-COLLECT-JSON-BEGIN>>>')
+[Console]::Out.WriteLine($json)
+[Console]::Out.WriteLine('<<<ENTRA-COLLECT-JSON-END>>>')

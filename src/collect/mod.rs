@@ -1,0 +1,480 @@
+//! Collectors and the parallel pipeline that runs them.
+//!
+//! A collector is a small independent unit: it has an id, reads what it needs through the shared
+//! [`Context`] (runner, redactor, platform, environment snapshot), and returns an [`Outcome`]:
+//! a status, a reason, redacted entries for the bundle and the commands it ran. The pipeline runs
+//! collectors on a bounded number of threads; a collector that panics, fails or hangs never
+//! stops the others or the bundle.
+//!
+//! To add a collector: write a module here implementing [`Collector`], then list it in [`all`].
+
+pub mod environment;
+pub mod system;
+pub mod versions_az;
+pub mod versions_powershell;
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::bundle::EntryName;
+use crate::bundle::manifest::{CommandRecord, Status};
+use crate::cancel::Cancel;
+use crate::exec::{Output, Runner};
+use crate::platform::Platform;
+use crate::redact::{Redacted, Redactor};
+
+/// A snapshot of the environment taken once at start, so collectors are deterministic and
+/// testable. Lookups are case-insensitive on Windows, as there.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    case_insensitive: bool,
+}
+
+impl Env {
+    pub fn capture(platform: Platform) -> Self {
+        let vars = std::env::vars_os()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .collect();
+        Env {
+            vars,
+            case_insensitive: platform.is_windows(),
+        }
+    }
+
+    pub fn from_pairs<I, K, V>(pairs: I, case_insensitive: bool) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Env {
+            vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            case_insensitive,
+        }
+    }
+
+    /// The value of `name` (exact name first, then any case on Windows).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some(v) = self.vars.get(name) {
+            return Some(v);
+        }
+        if self.case_insensitive {
+            return self
+                .vars
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str());
+        }
+        None
+    }
+
+    /// The value of exactly `name` (no case folding).
+    pub fn vars_exact(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn home_dir(&self, platform: Platform) -> Option<PathBuf> {
+        let key = if platform.is_windows() { "USERPROFILE" } else { "HOME" };
+        self.get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+    }
+}
+
+/// What every collector can use.
+#[derive(Debug)]
+pub struct Context {
+    pub runner: Runner,
+    pub redactor: Arc<Redactor>,
+    pub platform: Platform,
+    pub env: Env,
+}
+
+impl Context {
+    pub fn cancel(&self) -> &Cancel {
+        self.runner.cancel_token()
+    }
+}
+
+/// The data of one bundle entry.
+#[derive(Debug)]
+pub enum EntryData {
+    Text(Redacted),
+}
+
+#[derive(Debug)]
+pub struct Entry {
+    pub name: EntryName,
+    pub data: EntryData,
+}
+
+/// What a collector produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub reason: Option<String>,
+    pub entries: Vec<Entry>,
+    pub commands: Vec<CommandRecord>,
+}
+
+impl Outcome {
+    pub fn ok() -> Self {
+        Outcome {
+            status: Status::Ok,
+            reason: None,
+            entries: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+    pub fn with_status(status: Status, reason: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            reason: Some(reason.into()),
+            ..Outcome::ok()
+        }
+    }
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self::with_status(Status::Skipped, reason)
+    }
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Self::with_status(Status::Failed, reason)
+    }
+
+    /// Set a worse status (interrupted > timed_out > failed > skipped > ok) with its reason.
+    pub fn degrade(&mut self, status: Status, reason: impl Into<String>) {
+        fn rank(s: Status) -> u8 {
+            match s {
+                Status::Ok => 0,
+                Status::Skipped => 1,
+                Status::Failed => 2,
+                Status::TimedOut => 3,
+                Status::Interrupted => 4,
+            }
+        }
+        if rank(status) > rank(self.status) {
+            self.status = status;
+            self.reason = Some(reason.into());
+        }
+    }
+
+    /// Add a redacted text entry. The name is a constant chosen by the collector; an invalid one
+    /// is a programming error reported as a failure rather than a panic.
+    pub fn add_text(&mut self, name: &str, text: Redacted) {
+        match EntryName::new(name) {
+            Ok(name) => self.entries.push(Entry {
+                name,
+                data: EntryData::Text(text),
+            }),
+            Err(e) => self.degrade(Status::Failed, e.to_string()),
+        }
+    }
+
+    /// Serialize a JSON value, redact it and add it.
+    pub fn add_json(&mut self, ctx: &Context, name: &str, value: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()) + "\n";
+        self.add_text(name, ctx.redactor.redact(&text));
+    }
+
+    /// Record a command that ran and fold its timeout / interruption into the status.
+    pub fn record(&mut self, ctx: &Context, out: &Output) {
+        let (argv, _) = ctx.redactor.redact_argv(&out.argv);
+        let lossy = std::str::from_utf8(&out.stdout.bytes).is_err()
+            || std::str::from_utf8(&out.stderr.bytes).is_err();
+        self.commands.push(CommandRecord {
+            command_line: argv,
+            program_path: ctx
+                .redactor
+                .redact(&out.resolved.to_string_lossy())
+                .into_string(),
+            exit_code: out.exit_code,
+            timed_out: out.timed_out,
+            interrupted: out.interrupted,
+            truncated: out.truncated(),
+            lossy_utf8: lossy,
+            duration_ms: out.duration.as_millis() as u64,
+            stdout_bytes: out.stdout.total_bytes,
+            stderr_bytes: out.stderr.total_bytes,
+        });
+        let program = out.argv.first().map(String::as_str).unwrap_or("command");
+        if out.interrupted {
+            self.degrade(Status::Interrupted, format!("{program} was interrupted"));
+        } else if out.timed_out {
+            self.degrade(
+                Status::TimedOut,
+                format!("{program} did not finish within {} s and was killed", ctx.runner.default_timeout().as_secs()),
+            );
+        }
+    }
+}
+
+/// A unit of collection.
+pub trait Collector: Send + Sync {
+    fn id(&self) -> &'static str;
+    fn collect(&self, ctx: &Context) -> Outcome;
+}
+
+/// Every collector, in the order they appear in the manifest.
+pub fn all() -> Vec<Arc<dyn Collector>> {
+    vec![
+        Arc::new(system::System),
+        Arc::new(environment::Environment),
+        Arc::new(versions_az::VersionsAz),
+        Arc::new(versions_powershell::VersionsPowerShell),
+    ]
+}
+
+/// One collector's result as the pipeline saw it.
+#[derive(Debug)]
+pub struct Report {
+    pub id: &'static str,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration: Duration,
+    pub outcome: Outcome,
+}
+
+/// Told about collectors starting and finishing (drives the progress display).
+pub trait Observer {
+    fn started(&self, id: &str);
+    fn finished(&self, id: &str, outcome: &Outcome, duration: Duration);
+    fn tick(&self) {}
+}
+
+enum Event {
+    Started(usize, DateTime<Utc>, Instant),
+    Done(usize, Outcome, Duration),
+}
+
+/// Pipeline limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Worker threads.
+    pub jobs: usize,
+    /// A collector still running after this long is reported timed_out and left behind.
+    pub watchdog: Duration,
+    /// After cancellation, how long to wait for collectors to wind down.
+    pub cancel_grace: Duration,
+}
+
+/// Run collectors in parallel and return one report per collector, in input order.
+pub fn run_all(
+    collectors: Vec<Arc<dyn Collector>>,
+    ctx: Arc<Context>,
+    limits: Limits,
+    observer: &dyn Observer,
+) -> Vec<Report> {
+    let n = collectors.len();
+    let collectors = Arc::new(collectors);
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<Event>();
+    for _ in 0..limits.jobs.clamp(1, n.max(1)) {
+        let (collectors, next, tx, ctx) = (collectors.clone(), next.clone(), tx.clone(), ctx.clone());
+        // Detached on purpose: a hung collector must not keep the bundle from being written.
+        thread::spawn(move || {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= collectors.len() {
+                    break;
+                }
+                if ctx.cancel().is_cancelled() {
+                    let o = Outcome::with_status(Status::Interrupted, "not started: interrupted");
+                    let _ = tx.send(Event::Done(i, o, Duration::ZERO));
+                    continue;
+                }
+                let t0 = Instant::now();
+                let _ = tx.send(Event::Started(i, Utc::now(), t0));
+                let c = collectors[i].clone();
+                let outcome = catch_unwind(AssertUnwindSafe(|| c.collect(&ctx)))
+                    .unwrap_or_else(|p| Outcome::failed(format!("collector panicked: {}", panic_text(&p))));
+                let _ = tx.send(Event::Done(i, outcome, t0.elapsed()));
+            }
+        });
+    }
+    drop(tx);
+
+    let mut started: Vec<Option<(DateTime<Utc>, Instant)>> = vec![None; n];
+    let mut done: Vec<Option<(Outcome, Duration)>> = (0..n).map(|_| None).collect();
+    let mut remaining = n;
+    let mut cancelled_at: Option<Instant> = None;
+    let mut last_event = Instant::now();
+    while remaining > 0 {
+        let event = rx.recv_timeout(Duration::from_millis(80));
+        if event.is_ok() {
+            last_event = Instant::now();
+        }
+        match event {
+            Ok(Event::Started(i, at, t0)) => {
+                started[i] = Some((at, t0));
+                observer.started(collectors[i].id());
+            }
+            Ok(Event::Done(i, outcome, d)) => {
+                observer.finished(collectors[i].id(), &outcome, d);
+                done[i] = Some((outcome, d));
+                remaining -= 1;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if ctx.cancel().is_cancelled() {
+            let t = *cancelled_at.get_or_insert_with(Instant::now);
+            if t.elapsed() > limits.cancel_grace {
+                break;
+            }
+        }
+        // Stop waiting when the only collectors still running are past the watchdog and nothing
+        // else is moving (a free worker would have started the next collector at once).
+        let overdue = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() > limits.watchdog);
+        let fresh = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() <= limits.watchdog);
+        let pending = |i: usize| done[i].is_none();
+        if (0..n).any(|i| pending(i) && overdue(i))
+            && !(0..n).any(|i| pending(i) && fresh(i))
+            && last_event.elapsed() > Duration::from_millis(300)
+        {
+            break;
+        }
+    }
+
+    (0..n)
+        .map(|i| {
+            let id = collectors[i].id();
+            let started_at = started[i].map(|(at, _)| at);
+            match done[i].take() {
+                Some((outcome, duration)) => Report { id, started_at, duration, outcome },
+                None => {
+                    let duration = started[i].map(|(_, t0)| t0.elapsed()).unwrap_or_default();
+                    let outcome = match (ctx.cancel().is_cancelled(), started_at.is_some()) {
+                        (true, true) => Outcome::with_status(Status::Interrupted, "interrupted while running"),
+                        (true, false) => Outcome::with_status(Status::Interrupted, "not started: interrupted"),
+                        (false, true) => Outcome::with_status(
+                            Status::TimedOut,
+                            format!("did not finish within {} s", limits.watchdog.as_secs()),
+                        ),
+                        (false, false) => Outcome::with_status(
+                            Status::TimedOut,
+                            "not started: every worker was held by a collector that did not finish",
+                        ),
+                    };
+                    observer.finished(id, &outcome, duration);
+                    Report { id, started_at, duration, outcome }
+                }
+            }
+        })
+        .collect()
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Strip a UTF-8 byte-order mark (az and Windows PowerShell write one on Windows).
+pub fn strip_bom(s: &str) -> &str {
+    s.strip_prefix('\u{feff}').unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Fixed(&'static str, fn() -> Outcome);
+    impl Collector for Fixed {
+        fn id(&self) -> &'static str {
+            self.0
+        }
+        fn collect(&self, _: &Context) -> Outcome {
+            (self.1)()
+        }
+    }
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+    impl Observer for Log {
+        fn started(&self, id: &str) {
+            self.0.lock().unwrap().push(format!("start {id}"));
+        }
+        fn finished(&self, id: &str, o: &Outcome, _: Duration) {
+            self.0.lock().unwrap().push(format!("done {id} {}", o.status.as_str()));
+        }
+    }
+
+    fn ctx() -> Arc<Context> {
+        Arc::new(Context {
+            runner: Runner::new(None, Duration::from_secs(5), 1024, Cancel::new()),
+            redactor: Arc::new(Redactor::new()),
+            platform: Platform::Linux,
+            env: Env::default(),
+        })
+    }
+
+    #[test]
+    fn panicking_and_hanging_collectors_do_not_stop_the_others() {
+        let cs: Vec<Arc<dyn Collector>> = vec![
+            Arc::new(Fixed("boom", || panic!("kaput"))),
+            Arc::new(Fixed("hang", || {
+                thread::sleep(Duration::from_secs(30));
+                Outcome::ok()
+            })),
+            Arc::new(Fixed("fine", Outcome::ok)),
+        ];
+        let limits = Limits {
+            jobs: 3,
+            watchdog: Duration::from_millis(300),
+            cancel_grace: Duration::from_secs(1),
+        };
+        let log = Log::default();
+        let t0 = Instant::now();
+        let reports = run_all(cs, ctx(), limits, &log);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert_eq!(reports[0].outcome.status, Status::Failed);
+        assert!(reports[0].outcome.reason.as_deref().unwrap().contains("kaput"));
+        assert_eq!(reports[1].outcome.status, Status::TimedOut);
+        assert_eq!(reports[2].outcome.status, Status::Ok);
+        assert_eq!(log.0.lock().unwrap().iter().filter(|l| l.starts_with("done")).count(), 3);
+    }
+
+    #[test]
+    fn cancelled_before_start_is_interrupted() {
+        let c = ctx();
+        c.cancel().cancel();
+        let cs: Vec<Arc<dyn Collector>> = vec![Arc::new(Fixed("a", Outcome::ok))];
+        let limits = Limits {
+            jobs: 1,
+            watchdog: Duration::from_secs(5),
+            cancel_grace: Duration::from_millis(100),
+        };
+        let r = run_all(cs, c, limits, &Log::default());
+        assert_eq!(r[0].outcome.status, Status::Interrupted);
+    }
+
+    #[test]
+    fn degrade_keeps_the_worst_status() {
+        let mut o = Outcome::ok();
+        o.degrade(Status::TimedOut, "t");
+        o.degrade(Status::Failed, "f");
+        assert_eq!(o.status, Status::TimedOut);
+        assert_eq!(o.reason.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn env_lookup_is_case_insensitive_only_on_windows() {
+        let w = Env::from_pairs([("Https_Proxy", "x")], true);
+        assert_eq!(w.get("HTTPS_PROXY"), Some("x"));
+        let l = Env::from_pairs([("Https_Proxy", "x")], false);
+        assert_eq!(l.get("HTTPS_PROXY"), None);
+    }
+}

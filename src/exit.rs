@@ -1,0 +1,20 @@
+//! Process exit codes: a public contract, documented in the README.
+
+/// What the process tells its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// A bundle was written (collectors may still have failed or been skipped).
+    Ok = 0,
+    /// The command line was wrong (clap also uses 2).
+    Usage = 2,
+    /// No bundle could be written: the reason was printed on stderr.
+    NoBundle = 3,
+    /// Interrupted by Ctrl-C / SIGTERM; a partial bundle was written if possible.
+    Interrupted = 130,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}

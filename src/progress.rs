@@ -1,0 +1,83 @@
+//! Progress on stderr: a spinner line per running collector on a terminal, plain lines
+//! otherwise, nothing with `--quiet`. Data never goes here; it goes to stdout or the bundle.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bundle::manifest::Status;
+use crate::collect::{Observer, Outcome};
+
+pub enum Progress {
+    Quiet,
+    Plain,
+    Terminal {
+        multi: MultiProgress,
+        bars: Mutex<HashMap<String, ProgressBar>>,
+    },
+}
+
+impl Progress {
+    pub fn new(quiet: bool, terminal: bool) -> Self {
+        if quiet {
+            Progress::Quiet
+        } else if terminal {
+            Progress::Terminal {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: Mutex::new(HashMap::new()),
+            }
+        } else {
+            Progress::Plain
+        }
+    }
+
+    /// A message line (not shown with --quiet).
+    pub fn say(&self, msg: &str) {
+        match self {
+            Progress::Quiet => {}
+            Progress::Plain => eprintln!("{msg}"),
+            Progress::Terminal { multi, .. } => {
+                let _ = multi.println(msg);
+            }
+        }
+    }
+}
+
+fn status_line(id: &str, outcome: &Outcome, d: Duration) -> String {
+    let mut s = format!("{:<11} {id} ({} ms)", outcome.status.as_str(), d.as_millis());
+    if let Some(r) = &outcome.reason {
+        s.push_str(": ");
+        s.push_str(r);
+    }
+    s
+}
+
+impl Observer for Progress {
+    fn started(&self, id: &str) {
+        if let Progress::Terminal { multi, bars } = self {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"));
+            bar.set_message(id.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bars.lock().expect("progress lock").insert(id.to_string(), bar);
+        }
+    }
+
+    fn finished(&self, id: &str, outcome: &Outcome, d: Duration) {
+        let line = status_line(id, outcome, d);
+        match self {
+            Progress::Quiet => {}
+            Progress::Plain => eprintln!("entra-collect: {line}"),
+            Progress::Terminal { multi, bars } => {
+                if let Some(bar) = bars.lock().expect("progress lock").remove(id) {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
+                }
+                let mark = if outcome.status == Status::Ok { "✔" } else { "•" };
+                let _ = multi.println(format!("{mark} {line}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `summary.md`: the human-readable page of a bundle. It is rendered from the manifest and the
+//! bundle's own (already redacted) text entries, so the same page can be rebuilt from a bundle.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::bundle::manifest::{Manifest, Status};
+
+/// The bundle's text entries by name.
+pub type Texts = BTreeMap<String, String>;
+
+fn json(texts: &Texts, name: &str) -> Option<Value> {
+    texts.get(name).and_then(|t| serde_json::from_str(t).ok())
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// One row of the versions table: tool, version, details.
+pub fn version_rows(texts: &Texts) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    if let Some(az) = json(texts, "versions/az.json") {
+        let s = |k: &str| az[k].as_str().unwrap_or("").to_string();
+        let mut details = Vec::new();
+        if !s("msal").is_empty() {
+            details.push(format!("msal {}", s("msal")));
+        }
+        if !s("python_version").is_empty() {
+            details.push(format!("Python {}", s("python_version")));
+        }
+        if let Some(ext) = az["extensions"].as_object().filter(|e| !e.is_empty()) {
+            let list: Vec<String> = ext
+                .iter()
+                .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("?")))
+                .collect();
+            details.push(format!("extensions: {}", list.join(", ")));
+        }
+        rows.push(("Azure CLI (az)".into(), s("azure_cli"), details.join("; ")));
+    }
+    for label in ["pwsh", "windows-powershell"] {
+        let Some(ps) = json(texts, &format!("versions/{label}.json")) else { continue };
+        let name = if label == "pwsh" { "PowerShell 7+ (pwsh)" } else { "Windows PowerShell" };
+        rows.push((
+            name.into(),
+            ps["ps_version"].as_str().unwrap_or("").into(),
+            ps["dotnet_runtime"].as_str().unwrap_or("").into(),
+        ));
+        if let Some(mods) = ps["modules"].as_array() {
+            for m in mods {
+                let mut v = m["version"].as_str().unwrap_or("").to_string();
+                if let Some(pre) = m["prerelease"].as_str().filter(|p| !p.is_empty()) {
+                    v = format!("{v}-{pre}");
+                }
+                rows.push((
+                    format!("  {} ({label})", m["name"].as_str().unwrap_or("?")),
+                    v,
+                    m["path"].as_str().unwrap_or("").into(),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Render summary.md. `manifest.files` lists the entries written before this page.
+pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# entra-collect bundle summary\n");
+    let _ = writeln!(
+        s,
+        "Created {} by {} {}. Status: **{}**.\n",
+        m.created_at, m.tool.name, m.tool.version, m.status
+    );
+    if m.status == "interrupted" {
+        let _ = writeln!(
+            s,
+            "> The collection was interrupted: collectors marked `interrupted` did not finish.\n"
+        );
+    }
+
+    let _ = writeln!(s, "## Host\n\n| | |\n|---|---|");
+    for (k, v) in [
+        ("host name", &m.host.hostname),
+        ("OS", &m.host.os),
+        ("OS version", &m.host.os_version),
+        ("kernel", &m.host.kernel),
+        ("architecture", &m.host.arch),
+        ("platform logic", &m.host.platform),
+    ] {
+        let _ = writeln!(s, "| {k} | {} |", cell(v));
+    }
+
+    let _ = writeln!(s, "\n## Versions found\n");
+    let rows = version_rows(texts);
+    if rows.is_empty() {
+        let _ = writeln!(s, "No Azure CLI and no PowerShell was found.");
+    } else {
+        let _ = writeln!(s, "| tool | version | details |\n|---|---|---|");
+        for (t, v, d) in rows {
+            let _ = writeln!(s, "| {} | {} | {} |", cell(&t), cell(&v), cell(&d));
+        }
+    }
+
+    let _ = writeln!(s, "\n## Collectors\n\n| collector | status | time | note |\n|---|---|---|---|");
+    for c in &m.collectors {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} ms | {} |",
+            c.id,
+            c.status.as_str(),
+            c.duration_ms,
+            cell(c.reason.as_deref().unwrap_or(""))
+        );
+    }
+    let problems: Vec<_> = m.collectors.iter().filter(|c| c.status != Status::Ok).collect();
+    if !problems.is_empty() {
+        let _ = writeln!(s, "\n{} collector(s) were skipped or did not complete; see the note column.", problems.len());
+    }
+
+    let _ = writeln!(s, "\n## Contents\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|");
+    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &m.files {
+        let n: u64 = f.redactions.values().sum();
+        for (rule, c) in &f.redactions {
+            *totals.entry(rule).or_insert(0) += c;
+        }
+        let red = if f.redacted { "yes" } else { "**no (binary capture)**" };
+        let _ = writeln!(s, "| {} | {} | {} | {} |", cell(&f.path), f.size, red, n);
+    }
+    let _ = writeln!(s, "| summary.md | | yes | |\n| manifest.json | | yes | |");
+
+    let _ = writeln!(s, "\n## Redaction\n");
+    if totals.is_empty() {
+        let _ = writeln!(s, "No secrets were found to remove.");
+    } else {
+        let list: Vec<String> = totals.iter().map(|(r, c)| format!("{r}: {c}")).collect();
+        let _ = writeln!(
+            s,
+            "{} value(s) were replaced by `[REDACTED:<rule>]` markers ({}).",
+            totals.values().sum::<u64>(),
+            list.join(", ")
+        );
+    }
+    let unredacted: Vec<_> = m.files.iter().filter(|f| !f.redacted).collect();
+    if !unredacted.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n**Warning:** {} file(s) are binary captures that could not be redacted and may contain sensitive data.",
+            unredacted.len()
+        );
+    }
+    s
+}
