@@ -66,11 +66,20 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     let result = run(cfg, env, cancel.clone(), &progress)?;
     let interrupted = cancel.is_cancelled();
     print_result(cfg, &result, &progress)?;
-    Ok(if interrupted { Exit::Interrupted } else { Exit::Ok })
+    Ok(if interrupted {
+        Exit::Interrupted
+    } else {
+        Exit::Ok
+    })
 }
 
 /// The collection itself, with the environment and cancellation injected (tests call this).
-pub fn run(cfg: &CollectConfig, env: Env, cancel: Cancel, progress: &Progress) -> anyhow::Result<RunResult> {
+pub fn run(
+    cfg: &CollectConfig,
+    env: Env,
+    cancel: Cancel,
+    progress: &Progress,
+) -> anyhow::Result<RunResult> {
     let started = Utc::now();
     let redactor = Arc::new(Redactor::with_literals(environment::secret_values(&env)));
     let host = system::host_info(cfg.platform);
@@ -129,7 +138,12 @@ pub fn run(cfg: &CollectConfig, env: Env, cancel: Cancel, progress: &Progress) -
         },
         created_at: rfc3339(started),
         finished_at: String::new(),
-        status: if cancel.is_cancelled() { "interrupted" } else { "complete" }.into(),
+        status: if cancel.is_cancelled() {
+            "interrupted"
+        } else {
+            "complete"
+        }
+        .into(),
         host,
         invocation: Invocation {
             args,
@@ -145,7 +159,9 @@ pub fn run(cfg: &CollectConfig, env: Env, cancel: Cancel, progress: &Progress) -
     manifest.files = writer.files().to_vec();
     manifest.finished_at = rfc3339(Utc::now());
     let manifest_text = redact_json(&redactor, &manifest)?;
-    let bundle = writer.finish(&manifest_text).context("finishing the bundle failed")?;
+    let bundle = writer
+        .finish(&manifest_text)
+        .context("finishing the bundle failed")?;
     Ok(RunResult { bundle, manifest })
 }
 
@@ -177,7 +193,11 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
         return Ok(());
     }
     let redactions: u64 = m.files.iter().flat_map(|f| f.redactions.values()).sum();
-    let not_ok = m.collectors.iter().filter(|c| c.status != Status::Ok).count();
+    let not_ok = m
+        .collectors
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+        .count();
     let counts: BTreeMap<&str, usize> = m.collectors.iter().fold(BTreeMap::new(), |mut acc, c| {
         *acc.entry(c.status.as_str()).or_insert(0) += 1;
         acc
@@ -185,11 +205,19 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
     let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     progress.say(&format!(
         "entra-collect: bundle {} with {} files ({}; {} values redacted){}",
-        if m.status == "interrupted" { "(partial, interrupted)" } else { "written" },
+        if m.status == "interrupted" {
+            "(partial, interrupted)"
+        } else {
+            "written"
+        },
         m.files.len() + 1,
         counts.join(", "),
         redactions,
-        if not_ok > 0 { "; see summary.md for what was skipped" } else { "" }
+        if not_ok > 0 {
+            "; see summary.md for what was skipped"
+        } else {
+            ""
+        }
     ));
     println!("{}", display_path(&r.bundle));
     Ok(())

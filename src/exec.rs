@@ -154,7 +154,12 @@ pub struct Runner {
 
 impl Runner {
     /// `search_path` is the PATH to resolve programs in (None: the process's PATH).
-    pub fn new(search_path: Option<OsString>, timeout: Duration, cap: usize, cancel: Cancel) -> Self {
+    pub fn new(
+        search_path: Option<OsString>,
+        timeout: Duration,
+        cap: usize,
+        cancel: Cancel,
+    ) -> Self {
         Runner {
             search_path,
             timeout,
@@ -214,7 +219,8 @@ impl Runner {
         let out_rx = spawn_reader(child.stdout().take(), self.cap);
         let err_rx = spawn_reader(child.stderr().take(), self.cap);
 
-        let (status, timed_out, interrupted) = wait_for(child.as_mut(), started, timeout, &self.cancel);
+        let (status, timed_out, interrupted) =
+            wait_for(child.as_mut(), started, timeout, &self.cancel);
 
         // The direct child is gone; its descendants may still hold our pipes open.
         let deadline = Instant::now() + PIPE_GRACE;
@@ -340,6 +346,29 @@ fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>, cap: usize) -> mpsc::
 mod tests {
     use super::*;
 
+    /// Alive and not a zombie (a killed orphan may wait a moment to be reaped by init).
+    fn process_alive(pid: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .and_then(|r| r.split_whitespace().next())
+                        .map(str::to_string)
+                });
+            match state.as_deref() {
+                None | Some("Z") | Some("X") => return false,
+                Some(_) if Instant::now() > deadline => {
+                    eprintln!("state of {pid}: {state:?}");
+                    return true;
+                }
+                Some(_) => thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
     fn runner(timeout_ms: u64, cap: usize) -> Runner {
         Runner::new(None, Duration::from_millis(timeout_ms), cap, Cancel::new())
     }
@@ -379,12 +408,13 @@ mod tests {
         let pidfile = dir.path().join("pid");
         let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
         let t0 = Instant::now();
-        let out = runner(300, 1024).run(&Cmd::new("sh").args(["-c", &script])).unwrap();
+        let out = runner(300, 1024)
+            .run(&Cmd::new("sh").args(["-c", &script]))
+            .unwrap();
         assert!(out.timed_out);
         assert!(t0.elapsed() < Duration::from_secs(10));
         let pid = std::fs::read_to_string(&pidfile).unwrap();
-        let alive = Command::new("kill").args(["-0", pid.trim()]).status().unwrap();
-        assert!(!alive.success(), "grandchild {pid} survived");
+        assert!(!process_alive(pid.trim()), "grandchild {pid} survived");
     }
 
     #[test]

@@ -46,7 +46,11 @@ impl Progress {
 }
 
 fn status_line(id: &str, outcome: &Outcome, d: Duration) -> String {
-    let mut s = format!("{:<11} {id} ({} ms)", outcome.status.as_str(), d.as_millis());
+    let mut s = format!(
+        "{:<11} {id} ({} ms)",
+        outcome.status.as_str(),
+        d.as_millis()
+    );
     if let Some(r) = &outcome.reason {
         s.push_str(": ");
         s.push_str(r);
@@ -58,10 +62,14 @@ impl Observer for Progress {
     fn started(&self, id: &str) {
         if let Progress::Terminal { multi, bars } = self {
             let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
+            );
             bar.set_message(id.to_string());
             bar.enable_steady_tick(Duration::from_millis(100));
-            bars.lock().expect("progress lock").insert(id.to_string(), bar);
+            bars.lock()
+                .expect("progress lock")
+                .insert(id.to_string(), bar);
         }
     }
 
@@ -75,7 +83,11 @@ impl Observer for Progress {
                     bar.finish_and_clear();
                     multi.remove(&bar);
                 }
-                let mark = if outcome.status == Status::Ok { "✔" } else { "•" };
+                let mark = if outcome.status == Status::Ok {
+                    "✔"
+                } else {
+                    "•"
+                };
                 let _ = multi.println(format!("{mark} {line}"));
             }
         }

@@ -41,8 +41,14 @@ pub fn version_rows(texts: &Texts) -> Vec<(String, String, String)> {
         rows.push(("Azure CLI (az)".into(), s("azure_cli"), details.join("; ")));
     }
     for label in ["pwsh", "windows-powershell"] {
-        let Some(ps) = json(texts, &format!("versions/{label}.json")) else { continue };
-        let name = if label == "pwsh" { "PowerShell 7+ (pwsh)" } else { "Windows PowerShell" };
+        let Some(ps) = json(texts, &format!("versions/{label}.json")) else {
+            continue;
+        };
+        let name = if label == "pwsh" {
+            "PowerShell 7+ (pwsh)"
+        } else {
+            "Windows PowerShell"
+        };
         rows.push((
             name.into(),
             ps["ps_version"].as_str().unwrap_or("").into(),
@@ -104,7 +110,10 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
         }
     }
 
-    let _ = writeln!(s, "\n## Collectors\n\n| collector | status | time | note |\n|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "\n## Collectors\n\n| collector | status | time | note |\n|---|---|---|---|"
+    );
     for c in &m.collectors {
         let _ = writeln!(
             s,
@@ -115,19 +124,34 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
             cell(c.reason.as_deref().unwrap_or(""))
         );
     }
-    let problems: Vec<_> = m.collectors.iter().filter(|c| c.status != Status::Ok).collect();
+    let problems: Vec<_> = m
+        .collectors
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+        .collect();
     if !problems.is_empty() {
-        let _ = writeln!(s, "\n{} collector(s) were skipped or did not complete; see the note column.", problems.len());
+        let _ = writeln!(
+            s,
+            "\n{} collector(s) were skipped or did not complete; see the note column.",
+            problems.len()
+        );
     }
 
-    let _ = writeln!(s, "\n## Contents\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "\n## Contents\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|"
+    );
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &m.files {
         let n: u64 = f.redactions.values().sum();
         for (rule, c) in &f.redactions {
             *totals.entry(rule).or_insert(0) += c;
         }
-        let red = if f.redacted { "yes" } else { "**no (binary capture)**" };
+        let red = if f.redacted {
+            "yes"
+        } else {
+            "**no (binary capture)**"
+        };
         let _ = writeln!(s, "| {} | {} | {} | {} |", cell(&f.path), f.size, red, n);
     }
     let _ = writeln!(s, "| summary.md | | yes | |\n| manifest.json | | yes | |");

@@ -54,7 +54,9 @@ impl EntryName {
             && !name.contains('\\')
             && !name.contains(':')
             && !name.contains('\0')
-            && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+            && name
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
         if ok {
             Ok(EntryName(name.to_string()))
         } else {
@@ -70,10 +72,20 @@ impl EntryName {
 pub fn bundle_file_name(host: &str, at: chrono::DateTime<chrono::Utc>, suffix: u32) -> String {
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(63)
         .collect();
-    let host = if host.is_empty() { "host".to_string() } else { host };
+    let host = if host.is_empty() {
+        "host".to_string()
+    } else {
+        host
+    };
     let ts = at.format("%Y%m%dT%H%M%SZ");
     if suffix == 0 {
         format!("entra-collect-{host}-{ts}.zip")
@@ -109,10 +121,11 @@ impl BundleWriter {
             std::process::id()
         );
         let tmp_path = dir.join(tmp_name);
-        let file = crate::os::create_private_file(&tmp_path).map_err(|source| BundleError::Create {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
+        let file =
+            crate::os::create_private_file(&tmp_path).map_err(|source| BundleError::Create {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         Ok(BundleWriter {
             dir: dir.to_path_buf(),
             host: host.to_string(),
@@ -136,7 +149,11 @@ impl BundleWriter {
     }
 
     /// Add a redacted text entry.
-    pub fn add_text(&mut self, name: &EntryName, text: &Redacted) -> Result<&FileRecord, BundleError> {
+    pub fn add_text(
+        &mut self,
+        name: &EntryName,
+        text: &Redacted,
+    ) -> Result<&FileRecord, BundleError> {
         self.check_new(name)?;
         let mut rec = self.stream(name, text.as_str().as_bytes(), false)?;
         rec.redacted = true;
@@ -163,7 +180,12 @@ impl BundleWriter {
         Ok(self.files.last().expect("just pushed"))
     }
 
-    fn stream(&mut self, name: &EntryName, mut reader: impl Read, large: bool) -> Result<FileRecord, BundleError> {
+    fn stream(
+        &mut self,
+        name: &EntryName,
+        mut reader: impl Read,
+        large: bool,
+    ) -> Result<FileRecord, BundleError> {
         let zip = self.zip.as_mut().expect("writer not finished");
         let opts = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -214,7 +236,9 @@ impl BundleWriter {
     /// supported, fall back to an existence check and rename.
     fn place(&mut self) -> Result<PathBuf, BundleError> {
         for suffix in 0..1000 {
-            let candidate = self.dir.join(bundle_file_name(&self.host, self.started, suffix));
+            let candidate = self
+                .dir
+                .join(bundle_file_name(&self.host, self.started, suffix));
             match std::fs::hard_link(&self.tmp_path, &candidate) {
                 Ok(()) => {
                     let _ = std::fs::remove_file(&self.tmp_path);
@@ -269,7 +293,9 @@ mod tests {
         for ok in ["a.json", "debug/az.log", "versions/az-version.txt"] {
             assert!(EntryName::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/abs", "../x", "a/../b", "a//b", "c:\\x", "a\\b", "./a", "a/"] {
+        for bad in [
+            "", "/abs", "../x", "a/../b", "a//b", "c:\\x", "a\\b", "./a", "a/",
+        ] {
             assert!(EntryName::new(bad).is_err(), "{bad}");
         }
     }
@@ -279,8 +305,14 @@ mod tests {
         let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T06:07:08Z")
             .unwrap()
             .to_utc();
-        assert_eq!(bundle_file_name("PC-01", t, 0), "entra-collect-PC-01-20261125T060708Z.zip");
-        assert_eq!(bundle_file_name("a.b c", t, 2), "entra-collect-a_b_c-20261125T060708Z-2.zip");
+        assert_eq!(
+            bundle_file_name("PC-01", t, 0),
+            "entra-collect-PC-01-20261125T060708Z.zip"
+        );
+        assert_eq!(
+            bundle_file_name("a.b c", t, 2),
+            "entra-collect-a_b_c-20261125T060708Z-2.zip"
+        );
     }
 
     #[test]
@@ -288,8 +320,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = chrono::Utc::now();
         let red = Redactor::new();
-        let p1 = BundleWriter::create(dir.path(), "h", t).unwrap().finish(&red.redact("{}")).unwrap();
-        let p2 = BundleWriter::create(dir.path(), "h", t).unwrap().finish(&red.redact("{}")).unwrap();
+        let p1 = BundleWriter::create(dir.path(), "h", t)
+            .unwrap()
+            .finish(&red.redact("{}"))
+            .unwrap();
+        let p2 = BundleWriter::create(dir.path(), "h", t)
+            .unwrap()
+            .finish(&red.redact("{}"))
+            .unwrap();
         assert_ne!(p1, p2);
         assert!(p2.to_string_lossy().ends_with("-1.zip"));
         drop(BundleWriter::create(dir.path(), "h", t).unwrap());

@@ -34,8 +34,17 @@ const PREFIXES: &[&str] = &["AZURE_", "MSAL_", "IDENTITY_", "MSI_"];
 
 /// Name fragments that mark a value as secret.
 const SECRET_MARKS: &[&str] = &[
-    "SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "HEADER", "CREDENTIAL", "SIGNATURE", "SAS",
-    "CONNECTION_STRING", "COOKIE",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "TOKEN",
+    "KEY",
+    "HEADER",
+    "CREDENTIAL",
+    "SIGNATURE",
+    "SAS",
+    "CONNECTION_STRING",
+    "COOKIE",
 ];
 
 /// Suffixes that mark a value as a path or a location even when the name has a secret mark
@@ -51,7 +60,8 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Is this variable one we report?
 pub fn is_allowlisted(name: &str) -> bool {
     let up = name.to_ascii_uppercase();
-    WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(name)) || PREFIXES.iter().any(|p| up.starts_with(p))
+    WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(name))
+        || PREFIXES.iter().any(|p| up.starts_with(p))
 }
 
 /// The values of allowlisted secret variables: the redactor removes them wherever they appear.
@@ -70,7 +80,10 @@ impl Collector for Environment {
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut vars = Map::new();
         for name in WELL_KNOWN {
-            vars.insert((*name).to_string(), describe(name, ctx.env.vars_exact(name)));
+            vars.insert(
+                (*name).to_string(),
+                describe(name, ctx.env.vars_exact(name)),
+            );
         }
         for (k, v) in ctx.env.iter() {
             if is_allowlisted(k) && !vars.contains_key(k) {
@@ -91,7 +104,9 @@ impl Collector for Environment {
 fn describe(name: &str, value: Option<&str>) -> Value {
     match value {
         None => json!({ "set": false }),
-        Some(v) if is_secret_name(name) => json!({ "set": true, "value": "[REDACTED:secret-env]", "length": v.chars().count() }),
+        Some(v) if is_secret_name(name) => {
+            json!({ "set": true, "value": "[REDACTED:secret-env]", "length": v.chars().count() })
+        }
         Some(v) => json!({ "set": true, "value": v }),
     }
 }
@@ -102,10 +117,23 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for s in ["AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "IDENTITY_HEADER", "MSI_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING"] {
+        for s in [
+            "AZURE_CLIENT_SECRET",
+            "AZURE_PASSWORD",
+            "IDENTITY_HEADER",
+            "MSI_SECRET",
+            "AZURE_STORAGE_KEY",
+            "AZURE_STORAGE_CONNECTION_STRING",
+        ] {
             assert!(is_secret_name(s), "{s}");
         }
-        for s in ["AZURE_CONFIG_DIR", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "HTTPS_PROXY", "IDENTITY_ENDPOINT"] {
+        for s in [
+            "AZURE_CONFIG_DIR",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_TENANT_ID",
+            "HTTPS_PROXY",
+            "IDENTITY_ENDPOINT",
+        ] {
             assert!(!is_secret_name(s), "{s}");
         }
     }

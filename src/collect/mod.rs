@@ -41,7 +41,12 @@ pub struct Env {
 impl Env {
     pub fn capture(platform: Platform) -> Self {
         let vars = std::env::vars_os()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
             .collect();
         Env {
             vars,
@@ -56,7 +61,10 @@ impl Env {
         V: Into<String>,
     {
         Env {
-            vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             case_insensitive,
         }
     }
@@ -86,7 +94,11 @@ impl Env {
     }
 
     pub fn home_dir(&self, platform: Platform) -> Option<PathBuf> {
-        let key = if platform.is_windows() { "USERPROFILE" } else { "HOME" };
+        let key = if platform.is_windows() {
+            "USERPROFILE"
+        } else {
+            "HOME"
+        };
         self.get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
     }
 }
@@ -211,7 +223,10 @@ impl Outcome {
         } else if out.timed_out {
             self.degrade(
                 Status::TimedOut,
-                format!("{program} did not finish within {} s and was killed", ctx.runner.default_timeout().as_secs()),
+                format!(
+                    "{program} did not finish within {} s and was killed",
+                    ctx.runner.default_timeout().as_secs()
+                ),
             );
         }
     }
@@ -277,7 +292,8 @@ pub fn run_all(
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<Event>();
     for _ in 0..limits.jobs.clamp(1, n.max(1)) {
-        let (collectors, next, tx, ctx) = (collectors.clone(), next.clone(), tx.clone(), ctx.clone());
+        let (collectors, next, tx, ctx) =
+            (collectors.clone(), next.clone(), tx.clone(), ctx.clone());
         // Detached on purpose: a hung collector must not keep the bundle from being written.
         thread::spawn(move || {
             loop {
@@ -293,8 +309,10 @@ pub fn run_all(
                 let t0 = Instant::now();
                 let _ = tx.send(Event::Started(i, Utc::now(), t0));
                 let c = collectors[i].clone();
-                let outcome = catch_unwind(AssertUnwindSafe(|| c.collect(&ctx)))
-                    .unwrap_or_else(|p| Outcome::failed(format!("collector panicked: {}", panic_text(&p))));
+                let outcome =
+                    catch_unwind(AssertUnwindSafe(|| c.collect(&ctx))).unwrap_or_else(|p| {
+                        Outcome::failed(format!("collector panicked: {}", panic_text(&p)))
+                    });
                 let _ = tx.send(Event::Done(i, outcome, t0.elapsed()));
             }
         });
@@ -348,12 +366,21 @@ pub fn run_all(
             let id = collectors[i].id();
             let started_at = started[i].map(|(at, _)| at);
             match done[i].take() {
-                Some((outcome, duration)) => Report { id, started_at, duration, outcome },
+                Some((outcome, duration)) => Report {
+                    id,
+                    started_at,
+                    duration,
+                    outcome,
+                },
                 None => {
                     let duration = started[i].map(|(_, t0)| t0.elapsed()).unwrap_or_default();
                     let outcome = match (ctx.cancel().is_cancelled(), started_at.is_some()) {
-                        (true, true) => Outcome::with_status(Status::Interrupted, "interrupted while running"),
-                        (true, false) => Outcome::with_status(Status::Interrupted, "not started: interrupted"),
+                        (true, true) => {
+                            Outcome::with_status(Status::Interrupted, "interrupted while running")
+                        }
+                        (true, false) => {
+                            Outcome::with_status(Status::Interrupted, "not started: interrupted")
+                        }
                         (false, true) => Outcome::with_status(
                             Status::TimedOut,
                             format!("did not finish within {} s", limits.watchdog.as_secs()),
@@ -364,7 +391,12 @@ pub fn run_all(
                         ),
                     };
                     observer.finished(id, &outcome, duration);
-                    Report { id, started_at, duration, outcome }
+                    Report {
+                        id,
+                        started_at,
+                        duration,
+                        outcome,
+                    }
                 }
             }
         })
@@ -408,7 +440,10 @@ mod tests {
             self.0.lock().unwrap().push(format!("start {id}"));
         }
         fn finished(&self, id: &str, o: &Outcome, _: Duration) {
-            self.0.lock().unwrap().push(format!("done {id} {}", o.status.as_str()));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("done {id} {}", o.status.as_str()));
         }
     }
 
@@ -441,10 +476,25 @@ mod tests {
         let reports = run_all(cs, ctx(), limits, &log);
         assert!(t0.elapsed() < Duration::from_secs(5));
         assert_eq!(reports[0].outcome.status, Status::Failed);
-        assert!(reports[0].outcome.reason.as_deref().unwrap().contains("kaput"));
+        assert!(
+            reports[0]
+                .outcome
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("kaput")
+        );
         assert_eq!(reports[1].outcome.status, Status::TimedOut);
         assert_eq!(reports[2].outcome.status, Status::Ok);
-        assert_eq!(log.0.lock().unwrap().iter().filter(|l| l.starts_with("done")).count(), 3);
+        assert_eq!(
+            log.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.starts_with("done"))
+                .count(),
+            3
+        );
     }
 
     #[test]

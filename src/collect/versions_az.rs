@@ -58,7 +58,9 @@ pub fn parse_az_version_text(text: &str) -> AzVersionText {
             }
         } else {
             let mut parts = line.split_whitespace();
-            let (Some(name), Some(ver)) = (parts.next(), parts.next()) else { continue };
+            let (Some(name), Some(ver)) = (parts.next(), parts.next()) else {
+                continue;
+            };
             let ver = ver.trim_end_matches('*').to_string();
             match (section, name) {
                 ("", "azure-cli") => out.azure_cli = Some(ver),
@@ -130,7 +132,9 @@ impl Collector for VersionsAz {
                         facts.insert(k.replace('-', "_"), v);
                     }
                 }
-                _ if o.success() => out.degrade(Status::Failed, "az version printed no JSON object"),
+                _ if o.success() => {
+                    out.degrade(Status::Failed, "az version printed no JSON object")
+                }
                 _ => out.degrade(
                     Status::Failed,
                     format!("az version exited with {:?}", o.exit_code),
@@ -155,7 +159,11 @@ impl Collector for VersionsAz {
             put("config_directory", t.config_directory);
             put("extensions_directory", t.extensions_directory);
             if !t.extensions.is_empty() && !facts.contains_key("extensions") {
-                let ext: Map<String, Value> = t.extensions.into_iter().map(|(k, v)| (k, json!(v))).collect();
+                let ext: Map<String, Value> = t
+                    .extensions
+                    .into_iter()
+                    .map(|(k, v)| (k, json!(v)))
+                    .collect();
                 facts.insert("extensions".into(), Value::Object(ext));
             }
         }
@@ -185,6 +193,9 @@ mod tests {
             t.python_location.as_deref(),
             Some("C:\\Program Files\\Microsoft SDKs\\Azure\\CLI2\\python.exe")
         );
-        assert_eq!(t.extensions, vec![("account".to_string(), "0.2.5".to_string())]);
+        assert_eq!(
+            t.extensions,
+            vec![("account".to_string(), "0.2.5".to_string())]
+        );
     }
 }

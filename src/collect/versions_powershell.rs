@@ -57,7 +57,11 @@ pub fn encode_command(script: &str) -> String {
 
 /// The command that runs `script` (shown in the manifest as `<name>` instead of the blob).
 pub fn script_cmd(shell: Shell, script: &str, name: &str) -> Cmd {
-    let mut shown = vec!["-NoProfile".to_string(), "-NonInteractive".into(), "-NoLogo".into()];
+    let mut shown = vec![
+        "-NoProfile".to_string(),
+        "-NonInteractive".into(),
+        "-NoLogo".into(),
+    ];
     if shell.desktop {
         shown.extend(["-ExecutionPolicy".to_string(), "Bypass".into()]);
     }
@@ -91,7 +95,12 @@ pub fn normalize(shell: Shell, program_path: &str, raw: &Value) -> Value {
     let psv = &raw["psversiontable"];
     let mut modules = as_array(&raw["modules"]);
     modules.sort_by(|a, b| {
-        let key = |m: &Value| (m["name"].as_str().unwrap_or("").to_string(), version_key(m["version"].as_str().unwrap_or("")));
+        let key = |m: &Value| {
+            (
+                m["name"].as_str().unwrap_or("").to_string(),
+                version_key(m["version"].as_str().unwrap_or("")),
+            )
+        };
         key(a).cmp(&key(b)).reverse()
     });
     json!({
@@ -129,7 +138,10 @@ impl Collector for VersionsPowerShell {
             .collect();
         if found.is_empty() {
             let names: Vec<_> = candidates.iter().map(|s| s.program).collect();
-            return Outcome::skipped(format!("no PowerShell found on PATH ({})", names.join(", ")));
+            return Outcome::skipped(format!(
+                "no PowerShell found on PATH ({})",
+                names.join(", ")
+            ));
         }
         let mut out = Outcome::ok();
         let mut parsed = 0;
@@ -157,13 +169,23 @@ impl Collector for VersionsPowerShell {
                 }
                 None if !o.timed_out && !o.interrupted => out.degrade(
                     Status::Failed,
-                    format!("{} printed no inventory (exit code {:?})", shell.program, o.exit_code),
+                    format!(
+                        "{} printed no inventory (exit code {:?})",
+                        shell.program, o.exit_code
+                    ),
                 ),
                 None => {}
             }
             if parsed == 0 || !stderr.trim().is_empty() {
-                let raw = format!("--- stdout ---\n{}\n--- stderr ---\n{}\n", stdout.trim_end(), stderr.trim_end());
-                out.add_text(&format!("versions/{}.output.txt", shell.label), ctx.redactor.redact(&raw));
+                let raw = format!(
+                    "--- stdout ---\n{}\n--- stderr ---\n{}\n",
+                    stdout.trim_end(),
+                    stderr.trim_end()
+                );
+                out.add_text(
+                    &format!("versions/{}.output.txt", shell.label),
+                    ctx.redactor.redact(&raw),
+                );
             }
         }
         out
@@ -189,8 +211,14 @@ mod tests {
 
     #[test]
     fn normalizes_windows_powershell_array_shapes() {
-        assert_eq!(as_array(&json!({"value": [1, 2], "Count": 2})), vec![json!(1), json!(2)]);
-        assert_eq!(as_array(&json!({"name": "Az"})), vec![json!({"name": "Az"})]);
+        assert_eq!(
+            as_array(&json!({"value": [1, 2], "Count": 2})),
+            vec![json!(1), json!(2)]
+        );
+        assert_eq!(
+            as_array(&json!({"name": "Az"})),
+            vec![json!({"name": "Az"})]
+        );
         assert!(as_array(&Value::Null).is_empty());
     }
 
@@ -206,7 +234,16 @@ mod tests {
         let shown = cmd.shown_argv();
         assert_eq!(
             shown,
-            ["powershell.exe", "-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", "<x.ps1>"]
+            [
+                "powershell.exe",
+                "-NoProfile",
+                "-NonInteractive",
+                "-NoLogo",
+                "-ExecutionPolicy",
+                "Bypass",
+                "-EncodedCommand",
+                "<x.ps1>"
+            ]
         );
     }
 }

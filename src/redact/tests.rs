@@ -30,12 +30,18 @@ fn command_line_secret_shell_forms() {
         r("az login --service-principal -u app -p s3cret --tenant t"),
         "az login --service-principal -u app -p [REDACTED:command-line-secret] --tenant t"
     );
-    assert_eq!(r("--password=hunter22 x"), "--password=[REDACTED:command-line-secret] x");
+    assert_eq!(
+        r("--password=hunter22 x"),
+        "--password=[REDACTED:command-line-secret] x"
+    );
     assert_eq!(
         r("az login --password \"two words\""),
         "az login --password \"[REDACTED:command-line-secret]\""
     );
-    assert_eq!(r("--client-secret 'x y'"), "--client-secret '[REDACTED:command-line-secret]'");
+    assert_eq!(
+        r("--client-secret 'x y'"),
+        "--client-secret '[REDACTED:command-line-secret]'"
+    );
 }
 
 #[test]
@@ -43,7 +49,10 @@ fn command_line_secret_in_az_argument_list() {
     let line = "DEBUG: cli.knack.cli: Command arguments: ['login', '--service-principal', '-u', 'app', '-p', 'Sup3r~Secret', '--tenant', 'contoso', '--debug']";
     let out = r(line);
     assert!(!out.contains("Sup3r~Secret"), "{out}");
-    assert!(out.contains("'-p', '[REDACTED:command-line-secret]'"), "{out}");
+    assert!(
+        out.contains("'-p', '[REDACTED:command-line-secret]'"),
+        "{out}"
+    );
     assert!(out.contains("'--tenant', 'contoso'"));
 }
 
@@ -61,7 +70,10 @@ fn redaction_is_idempotent_and_counted_once() {
 fn known_literal_secrets_are_removed_anywhere() {
     let red = Redactor::with_literals(["verysecretvalue", "ab"]);
     let out = red.redact("token verysecretvalue here; ab stays");
-    assert_eq!(out.as_str(), "token [REDACTED:known-secret-value] here; ab stays");
+    assert_eq!(
+        out.as_str(),
+        "token [REDACTED:known-secret-value] here; ab stays"
+    );
     assert_eq!(out.counts().get(LITERAL_RULE), Some(&1));
 }
 

@@ -1,0 +1,506 @@
+//! End-to-end tests of `entra-collect collect` with fake tools on PATH.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use predicates::prelude::*;
+
+#[test]
+fn without_tools_writes_a_bundle_with_skipped_collectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(&empty_path(dir.path()))
+        .args(["collect", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let path = only_bundle(dir.path());
+    assert_eq!(
+        stdout.lines().last().unwrap(),
+        path.to_str().unwrap(),
+        "last stdout line is the path"
+    );
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let re = regex::Regex::new(r"^entra-collect-[A-Za-z0-9_-]+-\d{8}T\d{6}Z\.zip$").unwrap();
+    assert!(re.is_match(name), "{name}");
+
+    let b = read_bundle(&path);
+    assert_eq!(b.collector("system")["status"], "ok");
+    assert_eq!(b.collector("environment")["status"], "ok");
+    assert_eq!(b.collector("versions.az")["status"], "skipped");
+    assert_eq!(b.collector("versions.az")["reason"], "az not found on PATH");
+    assert_eq!(b.collector("versions.powershell")["status"], "skipped");
+    assert!(b.text("summary.md").contains("az not found on PATH"));
+
+    insta::assert_json_snapshot!("manifest_no_tools", b.manifest, {
+        ".created_at" => "[time]",
+        ".finished_at" => "[time]",
+        ".host.*" => "[host]",
+        ".invocation.args[2]" => "[dir]",
+        ".collectors[].started_at" => "[time]",
+        ".collectors[].duration_ms" => "[ms]",
+        ".files[].sha256" => "[sha256]",
+        ".files[].size" => "[size]",
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn bundle_is_mode_0600_and_no_temporary_file_is_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    bin(&empty_path(dir.path()))
+        .arg("-o")
+        .arg(dir.path())
+        .arg("-q")
+        .assert()
+        .success();
+    let path = only_bundle(dir.path());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let others: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "empty-bin" && !n.ends_with(".zip"))
+        .collect();
+    assert!(others.is_empty(), "left behind: {others:?}");
+}
+
+#[test]
+fn json_output_names_the_bundle_and_collectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(&fake_path())
+        .args(["--json", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let path = only_bundle(dir.path());
+    assert_eq!(v["bundle"], path.to_str().unwrap());
+    assert_eq!(v["status"], "complete");
+    let ids: Vec<_> = v["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "system",
+            "environment",
+            "versions.az",
+            "versions.powershell"
+        ]
+    );
+    assert!(
+        v["collectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{v}"
+    );
+}
+
+#[test]
+fn fake_tools_versions_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    let az = b.json("versions/az.json");
+    assert_eq!(az["azure_cli"], "2.91.0");
+    assert_eq!(az["azure_cli_core"], "2.91.0");
+    assert_eq!(az["msal"], "1.39.0");
+    assert_eq!(az["python_version"], "3.13.9");
+    assert_eq!(az["extensions"]["account"], "0.2.5");
+    let ps = b.json("versions/pwsh.json");
+    assert_eq!(ps["ps_version"], "7.4.6");
+    assert_eq!(ps["dotnet_runtime"], ".NET 8.0.11");
+    let mods: Vec<String> = ps["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["name"].as_str().unwrap(),
+                m["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        mods.contains(&"Az.Accounts 5.1.1".to_string())
+            && mods.contains(&"Az.Accounts 3.0.4".to_string())
+    );
+    assert!(mods.contains(&"Microsoft.Graph.Authentication 2.28.0".to_string()));
+    // Not on Linux: Windows PowerShell is only looked for on Windows.
+    assert!(!b.entries.contains_key("versions/windows-powershell.json"));
+
+    let az_cmds = b.collector("versions.az")["commands"].clone();
+    assert_eq!(
+        az_cmds[0]["command_line"],
+        serde_json::json!(["az", "version", "-o", "json"])
+    );
+    assert_eq!(az_cmds[0]["exit_code"], 0);
+    let ps_cmd = &b.collector("versions.powershell")["commands"][0]["command_line"];
+    assert_eq!(
+        ps_cmd,
+        &serde_json::json!([
+            "pwsh",
+            "-NoProfile",
+            "-NonInteractive",
+            "-NoLogo",
+            "-EncodedCommand",
+            "<scripts/inventory.ps1>"
+        ])
+    );
+
+    let summary = b.text("summary.md");
+    assert!(
+        summary.contains(
+            "| Azure CLI (az) | 2.91.0 | msal 1.39.0; Python 3.13.9; extensions: account 0.2.5 |"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("Az.Accounts (pwsh) | 5.1.1"), "{summary}");
+}
+
+#[test]
+fn windows_platform_override_runs_both_powershells() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    bin(&fake_path())
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("FAKE_LOG", &log)
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    assert_eq!(b.manifest["host"]["platform"], "windows");
+    let desk = b.json("versions/windows-powershell.json");
+    assert_eq!(desk["ps_version"], "5.1.22621.4391");
+    assert_eq!(desk["edition"], "Desktop");
+    assert_eq!(desk["modules"][0]["name"], "Az.Accounts");
+    assert_eq!(desk["psmodulepath"].as_array().unwrap().len(), 3);
+    assert!(b.entries.contains_key("versions/pwsh.json"));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("pwsh ")).count(),
+        1,
+        "one invocation per PowerShell"
+    );
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("powershell.exe "))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn hanging_tool_is_killed_with_its_children_and_the_bundle_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let t0 = Instant::now();
+    bin(&fake_path())
+        .env("FAKE_AZ_MODE", "hang")
+        .env("FAKE_PIDFILE", &pidfile)
+        .args(["-q", "--timeout", "1", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let b = read_bundle(&only_bundle(dir.path()));
+    let az = b.collector("versions.az");
+    assert_eq!(az["status"], "timed_out", "{az}");
+    assert_eq!(az["commands"][0]["timed_out"], true);
+    assert_eq!(b.collector("versions.powershell")["status"], "ok");
+    let pids = std::fs::read_to_string(&pidfile).unwrap();
+    for pid in pids.split_whitespace() {
+        assert!(!alive(pid), "process {pid} of the hung tool survived");
+    }
+}
+
+#[test]
+fn flooding_tool_is_capped_and_marked_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .env("FAKE_AZ_MODE", "flood")
+        .args(["-q", "--max-output-bytes", "100000", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    let cmd = &b.collector("versions.az")["commands"][0];
+    assert_eq!(cmd["truncated"], true);
+    assert_eq!(cmd["stdout_bytes"], 40_000_000);
+    assert!(b.text("versions/az-version.txt").len() < 300_000);
+}
+
+#[test]
+fn failing_tool_is_failed_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .env("FAKE_AZ_MODE", "fail")
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    let az = b.collector("versions.az");
+    assert_eq!(az["status"], "failed");
+    assert_eq!(az["reason"], "az version exited with Some(1)");
+    assert!(
+        b.text("versions/az-version.txt")
+            .contains("No module named 'azure.cli.core'")
+    );
+}
+
+#[test]
+fn invalid_utf8_is_kept_lossily_and_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .env("FAKE_AZ_MODE", "badutf8")
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    assert_eq!(
+        b.collector("versions.az")["commands"][0]["lossy_utf8"],
+        true
+    );
+    assert!(
+        b.text("versions/az-version.txt")
+            .contains("azure-cli \u{fffd}\u{fffd} 2.91.0")
+    );
+}
+
+#[test]
+fn powershell_without_inventory_is_failed_and_its_output_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .env("FAKE_PWSH_MODE", "garbage")
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    assert_eq!(b.collector("versions.powershell")["status"], "failed");
+    assert!(
+        b.text("versions/pwsh.output.txt")
+            .contains("Import-Module: something broke")
+    );
+}
+
+#[test]
+fn unwritable_output_dir_exits_3_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&empty_path(dir.path()))
+        .args(["-o"])
+        .arg(dir.path().join("does-not-exist"))
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("cannot write a bundle in")
+                .and(predicate::str::contains("does not exist")),
+        );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    bin("/nonexistent")
+        .args(["collect", "--timeout", "abc"])
+        .assert()
+        .code(2);
+    bin("/nonexistent")
+        .args(["--no-such-flag"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_and_version() {
+    bin("/nonexistent")
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:").and(predicate::str::contains("Exit codes")));
+    bin("/nonexistent")
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("entra-collect "));
+}
+
+#[test]
+fn secrets_from_the_environment_never_reach_the_bundle_or_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(&fake_path())
+        .env("AZURE_CLIENT_SECRET", "Zq8~planted-client-secret")
+        .env("IDENTITY_HEADER", "planted-identity-header")
+        .env(
+            "HTTPS_PROXY",
+            "http://planted-proxy-user:planted-proxy-pw@proxy.corp:8080",
+        )
+        .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+        .args(["--json", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    let all = b.all_text()
+        + &String::from_utf8_lossy(&out.get_output().stdout)
+        + &String::from_utf8_lossy(&out.get_output().stderr);
+    for secret in [
+        "planted-client-secret",
+        "planted-identity-header",
+        "planted-proxy-pw",
+        "planted-proxy-user",
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked");
+    }
+    let env = b.json("environment.json");
+    assert_eq!(env["variables"]["AZURE_CLIENT_SECRET"]["set"], true);
+    assert_eq!(
+        env["variables"]["HTTPS_PROXY"]["value"],
+        "http://[REDACTED:url-credentials]@proxy.corp:8080"
+    );
+    assert_eq!(
+        env["variables"]["AZURE_TENANT_ID"]["value"],
+        "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    );
+    assert_eq!(env["variables"]["REQUESTS_CA_BUNDLE"]["set"], false);
+    let counts = &b.manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "environment.json")
+        .unwrap()["redactions"];
+    assert_eq!(counts["url-credentials"], 1, "{counts}");
+}
+
+#[test]
+fn secret_arguments_are_redacted_in_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    // A proxy URL with credentials passed as the output directory name ends up in invocation.args.
+    let sub = dir.path().join("http:");
+    std::fs::create_dir_all(&sub).unwrap();
+    let weird = format!("{}//bob:planted-pw@h", sub.display());
+    std::fs::create_dir_all(&weird).unwrap();
+    bin(&empty_path(dir.path()))
+        .args(["-q", "-o", &weird])
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(std::path::Path::new(&weird)));
+    assert!(!b.text("manifest.json").contains("planted-pw"));
+}
+
+/// Alive and not a zombie.
+fn alive(pid: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_string)
+            });
+        match state.as_deref() {
+            None | Some("Z") | Some("X") => return false,
+            Some(_) if Instant::now() > deadline => return true,
+            Some(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_kills_children_and_writes_a_partial_bundle_with_exit_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-collect"))
+        .env_clear()
+        .env("PATH", fake_path())
+        .env("FAKE_AZ_MODE", "hang")
+        .env("FAKE_PIDFILE", &pidfile)
+        .args(["-q", "--timeout", "120", "-o"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fake az (and its grandchild) are running.
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&pidfile)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "fake az never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    let b = read_bundle(&only_bundle(dir.path()));
+    assert_eq!(b.manifest["status"], "interrupted");
+    let az = b.collector("versions.az");
+    assert_eq!(az["status"], "interrupted", "{az}");
+    assert_eq!(az["commands"][0]["interrupted"], true);
+    assert!(b.text("summary.md").contains("interrupted"));
+    for pid in std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .split_whitespace()
+    {
+        assert!(!alive(pid), "process {pid} survived Ctrl-C");
+    }
+}
+
+#[test]
+fn manifest_with_fake_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .args(["-q", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    insta::assert_json_snapshot!("manifest_fake_tools", b.manifest, {
+        ".created_at" => "[time]",
+        ".finished_at" => "[time]",
+        ".host.*" => "[host]",
+        ".invocation.args[2]" => "[dir]",
+        ".collectors[].started_at" => "[time]",
+        ".collectors[].duration_ms" => "[ms]",
+        ".collectors[].commands[].duration_ms" => "[ms]",
+        ".collectors[].commands[].program_path" => "[path]",
+        ".files[].sha256" => "[sha256]",
+        ".files[].size" => "[size]",
+    });
+}

@@ -1,0 +1,133 @@
+//! Helpers shared by the integration tests: run the binary with a controlled PATH and read a
+//! bundle back with the zip crate.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// PATH with the fake tools first, then the system directories the fakes themselves need.
+pub fn fake_path() -> String {
+    format!("{}:/usr/bin:/bin", fixtures().join("bin").display())
+}
+
+/// The binary with a clean environment: only what a test passes reaches it.
+pub fn bin(path: &str) -> Command {
+    let mut c = Command::cargo_bin("entra-collect").unwrap();
+    c.env_clear()
+        .env("PATH", path)
+        .env("HOME", "/nonexistent-home");
+    c
+}
+
+/// An empty directory used as PATH when no tool must be found.
+pub fn empty_path(dir: &Path) -> String {
+    let p = dir.join("empty-bin");
+    std::fs::create_dir_all(&p).unwrap();
+    p.display().to_string()
+}
+
+pub struct Bundle {
+    pub path: PathBuf,
+    pub manifest: Value,
+    pub entries: BTreeMap<String, Vec<u8>>,
+}
+
+impl Bundle {
+    pub fn text(&self, name: &str) -> String {
+        String::from_utf8(
+            self.entries
+                .get(name)
+                .unwrap_or_else(|| panic!("no entry {name}"))
+                .clone(),
+        )
+        .unwrap()
+    }
+    pub fn json(&self, name: &str) -> Value {
+        serde_json::from_str(&self.text(name)).unwrap()
+    }
+    pub fn collector(&self, id: &str) -> Value {
+        self.manifest["collectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no collector {id}"))
+            .clone()
+    }
+    /// Every entry's bytes and the manifest, as one string, for leak checks.
+    pub fn all_text(&self) -> String {
+        self.entries
+            .values()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The single bundle in `dir`.
+pub fn only_bundle(dir: &Path) -> PathBuf {
+    let zips: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert_eq!(
+        zips.len(),
+        1,
+        "expected one bundle in {}: {zips:?}",
+        dir.display()
+    );
+    zips[0].clone()
+}
+
+/// Read a bundle and check that every file the manifest lists is there with its sha256 and
+/// size, and that nothing else (but manifest.json) is.
+pub fn read_bundle(path: &Path) -> Bundle {
+    let f = std::fs::File::open(path).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut entries = BTreeMap::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).unwrap();
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf).unwrap();
+        entries.insert(e.name().unwrap().to_string(), buf);
+    }
+    let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    for f in files {
+        let name = f["path"].as_str().unwrap();
+        let data = entries
+            .get(name)
+            .unwrap_or_else(|| panic!("manifest lists missing {name}"));
+        assert_eq!(
+            f["size"].as_u64().unwrap(),
+            data.len() as u64,
+            "size of {name}"
+        );
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            hex::encode(Sha256::digest(data)),
+            "sha256 of {name}"
+        );
+    }
+    for name in entries.keys() {
+        assert!(
+            name == "manifest.json" || files.iter().any(|f| f["path"] == name.as_str()),
+            "entry {name} not listed in the manifest"
+        );
+    }
+    Bundle {
+        path: path.to_path_buf(),
+        manifest,
+        entries,
+    }
+}
