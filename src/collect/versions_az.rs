@@ -141,9 +141,12 @@ impl Collector for VersionsAz {
                 ),
             }
         }
+        // A hung `az version` means `az --version` would hang too: don't wait twice.
         if ctx.cancel().is_cancelled() {
             out.degrade(Status::Interrupted, "interrupted");
-        } else if let Some(o) = run(ctx, &mut out, base(&["--version"])) {
+        } else if out.status != Status::TimedOut
+            && let Some(o) = run(ctx, &mut out, base(&["--version"]))
+        {
             raw.push_str(&raw_section("az --version", &o));
             let t = parse_az_version_text(&o.stdout.text().0);
             let mut put = |k: &str, v: Option<String>| {
