@@ -19,7 +19,7 @@ use crate::config::{CollectConfig, Command};
 use crate::exec::Runner;
 use crate::exit::Exit;
 use crate::progress::Progress;
-use crate::redact::{Redacted, Redactor};
+use crate::redact::{Options as RedactOptions, Redacted, Redactor};
 use crate::report;
 
 /// Parse result to exit code; the one place errors are printed.
@@ -39,11 +39,32 @@ pub fn main_with(cli: Cli) -> Exit {
                 Exit::NoBundle
             }
         },
+        Command::Rules { json } => {
+            print_rules(json);
+            Exit::Ok
+        }
     }
 }
 
 /// Stop anything that must never be left running. Called on a second Ctrl-C before exiting.
 fn stop_everything() {}
+
+fn print_rules(json: bool) {
+    let rows = crate::redact::catalogue();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return;
+    }
+    for r in rows {
+        println!(
+            "{}\n  matches:  {}\n  example:  {}\n  becomes:  {}\n",
+            r.name, r.matches, r.example, r.redacted
+        );
+    }
+}
 
 fn rfc3339(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -61,9 +82,13 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     let cancel = Cancel::new();
     // Failing to install the handler (only possible if one exists already) is not fatal.
     let _ = cancel::install_handler(cancel.clone(), stop_everything);
-    let progress = Progress::new(cfg.quiet, crate::os::stderr_is_terminal());
     let env = Env::capture(cfg.platform);
-    let result = run(cfg, env, cancel.clone(), &progress)?;
+    let redactor = Arc::new(Redactor::with_options(RedactOptions {
+        literals: environment::secret_values(&env),
+        mask_pii: cfg.mask_pii,
+    }));
+    let progress = Progress::new(cfg.quiet, crate::os::stderr_is_terminal(), redactor.clone());
+    let result = run(cfg, env, redactor, cancel.clone(), &progress)?;
     let interrupted = cancel.is_cancelled();
     print_result(cfg, &result, &progress)?;
     Ok(if interrupted {
@@ -73,15 +98,15 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     })
 }
 
-/// The collection itself, with the environment and cancellation injected (tests call this).
+/// The collection itself, with the environment, redactor and cancellation injected.
 pub fn run(
     cfg: &CollectConfig,
     env: Env,
+    redactor: Arc<Redactor>,
     cancel: Cancel,
     progress: &Progress,
 ) -> anyhow::Result<RunResult> {
     let started = Utc::now();
-    let redactor = Arc::new(Redactor::with_literals(environment::secret_values(&env)));
     let host = system::host_info(cfg.platform);
     // Open the bundle first: an unwritable directory must fail before any work is done.
     let mut writer = BundleWriter::create(&cfg.output_dir, &host.hostname, started)
@@ -188,7 +213,7 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
             "files": m.files.len() + 1,
         });
         // --json output passes the redactor like everything else that leaves the process.
-        let text = redact_json(&Redactor::new(), &value)?;
+        let text = redact_json(progress.redactor(), &value)?;
         print!("{}", text.as_str());
         return Ok(());
     }

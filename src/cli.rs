@@ -16,6 +16,8 @@ Examples:
   entra-collect collect -o C:\\Temp    write the bundle into C:\\Temp
   entra-collect collect --json        print the result as JSON on stdout
   entra-collect collect --timeout 120 give each external command two minutes
+  entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs
+  entra-collect rules                 list what the redactor removes
 
 Exit codes: 0 bundle written, 2 usage error, 3 no bundle could be written, 130 interrupted
 (a partial bundle is still written).";
@@ -38,6 +40,12 @@ enum Commands {
     /// Collect a bundle (the default when no subcommand is given)
     #[command(after_help = EXAMPLES)]
     Collect(CollectArgs),
+    /// Print the redaction rules: name, what each matches, and an example before and after
+    Rules {
+        /// Print the rules as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -59,6 +67,11 @@ struct CollectArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Also replace e-mail addresses and UPNs with stable pseudonyms (pii-user-N@domain);
+    /// tenant ids and domains stay
+    #[arg(long)]
+    mask_pii: bool,
+
     /// Run another platform's collection logic (for tests with fake tools)
     #[arg(long, hide = true, env = crate::platform::PLATFORM_ENV, value_name = "OS")]
     platform: Option<Platform>,
@@ -73,6 +86,7 @@ impl Cli {
     pub fn into_command(self) -> Result<config::Command, String> {
         let args = match self.command {
             Some(Commands::Collect(a)) => a,
+            Some(Commands::Rules { json }) => return Ok(config::Command::Rules { json }),
             None => self.collect,
         };
         if args.max_output_bytes == 0 {
@@ -83,6 +97,7 @@ impl Cli {
             timeout: Duration::from_secs(args.timeout),
             json: args.json,
             quiet: args.quiet,
+            mask_pii: args.mask_pii,
             platform: args.platform.unwrap_or_else(Platform::native),
             output_cap: args.max_output_bytes,
             jobs: 4,
@@ -107,7 +122,9 @@ mod tests {
     #[test]
     fn no_subcommand_means_collect() {
         let cli = Cli::try_parse_from(["entra-collect", "-o", "/tmp", "--json"]).unwrap();
-        let config::Command::Collect(c) = cli.into_command().unwrap();
+        let config::Command::Collect(c) = cli.into_command().unwrap() else {
+            panic!("expected collect")
+        };
         assert_eq!(c.output_dir, PathBuf::from("/tmp"));
         assert!(c.json);
         assert_eq!(c.timeout, Duration::from_secs(60));

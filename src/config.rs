@@ -10,6 +10,10 @@ use crate::platform::Platform;
 #[derive(Debug, Clone)]
 pub enum Command {
     Collect(CollectConfig),
+    /// Print the redaction rule table.
+    Rules {
+        json: bool,
+    },
 }
 
 /// Settings for one `collect` run.
@@ -20,6 +24,8 @@ pub struct CollectConfig {
     pub timeout: Duration,
     pub json: bool,
     pub quiet: bool,
+    /// Pseudonymize e-mail addresses / UPNs.
+    pub mask_pii: bool,
     /// Whose collection logic runs (native unless overridden for tests).
     pub platform: Platform,
     /// Cap on each captured output stream of an external command.

@@ -2,15 +2,22 @@
 //! otherwise, nothing with `--quiet`. Data never goes here; it goes to stdout or the bundle.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bundle::manifest::Status;
 use crate::collect::{Observer, Outcome};
+use crate::redact::Redactor;
 
-pub enum Progress {
+/// Every line shown passes the redactor: collector reasons can quote tool output.
+pub struct Progress {
+    mode: Mode,
+    redactor: Arc<Redactor>,
+}
+
+enum Mode {
     Quiet,
     Plain,
     Terminal {
@@ -20,26 +27,32 @@ pub enum Progress {
 }
 
 impl Progress {
-    pub fn new(quiet: bool, terminal: bool) -> Self {
-        if quiet {
-            Progress::Quiet
+    pub fn new(quiet: bool, terminal: bool, redactor: Arc<Redactor>) -> Self {
+        let mode = if quiet {
+            Mode::Quiet
         } else if terminal {
-            Progress::Terminal {
+            Mode::Terminal {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 bars: Mutex::new(HashMap::new()),
             }
         } else {
-            Progress::Plain
-        }
+            Mode::Plain
+        };
+        Progress { mode, redactor }
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// A message line (not shown with --quiet).
     pub fn say(&self, msg: &str) {
-        match self {
-            Progress::Quiet => {}
-            Progress::Plain => eprintln!("{msg}"),
-            Progress::Terminal { multi, .. } => {
-                let _ = multi.println(msg);
+        let msg = self.redactor.redact(msg);
+        match &self.mode {
+            Mode::Quiet => {}
+            Mode::Plain => eprintln!("{}", msg.as_str()),
+            Mode::Terminal { multi, .. } => {
+                let _ = multi.println(msg.as_str());
             }
         }
     }
@@ -60,7 +73,7 @@ fn status_line(id: &str, outcome: &Outcome, d: Duration) -> String {
 
 impl Observer for Progress {
     fn started(&self, id: &str) {
-        if let Progress::Terminal { multi, bars } = self {
+        if let Mode::Terminal { multi, bars } = &self.mode {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
@@ -74,11 +87,12 @@ impl Observer for Progress {
     }
 
     fn finished(&self, id: &str, outcome: &Outcome, d: Duration) {
-        let line = status_line(id, outcome, d);
-        match self {
-            Progress::Quiet => {}
-            Progress::Plain => eprintln!("entra-collect: {line}"),
-            Progress::Terminal { multi, bars } => {
+        let line = self.redactor.redact(&status_line(id, outcome, d));
+        let line = line.as_str();
+        match &self.mode {
+            Mode::Quiet => {}
+            Mode::Plain => eprintln!("entra-collect: {line}"),
+            Mode::Terminal { multi, bars } => {
                 if let Some(bar) = bars.lock().expect("progress lock").remove(id) {
                     bar.finish_and_clear();
                     multi.remove(&bar);
