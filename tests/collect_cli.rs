@@ -506,3 +506,39 @@ fn manifest_with_fake_tools() {
         ".files[].size" => "[size]",
     });
 }
+
+#[test]
+fn rules_subcommand_lists_every_rule_with_examples() {
+    let out = bin("/nonexistent").arg("rules").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for name in [
+        "authorization-header",
+        "jwt",
+        "refresh-token",
+        "oauth-field",
+        "command-line-secret",
+        "cookie",
+        "sas-signature",
+        "connection-string-key",
+        "private-key",
+        "url-credentials",
+        "known-secret-value",
+        "pii-email",
+    ] {
+        assert!(
+            text.contains(&format!("{name}\n  matches:")),
+            "{name} missing"
+        );
+    }
+    let out = bin("/nonexistent")
+        .args(["rules", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["redacted"].as_str().unwrap() != r["example"].as_str().unwrap())
+    );
+}

@@ -20,6 +20,17 @@ pub struct Rule {
     pub(crate) regex: Regex,
 }
 
+impl Rule {
+    /// The rule's regex (for benchmarks and diagnostics).
+    pub fn regex(&self) -> &Regex {
+        &self.regex
+    }
+    /// The literals that make a line a candidate for this rule.
+    pub fn triggers(&self) -> &'static [&'static str] {
+        self.triggers
+    }
+}
+
 pub(crate) const CMDLINE_RULE: &str = "command-line-secret";
 
 /// A flag whose value is secret: `-p`, or any flag whose name ends in password, secret or token
@@ -73,7 +84,10 @@ pub fn rule_table() -> Vec<Rule> {
         "the body of a PEM private-key block (any key type), also when written on one line with \\n escapes or cut off",
         "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg...\\n-----END PRIVATE KEY-----",
         &["private key-----"],
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<s>[\s\S]*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+        // The body is base64, white space, `\n` escapes and `Proc-Type:`-style headers, and can
+        // never contain "-----": a greedy body that stops there keeps the regex engine from
+        // scanning back over the whole text, and also ends a block that was cut off.
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<s>(?:[A-Za-z0-9+/=\s\\:,.]|-[A-Za-z0-9])*)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?",
     );
     private_key.multiline = true;
     vec![
@@ -107,8 +121,15 @@ pub fn rule_table() -> Vec<Rule> {
             CMDLINE_RULE,
             "the value after a secret command-line flag: -p, and any flag ending in password, secret or token (az --password, --client-secret, --federated-token, --certificate-password; PowerShell -ClientSecret, -CertificatePassword, -Password, -AccessToken), in shell, --flag=value, -Flag:value and az's argument-list forms; and the string given to ConvertTo-SecureString",
             "az login --service-principal -u 0a1b... -p Zq8~s3cret --tenant contoso.onmicrosoft.com",
+            // `-p` only with the separators the regex accepts: a bare "-p" is in every
+            // "site-packages" of a Python traceback.
             &[
-                "-p",
+                "-p ",
+                "-p\t",
+                "-p'",
+                "-p\"",
+                "-p=",
+                "-p:",
                 "password",
                 "passwd",
                 "secret",

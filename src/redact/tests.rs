@@ -546,3 +546,34 @@ fn debug_output_fixtures_lose_every_planted_secret_and_keep_support_data() {
     assert_eq!(token["tenant"], "72f988bf-86f1-41af-91ab-2d7cd011db47");
     assert_eq!(token["accessToken"], "[REDACTED:oauth-field]");
 }
+
+/// Regression: the private-key rule once used a lazy `[\s\S]*?` body, which made the regex
+/// engine scan back over all text between blocks (137 ms on 64 MB). The body now stops at
+/// "-----"; text between blocks must survive and every block must go.
+#[test]
+fn several_pem_blocks_keep_the_text_between_them() {
+    let text = "a\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\nkeep this line\n-----BEGIN ENCRYPTED PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nBBBB\n-----END ENCRYPTED PRIVATE KEY-----\nz";
+    let out = Redactor::new().redact(text);
+    assert_eq!(
+        out.as_str(),
+        "a\n-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----\nkeep this line\n-----BEGIN ENCRYPTED PRIVATE KEY-----[REDACTED:private-key]-----END ENCRYPTED PRIVATE KEY-----\nz"
+    );
+    assert_eq!(out.counts().get("private-key"), Some(&2));
+}
+
+#[test]
+fn docs_list_every_rule() {
+    let doc = include_str!("../../docs/redaction.md");
+    for row in catalogue() {
+        assert!(
+            doc.contains(&format!("`{}`", row.name)),
+            "docs/redaction.md lacks rule {}",
+            row.name
+        );
+        assert!(
+            doc.contains(&row.redacted.replace('|', "\\|").replace('\n', "\\n")),
+            "docs/redaction.md has a stale example for {}",
+            row.name
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! The redaction guarantee end to end: secrets planted in every input channel the collectors
+//! read (environment, az output, PowerShell output, command-line arguments) never reach the
+//! bundle, stdout or stderr.
+
+mod common;
+
+use common::*;
+
+const PLANTED: &[&str] = &["SEKRIT", "U0VLUklU"];
+
+fn leaky_run(extra: &[&str]) -> (Bundle, String) {
+    let dir = tempfile::tempdir().unwrap();
+    // Arguments: a proxy URL with credentials inside the output path.
+    let out_dir = dir.path().join("http:").join("").join("u:SEKRITarg@h");
+    let out_dir = std::path::PathBuf::from(out_dir.to_string_lossy().replace("http:/", "http://"));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = bin(&fake_path())
+        .env("FAKE_AZ_MODE", "leaky")
+        .env("FAKE_PWSH_MODE", "leaky")
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("AZURE_CLIENT_SECRET", "Zq8~SEKRIT-env-secret")
+        .env("AZURE_PASSWORD", "SEKRIT-env-password")
+        .env("IDENTITY_HEADER", "SEKRIT-identity-header")
+        .env("MSI_SECRET", "SEKRIT-msi")
+        .env(
+            "HTTPS_PROXY",
+            "http://proxyuser:SEKRITproxy@proxy.corp:8080",
+        )
+        .env(
+            "https_proxy",
+            "http://proxyuser:SEKRITproxy2@proxy.corp:8080",
+        )
+        .env(
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "AccountName=a;AccountKey=SEKRITkey",
+        )
+        .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+        .args(["--json", "-o"])
+        .arg(&out_dir)
+        .args(extra)
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(&out_dir));
+    let streams = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.get_output().stdout),
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    (b, streams)
+}
+
+fn hits(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| PLANTED.iter().any(|p| l.contains(p)))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn planted_secrets_in_every_channel_never_leave() {
+    let (b, streams) = leaky_run(&[]);
+    // The leaky fakes did run and their output is in the bundle (so the test is not vacuous).
+    let az_raw = b.text("versions/az-version.txt");
+    assert!(az_raw.contains("AADSTS7000215"), "az output missing");
+    assert!(
+        b.text("versions/pwsh.output.txt").contains("HTTP REQUEST"),
+        "pwsh output missing"
+    );
+    assert!(
+        az_raw.contains("[REDACTED:known-secret-value]"),
+        "literal env secret not applied"
+    );
+    for (name, data) in &b.entries {
+        let text = String::from_utf8_lossy(data);
+        assert!(hits(&text).is_empty(), "{name} leaks: {:#?}", hits(&text));
+    }
+    assert!(
+        hits(&streams).is_empty(),
+        "stdout/stderr leak: {:#?}",
+        hits(&streams)
+    );
+    // Redaction counts are recorded per file and summarized.
+    let files = b.manifest["files"].as_array().unwrap();
+    let az = files
+        .iter()
+        .find(|f| f["path"] == "versions/az-version.txt")
+        .unwrap();
+    assert!(
+        az["redactions"]["oauth-field"].as_u64().unwrap() >= 3,
+        "{az}"
+    );
+    assert!(
+        b.text("summary.md")
+            .contains("were replaced by `[REDACTED:<rule>]` markers")
+    );
+    // Without --mask-pii, e-mail addresses stay.
+    assert!(az_raw.contains("planted.user@contoso.com"));
+}
+
+#[test]
+fn mask_pii_pseudonymizes_addresses_everywhere() {
+    let (b, streams) = leaky_run(&["--mask-pii"]);
+    let all = b.all_text() + &streams;
+    assert!(!all.contains("planted.user@"), "address leaked");
+    assert!(
+        b.text("versions/az-version.txt").contains("@contoso.com"),
+        "domain kept"
+    );
+    // The same address gets the same pseudonym in every file of the bundle.
+    let az = b.text("versions/az-version.txt");
+    let ps = b.text("versions/pwsh.output.txt");
+    let pseudo = |t: &str| {
+        regex::Regex::new(r"pii-user-\d+@contoso\.com")
+            .unwrap()
+            .find(t)
+            .map(|m| m.as_str().to_string())
+    };
+    assert!(pseudo(&az).is_some());
+    assert_eq!(pseudo(&az), pseudo(&ps));
+    assert_eq!(
+        b.manifest["invocation"]["args"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "--mask-pii"
+    );
+}
