@@ -343,31 +343,13 @@ fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>, cap: usize) -> mpsc::
 }
 
 #[cfg(all(test, unix))]
-mod tests {
-    use super::*;
+#[path = "../tests/common/proc.rs"]
+mod test_proc;
 
-    /// Alive and not a zombie (a killed orphan may wait a moment to be reaped by init).
-    fn process_alive(pid: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit(')')
-                        .next()
-                        .and_then(|r| r.split_whitespace().next())
-                        .map(str::to_string)
-                });
-            match state.as_deref() {
-                None | Some("Z") | Some("X") => return false,
-                Some(_) if Instant::now() > deadline => {
-                    eprintln!("state of {pid}: {state:?}");
-                    return true;
-                }
-                Some(_) => thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    }
+#[cfg(all(test, unix))]
+mod tests {
+    use super::test_proc::alive as process_alive;
+    use super::*;
 
     fn runner(timeout_ms: u64, cap: usize) -> Runner {
         Runner::new(None, Duration::from_millis(timeout_ms), cap, Cancel::new())

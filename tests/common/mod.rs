@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: run the binary with a controlled PATH and read a
 //! bundle back with the zip crate.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
+
+pub mod proc;
+pub use proc::alive;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -130,4 +133,27 @@ pub fn read_bundle(path: &Path) -> Bundle {
         manifest,
         entries,
     }
+}
+
+/// Snapshot a manifest with what changes from run to run (times, hashes, sizes, host, paths)
+/// replaced by placeholders.
+pub fn manifest_snapshot(name: &str, manifest: &Value) {
+    let mut settings = insta::Settings::clone_current();
+    for (sel, placeholder) in [
+        (".created_at", "[time]"),
+        (".finished_at", "[time]"),
+        (".host.*", "[host]"),
+        (".invocation.args[2]", "[dir]"),
+        (".collectors[].started_at", "[time]"),
+        (".collectors[].duration_ms", "[ms]"),
+        (".collectors[].commands[].duration_ms", "[ms]"),
+        (".collectors[].commands[].program_path", "[path]"),
+        (".files[].sha256", "[sha256]"),
+        (".files[].size", "[size]"),
+    ] {
+        settings.add_redaction(sel, placeholder);
+    }
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_json_snapshot!(name, manifest));
 }
