@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -193,66 +193,220 @@ impl Runner {
         self.run_resolved(cmd, &resolved)
     }
 
-    /// Run an already-resolved program.
+    /// Run an already-resolved program with stdin closed and both streams captured.
     pub fn run_resolved(&self, cmd: &Cmd, resolved: &Path) -> Result<Output, ExecError> {
-        let timeout = cmd.timeout.unwrap_or(self.timeout);
-        let mut command = Command::new(resolved);
-        command
-            .args(&cmd.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &cmd.env {
-            command.env(k, v);
-        }
-        let mut wrapped = CommandWrap::from(command);
-        #[cfg(unix)]
-        wrapped.wrap(process_wrap::std::ProcessGroup::leader());
-        #[cfg(windows)]
-        wrapped.wrap(process_wrap::std::JobObject);
-
+        let mut child = spawn(cmd, resolved, Stdio::null(), false)?;
         let started = Instant::now();
-        let mut child = wrapped.spawn().map_err(|source| ExecError::Spawn {
-            program: cmd.program.clone(),
-            source,
-        })?;
-        let out_rx = spawn_reader(child.stdout().take(), self.cap);
-        let err_rx = spawn_reader(child.stderr().take(), self.cap);
-
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
+        let timeout = cmd.timeout.unwrap_or(self.timeout);
         let (status, timed_out, interrupted) =
             wait_for(child.as_mut(), started, timeout, &self.cancel);
-
-        // The direct child is gone; its descendants may still hold our pipes open.
-        let deadline = Instant::now() + PIPE_GRACE;
-        let mut stdout = recv_until(&out_rx, deadline);
-        let mut stderr = recv_until(&err_rx, deadline);
-        if stdout.is_none() || stderr.is_none() {
-            kill_tree(child.as_mut());
-            let deadline = Instant::now() + PIPE_GRACE;
-            if stdout.is_none() {
-                stdout = recv_until(&out_rx, deadline);
-            }
-            if stderr.is_none() {
-                stderr = recv_until(&err_rx, deadline);
-            }
-        }
-        // Always sweep the tree: leftovers from a finished command must not outlive us.
-        kill_tree(child.as_mut());
-
-        let abandoned = || Captured {
-            abandoned: true,
-            ..Captured::default()
-        };
-        Ok(Output {
-            argv: cmd.shown_argv(),
-            resolved: resolved.to_path_buf(),
-            stdout: stdout.unwrap_or_else(abandoned),
-            stderr: stderr.unwrap_or_else(abandoned),
-            exit_code: status.and_then(|s| exit_code(&s)),
+        Ok(finish(
+            cmd,
+            resolved,
+            child,
+            started,
+            status,
             timed_out,
             interrupted,
-            duration: started.elapsed(),
+            out_rx,
+            err_rx,
+        ))
+    }
+
+    /// Run a program the user interacts with: stdin is the user's, and everything it prints is
+    /// passed to `live` as it comes (to show it on the terminal) while also being captured, both
+    /// streams merged in arrival order into `Output::stdout`. On Unix the child gets a session of
+    /// its own, so it can read the terminal without being stopped by job control and Ctrl-C
+    /// reaches only us: we kill its tree.
+    pub fn run_interactive(
+        &self,
+        cmd: &Cmd,
+        resolved: &Path,
+        live: Live,
+    ) -> Result<Output, ExecError> {
+        let mut child = spawn(cmd, resolved, Stdio::inherit(), true)?;
+        let started = Instant::now();
+        let merged = Arc::new(Mutex::new(Captured::default()));
+        let sink = Some((merged.clone(), live));
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
+        let timeout = cmd.timeout.unwrap_or(self.timeout);
+        let (status, timed_out, interrupted) =
+            wait_for(child.as_mut(), started, timeout, &self.cancel);
+        let mut out = finish(
+            cmd,
+            resolved,
+            child,
+            started,
+            status,
+            timed_out,
+            interrupted,
+            out_rx,
+            err_rx,
+        );
+        let merged = std::mem::take(&mut *merged.lock().unwrap_or_else(|e| e.into_inner()));
+        out.stdout = Captured {
+            abandoned: out.stdout.abandoned || out.stderr.abandoned,
+            ..merged
+        };
+        out.stderr = Captured::default();
+        Ok(out)
+    }
+
+    /// Start a long-running program (a packet capture) that is stopped later with
+    /// [`Background::stop`].
+    pub fn spawn_background(&self, cmd: &Cmd, resolved: &Path) -> Result<Background, ExecError> {
+        let mut child = spawn(cmd, resolved, Stdio::null(), false)?;
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
+        Ok(Background {
+            cmd: cmd.clone(),
+            resolved: resolved.to_path_buf(),
+            child,
+            started: Instant::now(),
+            out_rx,
+            err_rx,
         })
+    }
+}
+
+/// A program running in the background.
+pub struct Background {
+    cmd: Cmd,
+    resolved: PathBuf,
+    child: Box<dyn ChildWrapper>,
+    started: Instant,
+    out_rx: mpsc::Receiver<Captured>,
+    err_rx: mpsc::Receiver<Captured>,
+}
+
+impl Background {
+    /// Has it already exited (e.g. refused to start)?
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ask it to stop (SIGTERM to its process group on Unix, so a capture flushes its file),
+    /// wait up to `grace`, then kill the tree.
+    pub fn stop(mut self, grace: Duration) -> Output {
+        #[cfg(unix)]
+        let _ = self.child.signal(15);
+        #[cfg(not(unix))]
+        kill_tree(self.child.as_mut());
+        let deadline = Instant::now() + grace;
+        let mut status = None;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                status = Some(s);
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let timed_out = status.is_none();
+        if timed_out {
+            kill_tree(self.child.as_mut());
+            status = reap(self.child.as_mut());
+        }
+        finish(
+            &self.cmd,
+            &self.resolved,
+            self.child,
+            self.started,
+            status,
+            timed_out,
+            false,
+            self.out_rx,
+            self.err_rx,
+        )
+    }
+}
+
+/// Receives the live output of an interactive run.
+pub type Live = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+type Sink = Option<(Arc<Mutex<Captured>>, Live)>;
+
+fn spawn(
+    cmd: &Cmd,
+    resolved: &Path,
+    stdin: Stdio,
+    interactive: bool,
+) -> Result<Box<dyn ChildWrapper>, ExecError> {
+    let mut command = Command::new(resolved);
+    command
+        .args(&cmd.args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in &cmd.env {
+        command.env(k, v);
+    }
+    let mut wrapped = CommandWrap::from(command);
+    #[cfg(unix)]
+    if interactive {
+        wrapped.wrap(process_wrap::std::ProcessSession);
+    } else {
+        wrapped.wrap(process_wrap::std::ProcessGroup::leader());
+    }
+    #[cfg(windows)]
+    {
+        let _ = interactive;
+        wrapped.wrap(process_wrap::std::JobObject);
+    }
+    wrapped.spawn().map_err(|source| ExecError::Spawn {
+        program: cmd.program.clone(),
+        source,
+    })
+}
+
+/// Collect the output after the direct child is gone, sweeping its tree.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    cmd: &Cmd,
+    resolved: &Path,
+    mut child: Box<dyn ChildWrapper>,
+    started: Instant,
+    status: Option<ExitStatus>,
+    timed_out: bool,
+    interrupted: bool,
+    out_rx: mpsc::Receiver<Captured>,
+    err_rx: mpsc::Receiver<Captured>,
+) -> Output {
+    // The direct child is gone; its descendants may still hold our pipes open.
+    let deadline = Instant::now() + PIPE_GRACE;
+    let mut stdout = recv_until(&out_rx, deadline);
+    let mut stderr = recv_until(&err_rx, deadline);
+    if stdout.is_none() || stderr.is_none() {
+        kill_tree(child.as_mut());
+        let deadline = Instant::now() + PIPE_GRACE;
+        if stdout.is_none() {
+            stdout = recv_until(&out_rx, deadline);
+        }
+        if stderr.is_none() {
+            stderr = recv_until(&err_rx, deadline);
+        }
+    }
+    // Always sweep the tree: leftovers from a finished command must not outlive us.
+    kill_tree(child.as_mut());
+    let abandoned = || Captured {
+        abandoned: true,
+        ..Captured::default()
+    };
+    Output {
+        argv: cmd.shown_argv(),
+        resolved: resolved.to_path_buf(),
+        stdout: stdout.unwrap_or_else(abandoned),
+        stderr: stderr.unwrap_or_else(abandoned),
+        exit_code: status.and_then(|s| exit_code(&s)),
+        timed_out,
+        interrupted,
+        duration: started.elapsed(),
     }
 }
 
@@ -314,32 +468,52 @@ fn recv_until(rx: &mpsc::Receiver<Captured>, deadline: Instant) -> Option<Captur
 }
 
 /// Read a pipe to its end on a thread, keeping at most `cap` bytes but draining the rest so the
-/// child never blocks on a full pipe.
-fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>, cap: usize) -> mpsc::Receiver<Captured> {
+/// child never blocks on a full pipe. With a sink, each chunk is also shown live and appended
+/// to the shared (merged) capture.
+fn spawn_reader<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    cap: usize,
+    sink: Sink,
+) -> mpsc::Receiver<Captured> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let mut cap_out = Captured::default();
+        let mut own = Captured::default();
         if let Some(mut pipe) = pipe {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match pipe.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        cap_out.total_bytes += n as u64;
-                        let room = cap.saturating_sub(cap_out.bytes.len());
-                        if room < n {
-                            cap_out.truncated = true;
+                        let chunk = &buf[..n];
+                        match &sink {
+                            Some((merged, live)) => {
+                                live(chunk);
+                                append(
+                                    &mut merged.lock().unwrap_or_else(|e| e.into_inner()),
+                                    chunk,
+                                    cap,
+                                );
+                            }
+                            None => append(&mut own, chunk, cap),
                         }
-                        cap_out.bytes.extend_from_slice(&buf[..n.min(room)]);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 }
             }
         }
-        let _ = tx.send(cap_out);
+        let _ = tx.send(own);
     });
     rx
+}
+
+fn append(c: &mut Captured, chunk: &[u8], cap: usize) {
+    c.total_bytes += chunk.len() as u64;
+    let room = cap.saturating_sub(c.bytes.len());
+    if room < chunk.len() {
+        c.truncated = true;
+    }
+    c.bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
 }
 
 #[cfg(all(test, unix))]
@@ -420,6 +594,58 @@ mod tests {
         });
         let out = r.run(&Cmd::new("sleep").arg("300")).unwrap();
         assert!(out.interrupted && !out.timed_out);
+    }
+
+    #[test]
+    fn interactive_run_shows_output_live_and_captures_it_merged() {
+        let seen = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let s2 = seen.clone();
+        let live: Live = Arc::new(move |b: &[u8]| s2.lock().unwrap().extend_from_slice(b));
+        let cmd = Cmd::new("sh").args([
+            "-c",
+            "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three",
+        ]);
+        let r = runner(10_000, 1024);
+        let out = r
+            .run_interactive(&cmd, &r.resolve("sh").unwrap(), live)
+            .unwrap();
+        assert_eq!(out.stdout.text().0, "one\ntwo\nthree\n");
+        assert_eq!(&*seen.lock().unwrap(), b"one\ntwo\nthree\n");
+        assert_eq!(out.exit_code, Some(0));
+    }
+
+    #[test]
+    fn interactive_run_times_out_and_kills_its_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let r = runner(300, 1024);
+        let live: Live = Arc::new(|_: &[u8]| {});
+        let out = r
+            .run_interactive(
+                &Cmd::new("sh").args(["-c", &script]),
+                &r.resolve("sh").unwrap(),
+                live,
+            )
+            .unwrap();
+        assert!(out.timed_out);
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert!(!process_alive(pid.trim()));
+    }
+
+    #[test]
+    fn background_stop_is_graceful_first() {
+        let r = runner(10_000, 1024);
+        let cmd = Cmd::new("sh").args([
+            "-c",
+            "trap 'echo flushed; exit 0' TERM; echo up; while :; do sleep 0.05; done",
+        ]);
+        let mut bg = r.spawn_background(&cmd, &r.resolve("sh").unwrap()).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        assert!(!bg.has_exited());
+        let out = bg.stop(Duration::from_secs(5));
+        assert!(!out.timed_out, "needed a kill");
+        assert_eq!(out.stdout.text().0, "up\nflushed\n");
     }
 
     #[test]
