@@ -21,6 +21,7 @@ use crate::exit::Exit;
 use crate::progress::Progress;
 use crate::redact::{Options as RedactOptions, Redacted, Redactor};
 use crate::report;
+use crate::trace::{self, TraceGuard};
 
 /// Parse result to exit code; the one place errors are printed.
 pub fn main_with(cli: Cli) -> Exit {
@@ -43,11 +44,25 @@ pub fn main_with(cli: Cli) -> Exit {
             print_rules(json);
             Exit::Ok
         }
+        Command::TraceStop { platform, timeout } => {
+            match crate::trace::stop_leftover(platform, timeout) {
+                Ok(msg) => {
+                    eprintln!("entra-collect: {msg}");
+                    Exit::Ok
+                }
+                Err(e) => {
+                    eprintln!("entra-collect: error: {e:#}");
+                    Exit::Failure
+                }
+            }
+        }
     }
 }
 
 /// Stop anything that must never be left running. Called on a second Ctrl-C before exiting.
-fn stop_everything() {}
+fn stop_everything() {
+    crate::trace::stop_active();
+}
 
 fn print_rules(json: bool) {
     let rows = crate::redact::catalogue();
@@ -87,7 +102,9 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
         literals: environment::secret_values(&env),
         mask_pii: cfg.mask_pii,
     }));
-    let progress = Progress::new(cfg.quiet, crate::os::stderr_is_terminal(), redactor.clone());
+    // Spinners would garble the live output of an interactive sign-in.
+    let spinners = crate::os::stderr_is_terminal() && cfg.debug_run.is_none();
+    let progress = Progress::new(cfg.quiet, spinners, redactor.clone());
     let result = run(cfg, env, redactor, cancel.clone(), &progress)?;
     let interrupted = cancel.is_cancelled();
     print_result(cfg, &result, &progress)?;
@@ -108,6 +125,17 @@ pub fn run(
 ) -> anyhow::Result<RunResult> {
     let started = Utc::now();
     let host = system::host_info(cfg.platform);
+    let state_dir = trace::state_dir(&env);
+    if let Some(s) = trace::read_state(&state_dir) {
+        progress.say(&format!(
+            "entra-collect: warning: a network trace started at {} by an earlier run may still be running; stop it with `entra-collect trace stop`",
+            s.started_at
+        ));
+    }
+    // Everything a trace needs is checked before anything runs.
+    if let Some(t) = cfg.net_trace {
+        trace::preflight(cfg.platform, &env, t.max_mb, &cfg.output_dir)?;
+    }
     // Open the bundle first: an unwritable directory must fail before any work is done.
     let mut writer = BundleWriter::create(&cfg.output_dir, &host.hostname, started)
         .with_context(|| format!("cannot write a bundle in {}", cfg.output_dir.display()))?;
@@ -124,19 +152,57 @@ pub fn run(
         watchdog: cfg.timeout * 3 + Duration::from_secs(10),
         cancel_grace: Duration::from_secs(5),
     };
-    let reports = collect::run_all(collect::all(), ctx, limits, progress);
+    let (trace, mut trace_report) = match cfg.net_trace {
+        Some(t) => match trace::start(cfg.platform, &ctx.env, t.max_mb) {
+            Ok(tr) => (Some(tr), None),
+            Err(reason) => (None, Some(skipped_trace(reason))),
+        },
+        None => (None, None),
+    };
+    // Stops the trace on every path out of this function, errors and panics included.
+    let guard = trace.clone().map(TraceGuard);
+    if trace.is_some() && cfg.debug_run.is_none() {
+        wait_for_enter(&cancel, cfg.debug_run_limit());
+    }
+    let debug_run = cfg.debug_run.clone().map(|run| {
+        let live = crate::collect::debug_run::live_output(
+            crate::os::stderr_is_terminal(),
+            redactor.clone(),
+        );
+        (run, live)
+    });
+    let mut reports = collect::run_all(collect::all(debug_run), ctx.clone(), limits, progress);
+    if let (Some(tr), Some(t)) = (&trace, cfg.net_trace) {
+        tr.stop();
+        trace_report = Some(trace_outcome(&ctx, tr, t.max_mb, cancel.is_cancelled()));
+    }
+    drop(guard);
+    reports.extend(trace_report);
 
     let mut texts = report::Texts::new();
     let mut collectors = Vec::new();
     for mut r in reports {
         let mut written = Vec::new();
         for entry in std::mem::take(&mut r.outcome.entries) {
-            let EntryData::Text(text) = entry.data;
-            match writer.add_text(&entry.name, &text) {
-                Ok(_) => {
-                    written.push(entry.name.as_str().to_string());
+            let result = match entry.data {
+                EntryData::Text(text) => writer.add_text(&entry.name, &text).map(|_| {
                     texts.insert(entry.name.as_str().to_string(), text.into_string());
-                }
+                }),
+                EntryData::Unredacted { path, max_bytes } => match std::fs::File::open(&path) {
+                    Ok(f) => writer
+                        .add_unredacted_stream(&entry.name, f, max_bytes)
+                        .map(|_| ()),
+                    Err(e) => {
+                        r.outcome.degrade(
+                            Status::Failed,
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        continue;
+                    }
+                },
+            };
+            match result {
+                Ok(()) => written.push(entry.name.as_str().to_string()),
                 Err(e @ (BundleError::Duplicate(_) | BundleError::BadName(_))) => {
                     r.outcome.degrade(Status::Failed, e.to_string());
                 }
@@ -187,7 +253,89 @@ pub fn run(
     let bundle = writer
         .finish(&manifest_text)
         .context("finishing the bundle failed")?;
+    if let Some(tr) = &trace {
+        tr.remove_files();
+    }
     Ok(RunResult { bundle, manifest })
+}
+
+const TRACE_ID: &str = "net.trace";
+
+fn skipped_trace(reason: String) -> collect::Report {
+    collect::Report {
+        id: TRACE_ID,
+        started_at: None,
+        duration: Duration::ZERO,
+        outcome: collect::Outcome::skipped(reason),
+    }
+}
+
+/// The trace's record: its commands, its files (streamed later, unredacted) and its status.
+fn trace_outcome(
+    ctx: &Context,
+    tr: &trace::Trace,
+    max_mb: u64,
+    interrupted: bool,
+) -> collect::Report {
+    let mut outcome = collect::Outcome::ok();
+    let (outputs, problem) = tr.outcome();
+    let duration = outputs.iter().map(|o| o.duration).sum();
+    for o in &outputs {
+        outcome.record(ctx, o);
+    }
+    let files = tr.files();
+    for f in &files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        outcome.add_unredacted_file(&format!("trace/{name}"), f.clone(), max_mb << 20);
+    }
+    if let Some(p) = problem {
+        outcome.degrade(Status::Failed, p);
+    }
+    if files.is_empty() {
+        outcome.degrade(Status::Failed, "the trace produced no file");
+    }
+    if interrupted {
+        outcome.degrade(
+            Status::Interrupted,
+            "interrupted; the trace was stopped and kept",
+        );
+    }
+    if outcome.status == Status::Ok {
+        outcome.reason = Some(format!(
+            "{} trace kept unredacted: it may contain sensitive data",
+            match tr.tool() {
+                trace::Tool::Netsh => "netsh",
+                trace::Tool::Tcpdump => "tcpdump",
+            }
+        ));
+    }
+    collect::Report {
+        id: TRACE_ID,
+        started_at: None,
+        duration,
+        outcome,
+    }
+}
+
+/// Without a sign-in command to run, the trace records while the user reproduces the failure.
+fn wait_for_enter(cancel: &Cancel, limit: Duration) {
+    eprintln!(
+        "entra-collect: the network trace is running. Reproduce the failing sign-in now, then press Enter here (Ctrl-C stops)."
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = tx.send(());
+    });
+    let t0 = std::time::Instant::now();
+    while rx.recv_timeout(Duration::from_millis(100)).is_err()
+        && !cancel.is_cancelled()
+        && t0.elapsed() < limit
+    {}
 }
 
 fn redact_json<T: serde::Serialize>(redactor: &Redactor, value: &T) -> anyhow::Result<Redacted> {

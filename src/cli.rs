@@ -18,6 +18,13 @@ Examples:
   entra-collect collect --timeout 120 give each external command two minutes
   entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs
   entra-collect rules                 list what the redactor removes
+  entra-collect collect --run az --tenant contoso.onmicrosoft.com
+                                      run `az login --debug --tenant ...` and keep its output
+  entra-collect collect --run azps --powershell desktop
+                                      run Connect-AzAccount in Windows PowerShell 5.1
+  entra-collect collect --net-trace -- az login --service-principal -u APP -p SECRET --tenant T
+                                      run any sign-in command (debug switch added) under a trace
+  entra-collect trace stop            stop a network trace an interrupted run left running
 
 Exit codes: 0 bundle written, 2 usage error, 3 no bundle could be written, 130 interrupted
 (a partial bundle is still written).";
@@ -46,6 +53,38 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Network trace housekeeping
+    Trace {
+        #[command(subcommand)]
+        action: TraceAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TraceAction {
+    /// Stop a network trace that an interrupted run left running
+    Stop {
+        #[arg(long, hide = true, env = crate::platform::PLATFORM_ENV, value_name = "OS")]
+        platform: Option<Platform>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RunPreset {
+    /// az login --debug
+    Az,
+    /// Connect-AzAccount -Debug (Azure PowerShell)
+    Azps,
+    /// Connect-MgGraph -Debug (Microsoft Graph PowerShell)
+    Mg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PowerShellArg {
+    /// PowerShell 7+ (pwsh)
+    Core,
+    /// Windows PowerShell 5.1 (powershell.exe)
+    Desktop,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -72,6 +111,39 @@ struct CollectArgs {
     #[arg(long)]
     mask_pii: bool,
 
+    /// Run a sign-in with its debug switch and store its output: az (az login --debug),
+    /// azps (Connect-AzAccount -Debug) or mg (Connect-MgGraph -Debug)
+    #[arg(long, value_enum, value_name = "PRESET", conflicts_with = "command")]
+    run: Option<RunPreset>,
+
+    /// The tenant to sign in to, passed to the preset (--tenant, -Tenant, -TenantId)
+    #[arg(long, value_name = "ID")]
+    tenant: Option<String>,
+
+    /// Which PowerShell runs azps / mg and PowerShell commands
+    #[arg(long, value_enum, value_name = "EDITION", default_value = "core")]
+    powershell: PowerShellArg,
+
+    /// Seconds the sign-in command may run (it may wait for you to sign in)
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    run_timeout: u64,
+
+    /// Record a network trace (netsh on Windows, tcpdump elsewhere) while the sign-in runs, or
+    /// until you press Enter. Needs an elevated prompt / root. The trace cannot be redacted.
+    #[arg(long)]
+    net_trace: bool,
+
+    /// Largest network trace kept, in MiB
+    #[arg(long, value_name = "MB", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    trace_max_mb: u64,
+
+    /// Any sign-in command to run with its debug switch (added when missing), e.g.
+    /// `-- az login --service-principal -u APP -p SECRET --tenant T`
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+
     /// Run another platform's collection logic (for tests with fake tools)
     #[arg(long, hide = true, env = crate::platform::PLATFORM_ENV, value_name = "OS")]
     platform: Option<Platform>,
@@ -87,8 +159,35 @@ impl Cli {
         let args = match self.command {
             Some(Commands::Collect(a)) => a,
             Some(Commands::Rules { json }) => return Ok(config::Command::Rules { json }),
+            Some(Commands::Trace {
+                action: TraceAction::Stop { platform },
+            }) => {
+                return Ok(config::Command::TraceStop {
+                    platform: platform.unwrap_or_else(Platform::native),
+                    timeout: Duration::from_secs(600),
+                });
+            }
             None => self.collect,
         };
+        let debug_command = match (args.run, args.command.is_empty()) {
+            (Some(RunPreset::Az), _) => Some(config::DebugCommand::Preset(config::Preset::Az)),
+            (Some(RunPreset::Azps), _) => {
+                Some(config::DebugCommand::Preset(config::Preset::AzPowerShell))
+            }
+            (Some(RunPreset::Mg), _) => Some(config::DebugCommand::Preset(config::Preset::Graph)),
+            (None, false) => Some(config::DebugCommand::Argv(args.command.clone())),
+            (None, true) => None,
+        };
+        let powershell = match args.powershell {
+            PowerShellArg::Core => config::PsEdition::Core,
+            PowerShellArg::Desktop => config::PsEdition::Desktop,
+        };
+        let debug_run = debug_command.map(|command| config::DebugRun {
+            command,
+            tenant: args.tenant.clone(),
+            powershell,
+            timeout: Duration::from_secs(args.run_timeout),
+        });
         if args.max_output_bytes == 0 {
             return Err("--max-output-bytes must be at least 1".into());
         }
@@ -105,6 +204,11 @@ impl Cli {
                 .skip(1)
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
+            debug_run,
+            tenant: args.tenant,
+            net_trace: args.net_trace.then_some(config::NetTrace {
+                max_mb: args.trace_max_mb,
+            }),
         }))
     }
 }
@@ -128,6 +232,44 @@ mod tests {
         assert_eq!(c.output_dir, PathBuf::from("/tmp"));
         assert!(c.json);
         assert_eq!(c.timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn trailing_command_becomes_the_debug_run() {
+        let cli = Cli::try_parse_from([
+            "entra-collect",
+            "collect",
+            "--tenant",
+            "t1",
+            "--",
+            "az",
+            "login",
+            "-p",
+            "x",
+        ])
+        .unwrap();
+        let config::Command::Collect(c) = cli.into_command().unwrap() else {
+            panic!("expected collect")
+        };
+        let run = c.debug_run.unwrap();
+        assert_eq!(
+            run.command,
+            config::DebugCommand::Argv(vec!["az".into(), "login".into(), "-p".into(), "x".into()])
+        );
+        assert_eq!(run.tenant.as_deref(), Some("t1"));
+        assert_eq!(run.timeout, Duration::from_secs(600));
+        assert!(
+            Cli::try_parse_from([
+                "entra-collect",
+                "collect",
+                "--run",
+                "az",
+                "--",
+                "az",
+                "login"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -14,6 +14,55 @@ pub enum Command {
     Rules {
         json: bool,
     },
+    /// Stop a network trace left running by an earlier run.
+    TraceStop {
+        platform: Platform,
+        timeout: Duration,
+    },
+}
+
+/// Which sign-in preset `--run` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// `az login --debug`
+    Az,
+    /// `Connect-AzAccount -Debug`
+    AzPowerShell,
+    /// `Connect-MgGraph -Debug`
+    Graph,
+}
+
+/// Which PowerShell runs PowerShell commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PsEdition {
+    /// PowerShell 7+ (`pwsh`)
+    Core,
+    /// Windows PowerShell 5.1 (`powershell.exe`)
+    Desktop,
+}
+
+/// The sign-in command to run with its debug switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebugCommand {
+    Preset(Preset),
+    /// A command line given after `--`.
+    Argv(Vec<String>),
+}
+
+/// The debug run: what, in which PowerShell, for which tenant, with which limit.
+#[derive(Debug, Clone)]
+pub struct DebugRun {
+    pub command: DebugCommand,
+    pub tenant: Option<String>,
+    pub powershell: PsEdition,
+    pub timeout: Duration,
+}
+
+/// `--net-trace` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct NetTrace {
+    /// Largest trace file kept, in MiB (also the capture tool's own limit).
+    pub max_mb: u64,
 }
 
 /// Settings for one `collect` run.
@@ -34,4 +83,19 @@ pub struct CollectConfig {
     pub jobs: usize,
     /// The arguments as given (redacted before they are stored).
     pub invocation: Vec<String>,
+    /// The sign-in command to run with its debug switch, if any.
+    pub debug_run: Option<DebugRun>,
+    /// The tenant the user means to sign in to (`--tenant`).
+    pub tenant: Option<String>,
+    pub net_trace: Option<NetTrace>,
+}
+
+impl CollectConfig {
+    /// How long a sign-in reproduction may take: the debug run's limit, or the default one.
+    pub fn debug_run_limit(&self) -> Duration {
+        self.debug_run
+            .as_ref()
+            .map(|r| r.timeout)
+            .unwrap_or(Duration::from_secs(600))
+    }
 }

@@ -327,7 +327,7 @@ impl Background {
     }
 }
 
-/// Receives the live output of an interactive run.
+/// Receives the live output of an interactive run; called with an empty slice once at the end.
 pub type Live = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 type Sink = Option<(Arc<Mutex<Captured>>, Live)>;

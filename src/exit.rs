@@ -5,6 +5,8 @@
 pub enum Exit {
     /// A bundle was written (collectors may still have failed or been skipped).
     Ok = 0,
+    /// A housekeeping command (`trace stop`) failed.
+    Failure = 1,
     /// The command line was wrong (clap also uses 2).
     Usage = 2,
     /// No bundle could be written: the reason was printed on stderr.

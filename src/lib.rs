@@ -19,3 +19,4 @@ pub mod platform;
 pub mod progress;
 pub mod redact;
 pub mod report;
+pub mod trace;

@@ -8,6 +8,7 @@
 //!
 //! To add a collector: write a module here implementing [`Collector`], then list it in [`all`].
 
+pub mod debug_run;
 pub mod environment;
 pub mod system;
 pub mod versions_az;
@@ -122,6 +123,11 @@ impl Context {
 #[derive(Debug)]
 pub enum EntryData {
     Text(Redacted),
+    /// A binary capture streamed from disk, unredacted by nature, cut at `max_bytes`.
+    Unredacted {
+        path: PathBuf,
+        max_bytes: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -191,6 +197,17 @@ impl Outcome {
         }
     }
 
+    /// Add a binary capture that cannot be redacted (it is marked so in the manifest).
+    pub fn add_unredacted_file(&mut self, name: &str, path: PathBuf, max_bytes: u64) {
+        match EntryName::new(name) {
+            Ok(name) => self.entries.push(Entry {
+                name,
+                data: EntryData::Unredacted { path, max_bytes },
+            }),
+            Err(e) => self.degrade(Status::Failed, e.to_string()),
+        }
+    }
+
     /// Serialize a JSON value, redact it and add it.
     pub fn add_json(&mut self, ctx: &Context, name: &str, value: &serde_json::Value) {
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()) + "\n";
@@ -236,16 +253,28 @@ impl Outcome {
 pub trait Collector: Send + Sync {
     fn id(&self) -> &'static str;
     fn collect(&self, ctx: &Context) -> Outcome;
+    /// How long the pipeline waits for this collector (None: the pipeline's default).
+    fn watchdog(&self) -> Option<Duration> {
+        None
+    }
 }
 
-/// Every collector, in the order they appear in the manifest.
-pub fn all() -> Vec<Arc<dyn Collector>> {
-    vec![
-        Arc::new(system::System),
+/// Every collector, in the order they appear in the manifest. The debug run comes first so it
+/// starts at once; the others run beside it and describe the same moment.
+pub fn all(
+    debug_run: Option<(crate::config::DebugRun, crate::exec::Live)>,
+) -> Vec<Arc<dyn Collector>> {
+    let mut v: Vec<Arc<dyn Collector>> = Vec::new();
+    if let Some((run, live)) = debug_run {
+        v.push(Arc::new(debug_run::DebugRunCollector::new(run, live)));
+    }
+    v.extend([
+        Arc::new(system::System) as Arc<dyn Collector>,
         Arc::new(environment::Environment),
         Arc::new(versions_az::VersionsAz),
         Arc::new(versions_powershell::VersionsPowerShell),
-    ]
+    ]);
+    v
 }
 
 /// One collector's result as the pipeline saw it.
@@ -350,8 +379,9 @@ pub fn run_all(
         }
         // Stop waiting when the only collectors still running are past the watchdog and nothing
         // else is moving (a free worker would have started the next collector at once).
-        let overdue = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() > limits.watchdog);
-        let fresh = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() <= limits.watchdog);
+        let limit = |i: usize| collectors[i].watchdog().unwrap_or(limits.watchdog);
+        let overdue = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() > limit(i));
+        let fresh = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() <= limit(i));
         let pending = |i: usize| done[i].is_none();
         if (0..n).any(|i| pending(i) && overdue(i))
             && !(0..n).any(|i| pending(i) && fresh(i))
@@ -383,7 +413,13 @@ pub fn run_all(
                         }
                         (false, true) => Outcome::with_status(
                             Status::TimedOut,
-                            format!("did not finish within {} s", limits.watchdog.as_secs()),
+                            format!(
+                                "did not finish within {} s",
+                                collectors[i]
+                                    .watchdog()
+                                    .unwrap_or(limits.watchdog)
+                                    .as_secs()
+                            ),
                         ),
                         (false, false) => Outcome::with_status(
                             Status::TimedOut,

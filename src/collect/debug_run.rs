@@ -1,0 +1,451 @@
+//! `debug.run`: the failing sign-in command, run once with its debug switch — the first thing
+//! support asks for. The user interacts with it (device-code prompts, browser sign-in): stdin is
+//! theirs and the output is shown live while it is captured into `debug/<name>.log`.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::versions_powershell::encode_command;
+use super::{Collector, Context, Outcome};
+use crate::bundle::manifest::Status;
+use crate::config::{DebugCommand, DebugRun, Preset, PsEdition};
+use crate::exec::{Cmd, Live};
+use crate::redact::Redactor;
+
+/// What will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Shown instead of the real arguments (PowerShell scripts travel base64-encoded).
+    pub display: Option<Vec<String>>,
+    /// `debug/<log_name>.log`
+    pub log_name: String,
+}
+
+/// A program name that is the Azure CLI (az, az.cmd, az.exe, /usr/bin/az, ...).
+fn is_az(program: &str) -> bool {
+    let base = Path::new(program)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(base.as_str(), "az" | "az.cmd" | "az.exe" | "az.bat")
+}
+
+/// A PowerShell cmdlet name (Verb-Noun), e.g. Connect-AzAccount.
+fn is_cmdlet(program: &str) -> bool {
+    let mut parts = program.splitn(2, '-');
+    let (Some(verb), Some(noun)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    verb.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && verb.chars().all(|c| c.is_ascii_alphabetic())
+        && !noun.is_empty()
+        && noun.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+}
+
+/// Quote a value as a PowerShell single-quoted literal unless it is a plain token.
+pub fn ps_quote(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c))
+        && !v.starts_with('-');
+    if plain
+        || (v.starts_with('-')
+            && v.len() > 1
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ':'))
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', "''"))
+    }
+}
+
+fn slug(parts: &[&str]) -> String {
+    let s: String = parts
+        .join("-")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() { "command".into() } else { s }
+}
+
+fn has_flag(args: &[String], flag: &str) -> bool {
+    args.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        a == flag || a.starts_with(&format!("{flag}:")) || a.starts_with(&format!("{flag}="))
+    })
+}
+
+/// Build the PowerShell invocation of `cmdlet args...` with debug output on and every stream
+/// merged into stdout. Windows PowerShell 5.1 prompts on `-Debug`, so it gets
+/// `$DebugPreference = 'Continue'` instead.
+fn powershell_plan(edition: PsEdition, cmdlet: &str, args: &[String], log_name: String) -> Plan {
+    let mut words: Vec<String> = vec![cmdlet.to_string()];
+    let mut prefix = String::new();
+    match edition {
+        PsEdition::Core => {
+            words.extend(args.iter().map(|a| ps_quote(a)));
+            if !has_flag(args, "-debug") {
+                words.push("-Debug".into());
+            }
+        }
+        PsEdition::Desktop => {
+            words.extend(
+                args.iter()
+                    .filter(|a| !has_flag(std::slice::from_ref(a), "-debug"))
+                    .map(|a| ps_quote(a)),
+            );
+            prefix = "$DebugPreference = 'Continue'; ".into();
+        }
+    }
+    let script = format!("{prefix}& {{ {} }} *>&1", words.join(" "));
+    let (program, mut real) = match edition {
+        PsEdition::Core => ("pwsh", vec!["-NoLogo".to_string()]),
+        PsEdition::Desktop => (
+            "powershell.exe",
+            vec![
+                "-NoLogo".to_string(),
+                "-ExecutionPolicy".into(),
+                "Bypass".into(),
+            ],
+        ),
+    };
+    let mut shown = real.clone();
+    shown.extend(["-Command".to_string(), script.clone()]);
+    real.extend(["-EncodedCommand".to_string(), encode_command(&script)]);
+    Plan {
+        program: program.into(),
+        args: real,
+        display: Some(shown),
+        log_name,
+    }
+}
+
+/// Turn the configured debug run into the command that will run.
+pub fn plan(run: &DebugRun) -> Plan {
+    let tenant = run.tenant.as_deref();
+    match &run.command {
+        DebugCommand::Preset(Preset::Az) => {
+            let mut args = vec!["login".to_string(), "--debug".into()];
+            if let Some(t) = tenant {
+                args.extend(["--tenant".to_string(), t.to_string()]);
+            }
+            Plan {
+                program: "az".into(),
+                args,
+                display: None,
+                log_name: "az-login".into(),
+            }
+        }
+        DebugCommand::Preset(p @ (Preset::AzPowerShell | Preset::Graph)) => {
+            let (cmdlet, tflag, name) = match p {
+                Preset::AzPowerShell => ("Connect-AzAccount", "-Tenant", "connect-azaccount"),
+                _ => ("Connect-MgGraph", "-TenantId", "connect-mggraph"),
+            };
+            let mut args = Vec::new();
+            if let Some(t) = tenant {
+                args.extend([tflag.to_string(), t.to_string()]);
+            }
+            powershell_plan(run.powershell, cmdlet, &args, name.into())
+        }
+        DebugCommand::Argv(argv) => {
+            let program = argv.first().cloned().unwrap_or_default();
+            let rest = &argv[argv.len().min(1)..];
+            let sub = rest
+                .first()
+                .filter(|a| !a.starts_with('-'))
+                .map(String::as_str);
+            let base = Path::new(&program)
+                .file_stem()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| program.clone());
+            let log_name = slug(&[base.as_str(), sub.unwrap_or("")]);
+            if is_az(&program) {
+                let mut args = rest.to_vec();
+                if !has_flag(&args, "--debug") {
+                    args.push("--debug".into());
+                }
+                Plan {
+                    program,
+                    args,
+                    display: None,
+                    log_name,
+                }
+            } else if is_cmdlet(&program) {
+                powershell_plan(run.powershell, &program, rest, slug(&[&program]))
+            } else {
+                Plan {
+                    program,
+                    args: rest.to_vec(),
+                    display: None,
+                    log_name,
+                }
+            }
+        }
+    }
+}
+
+pub struct DebugRunCollector {
+    run: DebugRun,
+    live: Live,
+}
+
+impl DebugRunCollector {
+    pub fn new(run: DebugRun, live: Live) -> Self {
+        DebugRunCollector { run, live }
+    }
+}
+
+/// Where the live output goes: the terminal as it is (the user's own screen, as if they had
+/// run the command), or, when stderr is not a terminal, complete lines after redaction.
+pub fn live_output(stderr_is_terminal: bool, redactor: Arc<Redactor>) -> Live {
+    if stderr_is_terminal {
+        return Arc::new(|chunk: &[u8]| {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(chunk);
+            let _ = e.flush();
+        });
+    }
+    let pending = Mutex::new(Vec::<u8>::new());
+    Arc::new(move |chunk: &[u8]| {
+        let mut buf = pending.lock().unwrap_or_else(|e| e.into_inner());
+        buf.extend_from_slice(chunk);
+        // An empty chunk means the program ended: show what is left of the last line.
+        let cut = if chunk.is_empty() {
+            buf.len().checked_sub(1)
+        } else {
+            buf.iter().rposition(|&b| b == b'\n')
+        };
+        if let Some(last_nl) = cut {
+            let lines: Vec<u8> = buf.drain(..=last_nl).collect();
+            let text = redactor.redact(&String::from_utf8_lossy(&lines));
+            let _ = std::io::stderr().lock().write_all(text.as_str().as_bytes());
+        }
+    })
+}
+
+impl Collector for DebugRunCollector {
+    fn id(&self) -> &'static str {
+        "debug.run"
+    }
+
+    fn watchdog(&self) -> Option<Duration> {
+        Some(self.run.timeout + Duration::from_secs(60))
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        let plan = plan(&self.run);
+        let Some(resolved) = ctx.runner.resolve(&plan.program) else {
+            return Outcome::failed(format!(
+                "{} not found on PATH: the sign-in command could not run",
+                plan.program
+            ));
+        };
+        let mut cmd = Cmd::new(plan.program.clone())
+            .args(plan.args.clone())
+            .timeout(self.run.timeout);
+        if let Some(d) = &plan.display {
+            cmd = cmd.display_args(d.clone());
+        }
+        let out = match ctx
+            .runner
+            .run_interactive(&cmd, &resolved, self.live.clone())
+        {
+            Ok(o) => o,
+            Err(e) => return Outcome::failed(e.to_string()),
+        };
+        let mut outcome = Outcome::ok();
+        outcome.record(ctx, &out);
+        if out.timed_out {
+            outcome.degrade(
+                Status::TimedOut,
+                format!(
+                    "the sign-in command did not finish within {} s (--run-timeout) and was killed",
+                    self.run.timeout.as_secs()
+                ),
+            );
+        }
+        let (shown, _) = ctx.redactor.redact_argv(&out.argv);
+        let (text, lossy) = out.stdout.text();
+        let header = format!(
+            "# command: {}\n# exit code: {:?}; timed out: {}; interrupted: {}; duration: {} ms{}{}\n\n",
+            shown.join(" "),
+            out.exit_code,
+            out.timed_out,
+            out.interrupted,
+            out.duration.as_millis(),
+            if out.stdout.truncated {
+                "; output truncated at the capture limit"
+            } else {
+                ""
+            },
+            if lossy {
+                "; invalid UTF-8 replaced"
+            } else {
+                ""
+            },
+        );
+        outcome.add_text(
+            &format!("debug/{}.log", plan.log_name),
+            ctx.redactor.redact(&(header + &text)),
+        );
+        if outcome.status == Status::Ok && out.exit_code != Some(0) {
+            // The sign-in failing is the expected case: the run itself worked.
+            outcome.reason = Some(format!(
+                "the sign-in command exited with {:?}",
+                out.exit_code
+            ));
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(command: DebugCommand, tenant: Option<&str>, ps: PsEdition) -> DebugRun {
+        DebugRun {
+            command,
+            tenant: tenant.map(str::to_string),
+            powershell: ps,
+            timeout: Duration::from_secs(600),
+        }
+    }
+
+    fn argv(s: &[&str]) -> DebugCommand {
+        DebugCommand::Argv(s.iter().map(|x| x.to_string()).collect())
+    }
+
+    #[test]
+    fn az_preset_passes_the_tenant() {
+        let p = plan(&run(
+            DebugCommand::Preset(Preset::Az),
+            Some("contoso.onmicrosoft.com"),
+            PsEdition::Core,
+        ));
+        assert_eq!(p.program, "az");
+        assert_eq!(
+            p.args,
+            ["login", "--debug", "--tenant", "contoso.onmicrosoft.com"]
+        );
+        assert_eq!(p.log_name, "az-login");
+    }
+
+    #[test]
+    fn powershell_presets() {
+        let p = plan(&run(
+            DebugCommand::Preset(Preset::AzPowerShell),
+            Some("t1"),
+            PsEdition::Core,
+        ));
+        assert_eq!(p.program, "pwsh");
+        assert_eq!(
+            p.display.unwrap(),
+            [
+                "-NoLogo",
+                "-Command",
+                "& { Connect-AzAccount -Tenant t1 -Debug } *>&1"
+            ]
+        );
+        let p = plan(&run(
+            DebugCommand::Preset(Preset::Graph),
+            Some("t1"),
+            PsEdition::Desktop,
+        ));
+        assert_eq!(p.program, "powershell.exe");
+        assert_eq!(
+            p.display.unwrap(),
+            [
+                "-NoLogo",
+                "-ExecutionPolicy",
+                "Bypass",
+                "-Command",
+                "$DebugPreference = 'Continue'; & { Connect-MgGraph -TenantId t1 } *>&1"
+            ]
+        );
+        assert_eq!(p.log_name, "connect-mggraph");
+        assert_eq!(p.args[3], "-EncodedCommand");
+    }
+
+    #[test]
+    fn any_az_command_gets_debug_once() {
+        let p = plan(&run(
+            argv(&["az", "login", "--service-principal", "-u", "app", "-p", "s"]),
+            None,
+            PsEdition::Core,
+        ));
+        assert_eq!(p.args.last().unwrap(), "--debug");
+        assert_eq!(p.log_name, "az-login");
+        let p = plan(&run(
+            argv(&["az.cmd", "account", "show", "--debug"]),
+            None,
+            PsEdition::Core,
+        ));
+        assert_eq!(p.args.iter().filter(|a| *a == "--debug").count(), 1);
+        assert_eq!(p.log_name, "az-account");
+    }
+
+    #[test]
+    fn cmdlets_run_in_powershell_with_quoting() {
+        let p = plan(&run(
+            argv(&[
+                "Connect-AzAccount",
+                "-ServicePrincipal",
+                "-Tenant",
+                "t1",
+                "-Credential",
+                "it's",
+            ]),
+            None,
+            PsEdition::Core,
+        ));
+        assert_eq!(p.program, "pwsh");
+        assert_eq!(
+            p.display.unwrap()[2],
+            "& { Connect-AzAccount -ServicePrincipal -Tenant t1 -Credential 'it''s' -Debug } *>&1"
+        );
+        let p = plan(&run(
+            argv(&["Connect-MgGraph", "-Debug"]),
+            None,
+            PsEdition::Desktop,
+        ));
+        assert_eq!(
+            p.display.unwrap()[4],
+            "$DebugPreference = 'Continue'; & { Connect-MgGraph } *>&1"
+        );
+    }
+
+    #[test]
+    fn other_programs_run_as_given() {
+        let p = plan(&run(
+            argv(&["curl", "-v", "https://login.microsoftonline.com"]),
+            None,
+            PsEdition::Core,
+        ));
+        assert_eq!(p.program, "curl");
+        assert_eq!(p.args, ["-v", "https://login.microsoftonline.com"]);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(ps_quote("abc-1.2"), "abc-1.2");
+        assert_eq!(ps_quote("a b"), "'a b'");
+        assert_eq!(ps_quote("$x"), "'$x'");
+        assert_eq!(ps_quote("-Tenant"), "-Tenant");
+        assert_eq!(ps_quote(""), "''");
+    }
+}

@@ -1,0 +1,497 @@
+//! The optional network trace (`--net-trace`): `netsh trace` on Windows, `tcpdump` elsewhere.
+//!
+//! A trace must never be left running. Before it starts, a state file records it (so
+//! `entra-collect trace stop` can end one that an earlier run left behind); the trace is stopped
+//! exactly once, whatever happens: by [`TraceGuard`] on every return and unwind path, by the
+//! main flow after the sign-in, and by the second-Ctrl-C handler through [`stop_active`]. Its
+//! commands run on a runner of their own, so the Ctrl-C that cancels the collection cannot
+//! cancel the stop.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cancel::Cancel;
+use crate::collect::Env;
+use crate::exec::{Background, Cmd, DEFAULT_OUTPUT_CAP, Output, Runner};
+use crate::platform::Platform;
+
+/// Name of the state file in [`state_dir`].
+pub const STATE_FILE: &str = "entra-collect-trace.json";
+/// Overrides the directory of the state file and of the trace files (tests).
+pub const STATE_DIR_ENV: &str = "ENTRA_COLLECT_STATE_DIR";
+
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// `netsh trace stop` merges and can take minutes on a busy machine.
+const STOP_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a capture program may take to flush after SIGTERM.
+const CAPTURE_GRACE: Duration = Duration::from_secs(10);
+/// How long a starting capture program gets to fail (no permission, no device).
+const CAPTURE_SETTLE: Duration = Duration::from_millis(800);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error(
+        "--net-trace needs an elevated prompt on Windows: open PowerShell or Command Prompt with \"Run as administrator\" and run entra-collect again"
+    )]
+    NotElevated,
+    #[error(
+        "not enough free disk for a {need_mb} MiB network trace in {dir}: {free_mb} MiB free (lower --trace-max-mb or free some space)"
+    )]
+    Disk {
+        dir: PathBuf,
+        need_mb: u64,
+        free_mb: u64,
+    },
+    #[error("a network trace is already running; stop it first with `entra-collect trace stop`")]
+    AlreadyRunning,
+    #[error("cannot prepare the trace directory {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    Netsh,
+    Tcpdump,
+}
+
+/// What the state file records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub tool: Tool,
+    pub started_at: String,
+    pub dir: String,
+    pub entra_collect_pid: u32,
+    #[serde(default)]
+    pub capture_pid: Option<u32>,
+}
+
+pub fn state_dir(env: &Env) -> PathBuf {
+    env.get(STATE_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+pub fn read_state(dir: &Path) -> Option<State> {
+    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_state(dir: &Path, state: &State) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(state).unwrap_or_default();
+    std::fs::write(dir.join(STATE_FILE), text)
+}
+
+/// A runner for trace commands that no Ctrl-C can cancel.
+fn own_runner() -> Runner {
+    Runner::new(None, START_TIMEOUT, DEFAULT_OUTPUT_CAP, Cancel::new())
+}
+
+/// Is this Windows process elevated? `whoami /groups` lists the High Mandatory Level SID.
+fn is_elevated(runner: &Runner) -> bool {
+    runner
+        .run(&Cmd::new("whoami").args(["/groups"]))
+        .map(|o| o.stdout.text().0.contains("S-1-16-12288"))
+        .unwrap_or(false)
+}
+
+/// `netsh trace show status`: is a trace session running?
+fn netsh_running(runner: &Runner) -> bool {
+    match runner.run(&Cmd::new("netsh").args(["trace", "show", "status"])) {
+        Ok(o) => {
+            let t = o.stdout.text().0.to_ascii_lowercase();
+            !t.contains("no trace session") && t.contains("running")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Free space of the disk holding `path`, in bytes (None when unknown).
+fn free_bytes(path: &Path) -> Option<u64> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let disks = sysinfo::Disks::new_with_refreshed_list().ok()?;
+    disks
+        .iter()
+        .filter(|d| path.starts_with(d.mount_point()))
+        .max_by_key(|d| d.mount_point().as_os_str().len())
+        .map(|d| d.available_space())
+}
+
+/// Everything that must hold before a trace starts: checked before anything runs.
+pub fn preflight(
+    platform: Platform,
+    env: &Env,
+    max_mb: u64,
+    output_dir: &Path,
+) -> Result<(), TraceError> {
+    let runner = own_runner();
+    if platform.is_windows() {
+        if !is_elevated(&runner) {
+            return Err(TraceError::NotElevated);
+        }
+        if netsh_running(&runner) {
+            return Err(TraceError::AlreadyRunning);
+        }
+    }
+    if read_state(&state_dir(env)).is_some() {
+        return Err(TraceError::AlreadyRunning);
+    }
+    let work = state_dir(env);
+    let mib = 1u64 << 20;
+    let margin = 64;
+    let same_disk = free_bytes(&work).is_some() && free_bytes(&work) == free_bytes(output_dir);
+    let checks: Vec<(&Path, u64)> = if same_disk {
+        vec![(&work, 2 * max_mb + margin)]
+    } else {
+        vec![(&work, max_mb + margin), (output_dir, max_mb + margin)]
+    };
+    for (dir, need_mb) in checks {
+        if let Some(free) = free_bytes(dir)
+            && free / mib < need_mb
+        {
+            return Err(TraceError::Disk {
+                dir: dir.to_path_buf(),
+                need_mb,
+                free_mb: free / mib,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A running (or finished) trace.
+pub struct Trace {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    tool: Tool,
+    dir: PathBuf,
+    state_dir: PathBuf,
+    capture: Option<Background>,
+    stopped: bool,
+    runner: Runner,
+    outputs: Vec<Output>,
+    problem: Option<String>,
+}
+
+/// The trace that a second Ctrl-C must stop before the process exits.
+static ACTIVE: Mutex<Option<Arc<Trace>>> = Mutex::new(None);
+
+/// Stop the active trace, if any (second Ctrl-C, SIGTERM after the first).
+pub fn stop_active() {
+    let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(t) = active {
+        t.stop();
+    }
+}
+
+/// Stops the trace when dropped: every return, error and unwind path stops it.
+pub struct TraceGuard(pub Arc<Trace>);
+
+impl Drop for TraceGuard {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// The capture filter: HTTPS, HTTP, DNS, and the proxy's port when one is configured.
+fn tcpdump_filter(env: &Env) -> String {
+    let mut ports = vec![443u16, 80];
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+        if let Some(port) = env.get(name).and_then(proxy_port)
+            && !ports.contains(&port)
+        {
+            ports.push(port);
+        }
+    }
+    let tcp: Vec<String> = ports.iter().map(|p| format!("tcp port {p}")).collect();
+    format!("{} or port 53", tcp.join(" or "))
+}
+
+fn proxy_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_port = rest.split(['/', '?']).next()?;
+    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, h)| h);
+    host_port.rsplit_once(':')?.1.parse().ok()
+}
+
+/// Start a trace. `Err` is the reason it was skipped (the collection goes on without it).
+pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, String> {
+    let runner = own_runner();
+    let sdir = state_dir(env);
+    let dir = sdir.join(format!(
+        "entra-collect-trace-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    ));
+    let tool = if platform.is_windows() {
+        Tool::Netsh
+    } else {
+        Tool::Tcpdump
+    };
+    if tool == Tool::Tcpdump && runner.resolve("tcpdump").is_none() {
+        return Err("tcpdump not found on PATH".into());
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| TraceError::Io(dir.clone(), e).to_string())?;
+    let mut state = State {
+        tool,
+        started_at: chrono::Utc::now().to_rfc3339(),
+        dir: dir.to_string_lossy().into_owned(),
+        entra_collect_pid: std::process::id(),
+        capture_pid: None,
+    };
+    // Recorded before anything starts, so a crash in between still leaves a trail.
+    write_state(&sdir, &state).map_err(|e| {
+        format!(
+            "cannot write the trace state file in {}: {e}",
+            sdir.display()
+        )
+    })?;
+    let mut inner = Inner {
+        tool,
+        dir: dir.clone(),
+        state_dir: sdir.clone(),
+        capture: None,
+        stopped: false,
+        runner: runner.clone(),
+        outputs: Vec::new(),
+        problem: None,
+    };
+    match tool {
+        Tool::Netsh => {
+            let tracefile = dir.join("nettrace.etl");
+            let cmd = Cmd::new("netsh")
+                .args([
+                    "trace",
+                    "start",
+                    "capture=yes",
+                    "scenario=InternetClient_dbg",
+                    "report=disabled",
+                    "persistent=no",
+                    "overwrite=yes",
+                ])
+                .arg(format!("maxsize={max_mb}"))
+                .arg(format!("tracefile={}", tracefile.display()));
+            let out = match runner.run(&cmd) {
+                Ok(o) => o,
+                Err(e) => {
+                    cleanup(&sdir, &dir);
+                    return Err(e.to_string());
+                }
+            };
+            let text = out.stdout.text().0.to_ascii_lowercase();
+            let failed = !out.success()
+                || text.contains("requires elevation")
+                || text.contains("already in progress");
+            if failed {
+                cleanup(&sdir, &dir);
+                let first = out
+                    .stdout
+                    .text()
+                    .0
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .to_string();
+                return Err(format!(
+                    "netsh trace start failed (exit code {:?}): {first}",
+                    out.exit_code
+                ));
+            }
+            inner.outputs.push(out);
+        }
+        Tool::Tcpdump => {
+            let mut cmd = Cmd::new("tcpdump");
+            if platform == Platform::Linux {
+                cmd = cmd.args(["-i", "any"]);
+            }
+            let cmd = cmd
+                .args(["-n", "-U", "-s", "0", "-W", "1", "-C"])
+                .arg(max_mb.to_string())
+                .arg("-w")
+                .arg(dir.join("trace.pcap"))
+                .arg(tcpdump_filter(env));
+            let resolved = runner.resolve("tcpdump").expect("checked above");
+            let mut bg = match runner.spawn_background(&cmd, &resolved) {
+                Ok(b) => b,
+                Err(e) => {
+                    cleanup(&sdir, &dir);
+                    return Err(e.to_string());
+                }
+            };
+            state.capture_pid = Some(bg.id());
+            let _ = write_state(&sdir, &state);
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < CAPTURE_SETTLE && !bg.has_exited() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if bg.has_exited() {
+                let out = bg.stop(Duration::ZERO);
+                cleanup(&sdir, &dir);
+                let err = out.stderr.text().0;
+                let why = err
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("exited at once");
+                return Err(format!("tcpdump could not start: {}", why.trim()));
+            }
+            inner.capture = Some(bg);
+        }
+    }
+    let trace = Arc::new(Trace {
+        inner: Mutex::new(inner),
+    });
+    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(trace.clone());
+    Ok(trace)
+}
+
+fn cleanup(state_dir: &Path, dir: &Path) {
+    let _ = std::fs::remove_file(state_dir.join(STATE_FILE));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+impl Trace {
+    /// Stop the trace. Only the first call does anything; later calls return at once (after the
+    /// first has finished, so nobody exits while the stop is still running).
+    pub fn stop(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.stopped {
+            return;
+        }
+        inner.stopped = true;
+        match inner.tool {
+            Tool::Netsh => {
+                let cmd = Cmd::new("netsh")
+                    .args(["trace", "stop"])
+                    .timeout(STOP_TIMEOUT);
+                match inner.runner.run(&cmd) {
+                    Ok(o) => {
+                        if !o.success() {
+                            inner.problem =
+                                Some(format!("netsh trace stop exited with {:?}", o.exit_code));
+                        }
+                        inner.outputs.push(o);
+                    }
+                    Err(e) => inner.problem = Some(e.to_string()),
+                }
+            }
+            Tool::Tcpdump => {
+                if let Some(bg) = inner.capture.take() {
+                    let o = bg.stop(CAPTURE_GRACE);
+                    if o.timed_out {
+                        inner.problem =
+                            Some("tcpdump did not stop on SIGTERM and was killed".into());
+                    }
+                    inner.outputs.push(o);
+                }
+            }
+        }
+        let _ = std::fs::remove_file(inner.state_dir.join(STATE_FILE));
+        let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        if active
+            .as_ref()
+            .is_some_and(|a| std::ptr::eq(a.as_ref(), self))
+        {
+            *active = None;
+        }
+    }
+
+    /// The trace files, largest last (call after [`Trace::stop`]).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&inner.dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// The start and stop commands' outputs, and a problem if the stop went wrong.
+    pub fn outcome(&self) -> (Vec<Output>, Option<String>) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (inner.outputs.clone(), inner.problem.clone())
+    }
+
+    pub fn tool(&self) -> Tool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).tool
+    }
+
+    /// Remove the trace's working directory (after its files are in the bundle).
+    pub fn remove_files(&self) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::fs::remove_dir_all(&inner.dir);
+    }
+}
+
+/// `entra-collect trace stop`: stop a trace an earlier run left behind.
+pub fn stop_leftover(platform: Platform, timeout: Duration) -> anyhow::Result<String> {
+    let env = Env::capture(platform);
+    let sdir = state_dir(&env);
+    let runner = Runner::new(None, timeout, DEFAULT_OUTPUT_CAP, Cancel::new());
+    let state = read_state(&sdir);
+    let mut done = Vec::new();
+    if platform.is_windows()
+        && (state.as_ref().is_some_and(|s| s.tool == Tool::Netsh) || netsh_running(&runner))
+    {
+        let o = runner.run(&Cmd::new("netsh").args(["trace", "stop"]))?;
+        anyhow::ensure!(
+            o.success(),
+            "netsh trace stop exited with {:?}: {}",
+            o.exit_code,
+            o.stdout.text().0.trim()
+        );
+        done.push("stopped the netsh trace".to_string());
+    }
+    if let Some(s) = &state
+        && s.tool == Tool::Tcpdump
+        && let Some(pid) = s.capture_pid
+    {
+        // Graceful first, so the capture file is complete.
+        let o = runner.run(&Cmd::new("kill").args(["-TERM", &pid.to_string()]))?;
+        done.push(if o.success() {
+            format!("stopped tcpdump (pid {pid})")
+        } else {
+            format!("tcpdump (pid {pid}) was no longer running")
+        });
+    }
+    if let Some(s) = &state {
+        std::fs::remove_file(sdir.join(STATE_FILE))?;
+        done.push(format!("its files, if any, are in {}", s.dir));
+    }
+    Ok(if done.is_empty() {
+        "no network trace was running".into()
+    } else {
+        done.join("; ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_ports_are_added_to_the_filter() {
+        let env = Env::from_pairs([("HTTPS_PROXY", "http://u:p@proxy.corp:3128/")], false);
+        assert_eq!(
+            tcpdump_filter(&env),
+            "tcp port 443 or tcp port 80 or tcp port 3128 or port 53"
+        );
+        assert_eq!(
+            tcpdump_filter(&Env::default()),
+            "tcp port 443 or tcp port 80 or port 53"
+        );
+        assert_eq!(proxy_port("proxy:8080"), Some(8080));
+        assert_eq!(proxy_port("http://proxy"), None);
+    }
+}
