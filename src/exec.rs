@@ -132,6 +132,8 @@ pub struct Output {
     pub timed_out: bool,
     pub interrupted: bool,
     pub duration: Duration,
+    /// The time limit the command ran under.
+    pub limit: Duration,
 }
 
 impl Output {
@@ -205,6 +207,7 @@ impl Runner {
         Ok(finish(
             cmd,
             resolved,
+            timeout,
             child,
             started,
             status,
@@ -238,6 +241,7 @@ impl Runner {
         let mut out = finish(
             cmd,
             resolved,
+            timeout,
             child,
             started,
             status,
@@ -316,6 +320,7 @@ impl Background {
         finish(
             &self.cmd,
             &self.resolved,
+            grace,
             self.child,
             self.started,
             status,
@@ -370,6 +375,7 @@ fn spawn(
 fn finish(
     cmd: &Cmd,
     resolved: &Path,
+    limit: Duration,
     mut child: Box<dyn ChildWrapper>,
     started: Instant,
     status: Option<ExitStatus>,
@@ -407,6 +413,7 @@ fn finish(
         timed_out,
         interrupted,
         duration: started.elapsed(),
+        limit,
     }
 }
 

@@ -270,13 +270,11 @@ impl Collector for DebugRunCollector {
         let mut outcome = Outcome::ok();
         outcome.record(ctx, &out);
         if out.timed_out {
-            outcome.degrade(
-                Status::TimedOut,
-                format!(
-                    "the sign-in command did not finish within {} s (--run-timeout) and was killed",
-                    self.run.timeout.as_secs()
-                ),
-            );
+            // Name the option the user can change.
+            outcome.reason = Some(format!(
+                "the sign-in command did not finish within {} s (--run-timeout) and was killed",
+                self.run.timeout.as_secs()
+            ));
         }
         let (shown, _) = ctx.redactor.redact_argv(&out.argv);
         let (text, lossy) = out.stdout.text();

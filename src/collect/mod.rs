@@ -242,7 +242,7 @@ impl Outcome {
                 Status::TimedOut,
                 format!(
                     "{program} did not finish within {} s and was killed",
-                    ctx.runner.default_timeout().as_secs()
+                    out.limit.as_secs()
                 ),
             );
         }
