@@ -104,7 +104,10 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     }));
     // Spinners would garble the live output of an interactive sign-in.
     let spinners = crate::os::stderr_is_terminal() && cfg.debug_run.is_none();
-    let progress = Progress::new(cfg.quiet, spinners, redactor.clone());
+    let mut progress = Progress::new(cfg.quiet, spinners, redactor.clone());
+    if cfg.debug_run.is_some() {
+        progress = progress.hold_while(crate::collect::debug_run::ID);
+    }
     let result = run(cfg, env, redactor, cancel.clone(), &progress)?;
     let interrupted = cancel.is_cancelled();
     print_result(cfg, &result, &progress)?;

@@ -15,6 +15,10 @@ use crate::redact::Redactor;
 pub struct Progress {
     mode: Mode,
     redactor: Arc<Redactor>,
+    /// While this collector runs (an interactive sign-in), other lines wait, so they do not
+    /// cut into its prompts.
+    hold_for: Option<&'static str>,
+    held: Mutex<Option<Vec<String>>>,
 }
 
 enum Mode {
@@ -38,7 +42,19 @@ impl Progress {
         } else {
             Mode::Plain
         };
-        Progress { mode, redactor }
+        Progress {
+            mode,
+            redactor,
+            hold_for: None,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Hold other collectors' lines while collector `id` runs.
+    pub fn hold_while(mut self, id: &'static str) -> Self {
+        self.hold_for = Some(id);
+        self.held = Mutex::new(Some(Vec::new()));
+        self
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -91,7 +107,19 @@ impl Observer for Progress {
         let line = line.as_str();
         match &self.mode {
             Mode::Quiet => {}
-            Mode::Plain => eprintln!("entra-collect: {line}"),
+            Mode::Plain => {
+                let mut held = self.held.lock().expect("progress lock");
+                match (held.as_mut(), self.hold_for == Some(id)) {
+                    (Some(queue), false) => queue.push(line.to_string()),
+                    (Some(_), true) => {
+                        eprintln!("entra-collect: {line}");
+                        for l in held.take().unwrap_or_default() {
+                            eprintln!("entra-collect: {l}");
+                        }
+                    }
+                    (None, _) => eprintln!("entra-collect: {line}"),
+                }
+            }
             Mode::Terminal { multi, bars } => {
                 if let Some(bar) = bars.lock().expect("progress lock").remove(id) {
                     bar.finish_and_clear();

@@ -198,6 +198,9 @@ pub fn plan(run: &DebugRun) -> Plan {
     }
 }
 
+/// The collector's id.
+pub const ID: &str = "debug.run";
+
 pub struct DebugRunCollector {
     run: DebugRun,
     live: Live,
@@ -239,7 +242,7 @@ pub fn live_output(stderr_is_terminal: bool, redactor: Arc<Redactor>) -> Live {
 
 impl Collector for DebugRunCollector {
     fn id(&self) -> &'static str {
-        "debug.run"
+        ID
     }
 
     fn watchdog(&self) -> Option<Duration> {
