@@ -62,6 +62,9 @@ pub fn main_with(cli: Cli) -> Exit {
 /// Stop anything that must never be left running. Called on a second Ctrl-C before exiting.
 fn stop_everything() {
     crate::trace::stop_active();
+    // The first Ctrl-C already cancelled every runner; give them the moment they need to kill
+    // their children so none outlives this exit.
+    crate::exec::wait_for_children(Duration::from_secs(3));
 }
 
 fn print_rules(json: bool) {

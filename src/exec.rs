@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,6 +25,18 @@ pub const DEFAULT_OUTPUT_CAP: usize = 16 * 1024 * 1024;
 /// How long we wait for the output pipes to close after the direct child has exited before we
 /// kill the rest of its tree (a grandchild still holding the pipe would otherwise block us).
 const PIPE_GRACE: Duration = Duration::from_millis(1500);
+
+/// Children started and not yet killed and reaped (so a hurried exit can wait for them).
+static LIVE_CHILDREN: AtomicUsize = AtomicUsize::new(0);
+
+/// Wait until every child this process started is gone, at most `max`. Runners kill their
+/// children within a poll interval of a cancellation; this lets an exit wait for that.
+pub fn wait_for_children(max: Duration) {
+    let t0 = Instant::now();
+    while LIVE_CHILDREN.load(Ordering::SeqCst) > 0 && t0.elapsed() < max {
+        thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// Why a command could not be run at all.
 #[derive(Debug, thiserror::Error)]
@@ -364,10 +377,12 @@ fn spawn(
         let _ = interactive;
         wrapped.wrap(process_wrap::std::JobObject);
     }
-    wrapped.spawn().map_err(|source| ExecError::Spawn {
+    let child = wrapped.spawn().map_err(|source| ExecError::Spawn {
         program: cmd.program.clone(),
         source,
-    })
+    })?;
+    LIVE_CHILDREN.fetch_add(1, Ordering::SeqCst);
+    Ok(child)
 }
 
 /// Collect the output after the direct child is gone, sweeping its tree.
@@ -400,6 +415,7 @@ fn finish(
     }
     // Always sweep the tree: leftovers from a finished command must not outlive us.
     kill_tree(child.as_mut());
+    LIVE_CHILDREN.fetch_sub(1, Ordering::SeqCst);
     let abandoned = || Captured {
         abandoned: true,
         ..Captured::default()

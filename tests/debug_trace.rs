@@ -651,3 +651,26 @@ fn real_azure_cli_debug_run() {
         Some(true)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn second_ctrl_c_exits_at_once_after_stopping_the_trace() {
+    let e = Env::new();
+    let child = e.spawn(
+        &[("FAKE_AZ_LOGIN", "hang")],
+        &["-q", "--net-trace", "--run", "az"],
+    );
+    e.wait_for_pids(3);
+    signal(&child, "-INT");
+    signal(&child, "-INT");
+    let t0 = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    assert_eq!(e.count("tcpdump stop"), 1, "{}", e.calls());
+    assert!(
+        !e.state().join("entra-collect-trace.json").exists(),
+        "state file left"
+    );
+    e.no_survivors();
+}
