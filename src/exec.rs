@@ -210,10 +210,50 @@ impl Runner {
 
     /// Run an already-resolved program with stdin closed and both streams captured.
     pub fn run_resolved(&self, cmd: &Cmd, resolved: &Path) -> Result<Output, ExecError> {
-        let mut child = spawn(cmd, resolved, Stdio::null(), false)?;
+        self.run_with(cmd, resolved, Stdio::null(), None)
+    }
+
+    /// Run a program the user interacts with: stdin is the user's, and everything it prints is
+    /// passed to `live` as it comes (to show it on the terminal) while also being captured, both
+    /// streams merged in arrival order into `Output::stdout`. On Unix the child gets a session of
+    /// its own, so it can read the terminal without being stopped by job control and Ctrl-C
+    /// reaches only us: we kill its tree.
+    pub fn run_interactive(
+        &self,
+        cmd: &Cmd,
+        resolved: &Path,
+        live: Live,
+    ) -> Result<Output, ExecError> {
+        let merged = Arc::new(Mutex::new(Captured::default()));
+        let mut out = self.run_with(
+            cmd,
+            resolved,
+            Stdio::inherit(),
+            Some((merged.clone(), live.clone())),
+        )?;
+        live(&[]);
+        let merged = std::mem::take(&mut *merged.lock().unwrap_or_else(|e| e.into_inner()));
+        out.stdout = Captured {
+            abandoned: out.stdout.abandoned || out.stderr.abandoned,
+            ..merged
+        };
+        out.stderr = Captured::default();
+        Ok(out)
+    }
+
+    /// Spawn, read both streams (into `sink` when given: the interactive case), wait for exit,
+    /// timeout or cancellation, and collect.
+    fn run_with(
+        &self,
+        cmd: &Cmd,
+        resolved: &Path,
+        stdin: Stdio,
+        sink: Sink,
+    ) -> Result<Output, ExecError> {
+        let mut child = spawn(cmd, resolved, stdin, sink.is_some())?;
         let started = Instant::now();
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
         let timeout = cmd.timeout.unwrap_or(self.timeout);
         let (status, timed_out, interrupted) =
             wait_for(child.as_mut(), started, timeout, &self.cancel);
@@ -229,47 +269,6 @@ impl Runner {
             out_rx,
             err_rx,
         ))
-    }
-
-    /// Run a program the user interacts with: stdin is the user's, and everything it prints is
-    /// passed to `live` as it comes (to show it on the terminal) while also being captured, both
-    /// streams merged in arrival order into `Output::stdout`. On Unix the child gets a session of
-    /// its own, so it can read the terminal without being stopped by job control and Ctrl-C
-    /// reaches only us: we kill its tree.
-    pub fn run_interactive(
-        &self,
-        cmd: &Cmd,
-        resolved: &Path,
-        live: Live,
-    ) -> Result<Output, ExecError> {
-        let mut child = spawn(cmd, resolved, Stdio::inherit(), true)?;
-        let started = Instant::now();
-        let merged = Arc::new(Mutex::new(Captured::default()));
-        let sink = Some((merged.clone(), live));
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
-        let timeout = cmd.timeout.unwrap_or(self.timeout);
-        let (status, timed_out, interrupted) =
-            wait_for(child.as_mut(), started, timeout, &self.cancel);
-        let mut out = finish(
-            cmd,
-            resolved,
-            timeout,
-            child,
-            started,
-            status,
-            timed_out,
-            interrupted,
-            out_rx,
-            err_rx,
-        );
-        let merged = std::mem::take(&mut *merged.lock().unwrap_or_else(|e| e.into_inner()));
-        out.stdout = Captured {
-            abandoned: out.stdout.abandoned || out.stderr.abandoned,
-            ..merged
-        };
-        out.stderr = Captured::default();
-        Ok(out)
     }
 
     /// Start a long-running program (a packet capture) that is stopped later with
