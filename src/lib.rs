@@ -16,6 +16,7 @@ pub mod exec;
 pub mod exit;
 pub mod os;
 pub mod platform;
+pub mod probe;
 pub mod progress;
 pub mod redact;
 pub mod report;

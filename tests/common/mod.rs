@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod proc;
+pub mod tls;
 pub use proc::alive;
 
 use std::collections::BTreeMap;

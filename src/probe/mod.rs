@@ -1,0 +1,643 @@
+//! Connectivity probes that see through intercepting proxies.
+//!
+//! For each endpoint, stage by stage with a time limit per stage: DNS (direct only) → TCP
+//! connect (to the proxy or the host) → CONNECT (through a proxy) → TLS handshake with SNI,
+//! recording the presented chain even when it would not verify → verification against the
+//! Mozilla roots, the OS store and REQUESTS_CA_BUNDLE separately → one cheap HTTPS GET. The
+//! result names the stage that failed and the kind of error. Endpoints run in parallel.
+
+pub mod cert;
+pub mod proxy;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::Serialize;
+
+use cert::CertInfo;
+
+/// An endpoint to probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    /// A cheap GET that needs no authentication.
+    pub path: String,
+}
+
+/// Which Azure cloud's endpoints to probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Public,
+    UsGov,
+    China,
+}
+
+fn ep(host: &str, path: &str) -> Endpoint {
+    Endpoint {
+        host: host.into(),
+        port: 443,
+        path: path.into(),
+    }
+}
+
+/// The sign-in, Resource Manager and Graph endpoints of a cloud (Microsoft's national-cloud
+/// endpoint lists).
+pub fn endpoints(cloud: Cloud) -> Vec<Endpoint> {
+    let oidc = "/organizations/v2.0/.well-known/openid-configuration";
+    let arm = "/metadata/endpoints?api-version=2022-09-01";
+    match cloud {
+        Cloud::Public => vec![
+            ep("login.microsoftonline.com", oidc),
+            ep("management.azure.com", arm),
+            ep("graph.microsoft.com", "/v1.0/"),
+            ep(
+                "login.windows.net",
+                "/common/.well-known/openid-configuration",
+            ),
+        ],
+        Cloud::UsGov => vec![
+            ep("login.microsoftonline.us", oidc),
+            ep("management.usgovcloudapi.net", arm),
+            ep("graph.microsoft.us", "/v1.0/"),
+        ],
+        Cloud::China => vec![
+            ep("login.chinacloudapi.cn", oidc),
+            ep("management.chinacloudapi.cn", arm),
+            ep("microsoftgraph.chinacloudapi.cn", "/v1.0/"),
+        ],
+    }
+}
+
+/// Trust stores to verify a presented chain against.
+pub struct Stores {
+    pub mozilla: Arc<RootCertStore>,
+    pub os: Arc<RootCertStore>,
+    /// REQUESTS_CA_BUNDLE (path, store), when set and readable.
+    pub requests_ca_bundle: Option<(String, Arc<RootCertStore>)>,
+}
+
+impl Stores {
+    pub fn load(requests_ca_bundle: Option<&str>) -> Self {
+        let mozilla = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut os = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        os.add_parsable_certificates(native.certs);
+        let bundle = requests_ca_bundle.and_then(|p| {
+            let data = std::fs::read(p).ok()?;
+            Some((p.to_string(), Arc::new(store_from_pem(&data))))
+        });
+        Stores {
+            mozilla: Arc::new(mozilla),
+            os: Arc::new(os),
+            requests_ca_bundle: bundle,
+        }
+    }
+}
+
+/// Every certificate of a PEM file, as DER.
+pub fn pem_certs(data: &[u8]) -> Vec<CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(data)
+        .filter_map(Result::ok)
+        .collect()
+}
+
+pub fn store_from_pem(data: &[u8]) -> RootCertStore {
+    let mut s = RootCertStore::empty();
+    s.add_parsable_certificates(pem_certs(data));
+    s
+}
+
+/// Probe settings.
+pub struct Settings {
+    pub stage_timeout: Duration,
+    /// host → address, instead of DNS (tests point endpoints at loopback servers).
+    pub overrides: HashMap<String, SocketAddr>,
+    pub stores: Stores,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: &'static str,
+    pub ok: bool,
+    pub ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Verdict {
+    pub trusted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher_suite: String,
+    pub chain: Vec<CertInfo>,
+    pub mozilla: Verdict,
+    pub os_store: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_ca_bundle: Option<Verdict>,
+    /// The CA that issued the chain, when it is not one Microsoft endpoints use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interception_ca: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeResult {
+    pub host: String,
+    pub url: String,
+    /// The proxy used (Azure CLI's effective proxy), None when direct.
+    pub proxy: Option<String>,
+    pub stages: Vec<Stage>,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_stage: Option<&'static str>,
+    /// dns, refused, timeout, proxy_status, tls_untrusted, tls_protocol, http_status, io
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+struct Failure(&'static str, &'static str, String);
+
+/// A proxy given as a URL or `host:port`.
+fn proxy_addr(proxy: &str) -> Option<(String, u16)> {
+    let rest = proxy.split_once("://").map_or(proxy, |(_, r)| r);
+    let hp = rest.split(['/', '?']).next()?;
+    let hp = hp.rsplit_once('@').map_or(hp, |(_, h)| h);
+    match hp.rsplit_once(':') {
+        Some((h, p)) => Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?)),
+        None => Some((hp.to_string(), 80)),
+    }
+}
+
+fn io_kind(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "refused",
+        TimedOut | WouldBlock => "timeout",
+        _ => "io",
+    }
+}
+
+/// Resolve with a time limit (the system resolver has none of its own).
+fn resolve(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, Failure> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = format!("{host}:{port}");
+    std::thread::spawn(move || {
+        let _ = tx.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(a)) if !a.is_empty() => Ok(a),
+        Ok(Ok(_)) => Err(Failure("dns", "dns", format!("{host} has no address"))),
+        Ok(Err(e)) => Err(Failure("dns", "dns", format!("{host}: {e}"))),
+        Err(_) => Err(Failure(
+            "dns",
+            "timeout",
+            format!("resolving {host} took longer than {limit:?}"),
+        )),
+    }
+}
+
+fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, Failure> {
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(a, limit) {
+            Ok(s) => {
+                let _ = s.set_read_timeout(Some(limit));
+                let _ = s.set_write_timeout(Some(limit));
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.expect("at least one address");
+    Err(Failure("tcp", io_kind(&e), format!("connect: {e}")))
+}
+
+/// Send CONNECT and read the proxy's status line.
+fn tunnel(s: &mut TcpStream, host: &str, port: u16) -> Result<u16, Failure> {
+    let req = format!(
+        "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: entra-collect\r\n\r\n"
+    );
+    s.write_all(req.as_bytes())
+        .map_err(|e| Failure("connect", io_kind(&e), e.to_string()))?;
+    let head = read_head(s).map_err(|e| {
+        Failure(
+            "connect",
+            io_kind(&e),
+            format!("reading the proxy's answer: {e}"),
+        )
+    })?;
+    status_code(&head).ok_or_else(|| {
+        Failure(
+            "connect",
+            "proxy_status",
+            format!(
+                "not an HTTP answer: {:?}",
+                head.lines().next().unwrap_or("")
+            ),
+        )
+    })
+}
+
+/// Read an HTTP head (up to the blank line, at most 16 KiB).
+fn read_head<R: Read>(r: &mut R) -> std::io::Result<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        match r.read(&mut byte)? {
+            0 => break,
+            _ => buf.push(byte[0]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn status_code(head: &str) -> Option<u16> {
+    let line = head.lines().next()?;
+    let mut parts = line.split_whitespace();
+    parts.next().filter(|v| v.starts_with("HTTP/"))?;
+    parts.next()?.parse().ok()
+}
+
+/// Accepts any chain, recording it, so the handshake completes and the chain can be judged.
+#[derive(Debug)]
+struct Recorder {
+    provider: Arc<CryptoProvider>,
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut c = self.chain.lock().unwrap_or_else(|e| e.into_inner());
+        c.clear();
+        c.push(end_entity.clone().into_owned());
+        c.extend(intermediates.iter().map(|i| i.clone().into_owned()));
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+fn verdict(
+    store: &Arc<RootCertStore>,
+    chain: &[CertificateDer<'static>],
+    host: &str,
+    provider: &Arc<CryptoProvider>,
+) -> Verdict {
+    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
+        store.clone(),
+        provider.clone(),
+    )
+    .build()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            return Verdict {
+                trusted: false,
+                error: Some(format!("empty or unusable trust store: {e}")),
+            };
+        }
+    };
+    let Ok(name) = ServerName::try_from(host.to_string()) else {
+        return Verdict {
+            trusted: false,
+            error: Some("invalid host name".into()),
+        };
+    };
+    match verifier.verify_server_cert(&chain[0], &chain[1..], &name, &[], UnixTime::now()) {
+        Ok(_) => Verdict {
+            trusted: true,
+            error: None,
+        },
+        Err(e) => Verdict {
+            trusted: false,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// Probe one endpoint through `proxy` (None: direct).
+pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> ProbeResult {
+    let mut r = ProbeResult {
+        host: endpoint.host.clone(),
+        url: format!("https://{}{}", endpoint.host, endpoint.path),
+        proxy: proxy.map(str::to_string),
+        stages: Vec::new(),
+        ok: false,
+        failed_stage: None,
+        error_kind: None,
+        error: None,
+        proxy_status: None,
+        tls: None,
+        http_status: None,
+    };
+    if let Err(Failure(stage, kind, msg)) = run_stages(endpoint, proxy, settings, &mut r) {
+        r.stages.push(Stage {
+            name: stage,
+            ok: false,
+            ms: 0,
+            detail: Some(msg.clone()),
+        });
+        r.failed_stage = Some(stage);
+        r.error_kind = Some(kind);
+        r.error = Some(msg);
+    } else {
+        r.ok = r.failed_stage.is_none();
+    }
+    r
+}
+
+fn timed<T>(
+    r: &mut ProbeResult,
+    name: &'static str,
+    f: impl FnOnce() -> Result<(T, Option<String>), Failure>,
+) -> Result<T, Failure> {
+    let t0 = Instant::now();
+    let (v, detail) = f()?;
+    r.stages.push(Stage {
+        name,
+        ok: true,
+        ms: t0.elapsed().as_millis() as u64,
+        detail,
+    });
+    Ok(v)
+}
+
+fn run_stages(
+    endpoint: &Endpoint,
+    proxy: Option<&str>,
+    settings: &Settings,
+    r: &mut ProbeResult,
+) -> Result<(), Failure> {
+    let limit = settings.stage_timeout;
+    let host = endpoint.host.as_str();
+    // Where the TCP connection goes.
+    let (target_host, target_port) = match proxy {
+        Some(p) => proxy_addr(p)
+            .ok_or_else(|| Failure("tcp", "io", format!("cannot read the proxy address {p:?}")))?,
+        None => (host.to_string(), endpoint.port),
+    };
+    let addrs = match settings.overrides.get(&target_host) {
+        Some(a) => timed(r, "dns", || Ok((vec![*a], Some(format!("override {a}")))))?,
+        None if proxy.is_none() => timed(r, "dns", || {
+            let a = resolve(&target_host, target_port, limit)?;
+            let shown = a
+                .iter()
+                .map(|x| x.ip().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Ok((a, Some(shown)))
+        })?,
+        // Through a proxy, the proxy resolves the endpoint; we only need the proxy's address.
+        None => resolve(&target_host, target_port, limit)
+            .map_err(|Failure(_, k, m)| Failure("tcp", k, m))?,
+    };
+    let mut stream = timed(r, "tcp", || connect(&addrs, limit).map(|s| (s, None)))?;
+    if proxy.is_some() {
+        let code = timed(r, "connect", || {
+            let code = tunnel(&mut stream, host, endpoint.port)?;
+            Ok((code, Some(format!("proxy answered {code}"))))
+        });
+        let code = code?;
+        r.proxy_status = Some(code);
+        if code != 200 {
+            if let Some(s) = r.stages.last_mut() {
+                s.ok = false;
+            }
+            r.failed_stage = Some("connect");
+            r.error_kind = Some("proxy_status");
+            r.error = Some(format!(
+                "the proxy refused CONNECT {host}:{}: {code}",
+                endpoint.port
+            ));
+            return Ok(());
+        }
+    }
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let recorder = Arc::new(Recorder {
+        provider: provider.clone(),
+        chain: Mutex::new(Vec::new()),
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(recorder.clone())
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
+    let mut tls = rustls::StreamOwned::new(conn, stream);
+    timed(r, "tls", || {
+        let t0 = Instant::now();
+        while tls.conn.is_handshaking() {
+            if t0.elapsed() > limit {
+                return Err(Failure(
+                    "tls",
+                    "timeout",
+                    format!("TLS handshake took longer than {limit:?}"),
+                ));
+            }
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| {
+                let kind = match e.kind() {
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout",
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
+                        "tls_protocol"
+                    }
+                    _ => "tls_protocol",
+                };
+                Failure("tls", kind, format!("TLS handshake: {e}"))
+            })?;
+        }
+        Ok(((), None))
+    })?;
+
+    let chain = recorder
+        .chain
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let infos: Vec<CertInfo> = chain.iter().filter_map(|c| cert::describe(c)).collect();
+    let mozilla = verdict(&settings.stores.mozilla, &chain, host, &provider);
+    let os_store = verdict(&settings.stores.os, &chain, host, &provider);
+    let bundle = settings
+        .stores
+        .requests_ca_bundle
+        .as_ref()
+        .map(|(_, s)| verdict(s, &chain, host, &provider));
+    let issuer = cert::chain_issuer(&infos).map(str::to_string);
+    let interception_ca = issuer.filter(|i| !cert::is_microsoft_ca(i));
+    // Azure CLI trusts REQUESTS_CA_BUNDLE when set, else its bundled (Mozilla) roots.
+    let az_view = bundle.clone().unwrap_or_else(|| mozilla.clone());
+    r.tls = Some(TlsInfo {
+        version: tls
+            .conn
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default(),
+        cipher_suite: tls
+            .conn
+            .negotiated_cipher_suite()
+            .map(|c| format!("{:?}", c.suite()))
+            .unwrap_or_default(),
+        chain: infos,
+        mozilla,
+        os_store,
+        requests_ca_bundle: bundle,
+        interception_ca,
+    });
+    r.stages.push(Stage {
+        name: "verify",
+        ok: az_view.trusted,
+        ms: 0,
+        detail: az_view.error.clone(),
+    });
+    if !az_view.trusted && r.failed_stage.is_none() {
+        r.failed_stage = Some("verify");
+        r.error_kind = Some("tls_untrusted");
+        r.error = az_view.error.clone();
+    }
+
+    // One cheap GET, whatever the verdict: a proxy's block page answers here too.
+    let status = timed(r, "http", || {
+        let req = format!(
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: entra-collect\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+            endpoint.path
+        );
+        tls.write_all(req.as_bytes())
+            .map_err(|e| Failure("http", io_kind(&e), e.to_string()))?;
+        let head = read_head(&mut tls)
+            .map_err(|e| Failure("http", io_kind(&e), format!("reading the answer: {e}")))?;
+        let code = status_code(&head)
+            .ok_or_else(|| Failure("http", "http_status", "no HTTP answer".into()))?;
+        Ok((code, Some(format!("HTTP {code}"))))
+    })?;
+    r.http_status = Some(status);
+    if (status == 403 || status >= 500) && r.failed_stage.is_none() {
+        if let Some(s) = r.stages.last_mut() {
+            s.ok = false;
+        }
+        r.failed_stage = Some("http");
+        r.error_kind = Some("http_status");
+        r.error = Some(format!("GET {} answered {status}", r.url));
+    }
+    Ok(())
+}
+
+/// Probe every endpoint at once; each thread ends within its stage limits.
+pub fn probe_all(
+    targets: Vec<(Endpoint, Option<String>)>,
+    settings: Arc<Settings>,
+) -> Vec<ProbeResult> {
+    let handles: Vec<_> = targets
+        .into_iter()
+        .map(|(ep, proxy)| {
+            let s = settings.clone();
+            std::thread::spawn(move || probe(&ep, proxy.as_deref(), &s))
+        })
+        .collect();
+    handles.into_iter().filter_map(|h| h.join().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_addresses() {
+        assert_eq!(
+            proxy_addr("http://u:p@proxy.corp:3128/"),
+            Some(("proxy.corp".into(), 3128))
+        );
+        assert_eq!(proxy_addr("proxy:8080"), Some(("proxy".into(), 8080)));
+        assert_eq!(proxy_addr("http://proxy"), Some(("proxy".into(), 80)));
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(
+            status_code("HTTP/1.1 407 Proxy Authentication Required\r\n"),
+            Some(407)
+        );
+        assert_eq!(status_code("SSH-2.0"), None);
+    }
+
+    #[test]
+    fn public_cloud_endpoints() {
+        let hosts: Vec<String> = endpoints(Cloud::Public)
+            .into_iter()
+            .map(|e| e.host)
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                "login.microsoftonline.com",
+                "management.azure.com",
+                "graph.microsoft.com",
+                "login.windows.net"
+            ]
+        );
+    }
+}
