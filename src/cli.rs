@@ -80,6 +80,16 @@ enum RunPreset {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CloudArg {
+    /// Azure public cloud
+    Public,
+    /// Azure US Government
+    Usgov,
+    /// Azure operated by 21Vianet (China)
+    China,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum PowerShellArg {
     /// PowerShell 7+ (pwsh)
     Core,
@@ -138,6 +148,19 @@ struct CollectArgs {
     #[arg(long, value_name = "MB", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     trace_max_mb: u64,
+
+    /// Do not probe the sign-in endpoints over the network
+    #[arg(long, env = "ENTRA_COLLECT_NO_NETWORK", value_parser = clap::builder::FalseyValueParser::new())]
+    no_network: bool,
+
+    /// Which cloud's endpoints to probe
+    #[arg(long, value_enum, default_value = "public", value_name = "CLOUD")]
+    cloud: CloudArg,
+
+    /// Seconds each probe stage (DNS, connect, CONNECT, TLS, GET) may take
+    #[arg(long, value_name = "SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=120))]
+    probe_timeout: u64,
 
     /// Any sign-in command to run with its debug switch (added when missing), e.g.
     /// `-- az login --service-principal -u APP -p SECRET --tenant T`
@@ -206,6 +229,15 @@ impl Cli {
                 .collect(),
             debug_run,
             tenant: args.tenant,
+            network: crate::collect::network::NetworkConfig {
+                probes: !args.no_network,
+                cloud: match args.cloud {
+                    CloudArg::Public => crate::probe::Cloud::Public,
+                    CloudArg::Usgov => crate::probe::Cloud::UsGov,
+                    CloudArg::China => crate::probe::Cloud::China,
+                },
+                stage_timeout: Duration::from_secs(args.probe_timeout),
+            },
             net_trace: args.net_trace.then_some(config::NetTrace {
                 max_mb: args.trace_max_mb,
             }),

@@ -88,6 +88,8 @@ pub struct CollectConfig {
     /// The tenant the user means to sign in to (`--tenant`).
     pub tenant: Option<String>,
     pub net_trace: Option<NetTrace>,
+    /// Proxy, TLS and probe settings.
+    pub network: crate::collect::network::NetworkConfig,
 }
 
 impl CollectConfig {

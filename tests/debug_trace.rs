@@ -60,6 +60,7 @@ impl Env {
         c.env_clear()
             .env("PATH", fake_path())
             .env("HOME", "/nonexistent-home")
+            .env("ENTRA_COLLECT_NO_NETWORK", "1")
             .env("FAKE_LOG", self.log())
             .env("FAKE_PIDFILE", self.pids())
             .env("ENTRA_COLLECT_STATE_DIR", self.state())

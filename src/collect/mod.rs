@@ -10,7 +10,10 @@
 
 pub mod debug_run;
 pub mod environment;
+pub mod network;
+pub mod reg;
 pub mod system;
+pub mod tls;
 pub mod versions_az;
 pub mod versions_powershell;
 
@@ -263,6 +266,7 @@ pub trait Collector: Send + Sync {
 /// starts at once; the others run beside it and describe the same moment.
 pub fn all(
     debug_run: Option<(crate::config::DebugRun, crate::exec::Live)>,
+    net: network::NetworkConfig,
 ) -> Vec<Arc<dyn Collector>> {
     let mut v: Vec<Arc<dyn Collector>> = Vec::new();
     if let Some((run, live)) = debug_run {
@@ -273,6 +277,9 @@ pub fn all(
         Arc::new(environment::Environment),
         Arc::new(versions_az::VersionsAz),
         Arc::new(versions_powershell::VersionsPowerShell),
+        Arc::new(network::NetworkProxy { cloud: net.cloud }),
+        Arc::new(tls::Tls),
+        Arc::new(network::NetworkProbes { config: net }),
     ]);
     v
 }

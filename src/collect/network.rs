@@ -1,0 +1,189 @@
+//! `network.proxy` and `network.probes`: how this machine reaches the internet, and whether the
+//! sign-in endpoints are reachable through it.
+//!
+//! Proxy facts come from the environment and, on Windows, `netsh winhttp show proxy` and the
+//! per-user WinINET settings (`reg query "HKCU\...\Internet Settings"`). For each endpoint the
+//! effective proxy of each client family is recorded; the probes use Azure CLI's.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Collector, Context, Outcome, reg};
+use crate::exec::Cmd;
+use crate::probe::proxy::{self, EnvProxies, Family, WinHttp, WinInet};
+use crate::probe::{self, Cloud, Settings, Stores};
+
+/// Maps endpoint host names to loopback addresses instead of DNS (tests only):
+/// `host=127.0.0.1:port,host2=...`.
+pub const PROBE_OVERRIDE_ENV: &str = "ENTRA_COLLECT_PROBE_OVERRIDE";
+
+const INTERNET_SETTINGS: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+
+/// Settings for the network collectors.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkConfig {
+    pub probes: bool,
+    pub cloud: Cloud,
+    pub stage_timeout: Duration,
+}
+
+/// Everything known about proxies.
+pub struct ProxyFacts {
+    pub env: EnvProxies,
+    pub winhttp: Option<WinHttp>,
+    pub wininet: Option<WinInet>,
+}
+
+/// Read the proxy settings (running the Windows commands through the runner).
+pub fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
+    let mut facts = ProxyFacts {
+        env: proxy::env_proxies(&ctx.env),
+        winhttp: None,
+        wininet: None,
+    };
+    if !ctx.platform.is_windows() {
+        return facts;
+    }
+    if let Ok(o) = ctx.runner.run(&Cmd::new("netsh").args(["winhttp", "show", "proxy"])) {
+        out.record(ctx, &o);
+        if o.success() {
+            facts.winhttp = Some(proxy::parse_winhttp(&o.stdout.text().0));
+        }
+    }
+    if let Ok(o) = ctx.runner.run(&Cmd::new("reg").args(["query", INTERNET_SETTINGS])) {
+        out.record(ctx, &o);
+        let keys = reg::parse(&o.stdout.text().0);
+        if let Some(values) = keys.values().next() {
+            let s = |n: &str| values.get(n).map(|v| v.data.clone()).filter(|d| !d.is_empty());
+            facts.wininet = Some(WinInet {
+                proxy_enable: values.get("ProxyEnable").and_then(|v| v.number()) == Some(1),
+                proxy_server: s("ProxyServer"),
+                proxy_override: s("ProxyOverride"),
+                auto_config_url: s("AutoConfigURL"),
+            });
+        }
+    }
+    facts
+}
+
+fn pair(p: &Option<(String, String)>) -> Value {
+    match p {
+        Some((name, value)) => json!({ "variable": name, "value": value }),
+        None => Value::Null,
+    }
+}
+
+pub struct NetworkProxy {
+    pub cloud: Cloud,
+}
+
+impl Collector for NetworkProxy {
+    fn id(&self) -> &'static str {
+        "network.proxy"
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        let mut out = Outcome::ok();
+        let facts = proxy_facts(ctx, &mut out);
+        let windows = ctx.platform.is_windows();
+        let effective: Vec<Value> = probe::endpoints(self.cloud)
+            .iter()
+            .map(|ep| {
+                let e = |f| proxy::effective(f, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
+                let mut v = json!({
+                    "host": ep.host,
+                    "azure_cli": e(Family::AzureCli),
+                    "powershell7": e(Family::PowerShell7),
+                });
+                if windows {
+                    v["windows_powershell"] = json!(e(Family::WindowsPowerShell));
+                }
+                v
+            })
+            .collect();
+        let value = json!({
+            "environment": {
+                "https_proxy": pair(&facts.env.https),
+                "http_proxy": pair(&facts.env.http),
+                "all_proxy": pair(&facts.env.all),
+                "no_proxy": pair(&facts.env.no_proxy),
+                "note": "lowercase names win over uppercase, as in Python's urllib (Azure CLI)",
+            },
+            "winhttp": facts.winhttp,
+            "wininet": facts.wininet,
+            "effective": effective,
+        });
+        out.add_json(ctx, "network/proxy.json", &value);
+        out
+    }
+}
+
+pub struct NetworkProbes {
+    pub config: NetworkConfig,
+}
+
+/// Parse the test override `host=ip:port,...`.
+pub fn overrides(env: &super::Env) -> HashMap<String, SocketAddr> {
+    env.get(PROBE_OVERRIDE_ENV)
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .filter_map(|(h, a)| Some((h.trim().to_string(), a.trim().parse().ok()?)))
+        .collect()
+}
+
+impl Collector for NetworkProbes {
+    fn id(&self) -> &'static str {
+        "network.probes"
+    }
+
+    fn watchdog(&self) -> Option<Duration> {
+        // Five stages, each bounded; the endpoints run at once.
+        Some(self.config.stage_timeout * 8 + Duration::from_secs(30))
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        if !self.config.probes {
+            return Outcome::skipped("--no-network given");
+        }
+        let mut out = Outcome::ok();
+        let facts = proxy_facts(ctx, &mut out);
+        let windows = ctx.platform.is_windows();
+        let bundle = ctx.env.get("REQUESTS_CA_BUNDLE").filter(|v| !v.is_empty());
+        let settings = Arc::new(Settings {
+            stage_timeout: self.config.stage_timeout,
+            overrides: overrides(&ctx.env),
+            stores: Stores::load(bundle),
+        });
+        let targets = probe::endpoints(self.config.cloud)
+            .into_iter()
+            .map(|ep| {
+                let eff = proxy::effective(Family::AzureCli, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
+                (ep, eff.proxy)
+            })
+            .collect();
+        let results = probe::probe_all(targets, settings);
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| format!("{}: {}", r.host, r.error_kind.unwrap_or("error")))
+            .collect();
+        if !failed.is_empty() {
+            // The collector worked; what it found is reported, not a collector failure.
+            out.reason = Some(format!("not reachable cleanly: {}", failed.join(", ")));
+        }
+        let value = json!({
+            "cloud": format!("{:?}", self.config.cloud).to_lowercase(),
+            "stage_timeout_ms": self.config.stage_timeout.as_millis() as u64,
+            "proxy_family": "azure_cli",
+            "requests_ca_bundle": bundle,
+            "results": results,
+        });
+        out.add_json(ctx, "network/probes.json", &value);
+        out
+    }
+}

@@ -1,0 +1,299 @@
+//! `tls`: the machine's TLS settings (`tls/settings.json`) and the CA bundles the clients trust
+//! (`tls/ca-bundles.json`).
+//!
+//! Windows: SCHANNEL client protocols, .NET `SchUseStrongCrypto` / `SystemDefaultTlsVersions`
+//! (and the WOW6432Node twins), WinHTTP `DefaultSecureProtocols` and the .NET Framework release,
+//! all read with `reg query`. Linux/macOS: `openssl version -a` and openssl.cnf's MinProtocol /
+//! CipherString. Everywhere: the OpenSSL and certifi bundle of Azure CLI's own Python. CA
+//! bundles are parsed where they are (certificate subjects, issuers, expiry); never copied.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::{Collector, Context, Outcome, reg};
+use crate::exec::Cmd;
+use crate::probe::{self, cert};
+
+pub struct Tls;
+
+const SCHANNEL: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
+const DOTNET: &[&str] = &[
+    r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319",
+    r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319",
+];
+const WINHTTP: &[&str] = &[
+    r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp",
+    r"HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp",
+];
+const NDP: &str = r"HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full";
+const PROTOCOLS: &[&str] = &["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
+
+/// `reg query` a key; an absent key gives an empty map.
+fn query(ctx: &Context, out: &mut Outcome, key: &str, recurse: bool) -> reg::RegKeys {
+    let mut cmd = Cmd::new("reg").args(["query", key]);
+    if recurse {
+        cmd = cmd.arg("/s");
+    }
+    match ctx.runner.run(&cmd) {
+        Ok(o) => {
+            out.record(ctx, &o);
+            reg::parse(&o.stdout.text().0)
+        }
+        Err(_) => reg::RegKeys::new(),
+    }
+}
+
+/// SCHANNEL's verdict for one protocol's Client key.
+pub fn protocol_state(values: Option<&std::collections::BTreeMap<String, reg::RegValue>>) -> &'static str {
+    let Some(v) = values else { return "os_default" };
+    let num = |n: &str| v.get(n).and_then(|x| x.number());
+    match (num("Enabled"), num("DisabledByDefault")) {
+        (Some(0), _) => "disabled",
+        (_, Some(d)) if d != 0 => "disabled_by_default",
+        (Some(_), _) => "enabled",
+        _ => "os_default",
+    }
+}
+
+/// WinHTTP DefaultSecureProtocols bits.
+pub fn secure_protocols(mask: u64) -> Vec<&'static str> {
+    [(0x8, "SSL 2.0"), (0x20, "SSL 3.0"), (0x80, "TLS 1.0"), (0x200, "TLS 1.1"), (0x800, "TLS 1.2"), (0x2000, "TLS 1.3")]
+        .into_iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// The .NET Framework version a `Release` value means.
+pub fn dotnet_release(release: u64) -> &'static str {
+    match release {
+        533320.. => "4.8.1",
+        528040.. => "4.8",
+        461808.. => "4.7.2",
+        461308.. => "4.7.1",
+        460798.. => "4.7",
+        394802.. => "4.6.2",
+        _ => "older than 4.6.2",
+    }
+}
+
+fn windows_settings(ctx: &Context, out: &mut Outcome) -> Value {
+    let schannel = query(ctx, out, SCHANNEL, true);
+    let protocols: Map<String, Value> = PROTOCOLS
+        .iter()
+        .map(|p| {
+            let key = format!("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\{p}\\Client");
+            let values = schannel.get(&key);
+            (
+                p.to_string(),
+                json!({ "client": protocol_state(values), "values": values }),
+            )
+        })
+        .collect();
+    let mut dotnet = Map::new();
+    for key in DOTNET {
+        let k = query(ctx, out, key, false);
+        let v = k.values().next();
+        let get = |n: &str| v.and_then(|m| m.get(n)).and_then(|x| x.number());
+        dotnet.insert(
+            key.to_string(),
+            json!({ "SchUseStrongCrypto": get("SchUseStrongCrypto"), "SystemDefaultTlsVersions": get("SystemDefaultTlsVersions") }),
+        );
+    }
+    let mut winhttp = Map::new();
+    for key in WINHTTP {
+        let k = query(ctx, out, key, false);
+        let mask = k.values().next().and_then(|m| m.get("DefaultSecureProtocols")).and_then(|x| x.number());
+        winhttp.insert(
+            key.to_string(),
+            json!({ "DefaultSecureProtocols": mask, "protocols": mask.map(secure_protocols) }),
+        );
+    }
+    let ndp = query(ctx, out, NDP, false);
+    let release = ndp.values().next().and_then(|m| m.get("Release")).and_then(|x| x.number());
+    json!({
+        "schannel_protocols": protocols,
+        "dotnet_framework_strong_crypto": dotnet,
+        "winhttp_default_secure_protocols": winhttp,
+        "dotnet_framework": { "release": release, "version": release.map(dotnet_release) },
+        "note": "PowerShell's [Net.ServicePointManager]::SecurityProtocol is in versions/<shell>.json (security_protocol)",
+    })
+}
+
+/// MinProtocol and CipherString lines of an OpenSSL config.
+pub fn openssl_cnf_settings(text: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some((k, v)) = line.split_once('=') {
+            let k = k.trim();
+            if ["MinProtocol", "MaxProtocol", "CipherString", "Ciphersuites"].contains(&k) {
+                m.insert(k.to_string(), json!(v.trim()));
+            }
+        }
+    }
+    m
+}
+
+fn unix_settings(ctx: &Context, out: &mut Outcome) -> Value {
+    let mut v = json!({});
+    if let Ok(o) = ctx.runner.run(&Cmd::new("openssl").args(["version", "-a"])) {
+        out.record(ctx, &o);
+        let text = o.stdout.text().0;
+        v["openssl_version_a"] = json!(text.lines().collect::<Vec<_>>());
+        let dir = text
+            .lines()
+            .find_map(|l| l.strip_prefix("OPENSSLDIR:"))
+            .map(|d| d.trim().trim_matches('"').to_string());
+        let cnf = ctx
+            .env
+            .get("OPENSSL_CONF")
+            .map(PathBuf::from)
+            .or_else(|| dir.map(|d| Path::new(&d).join("openssl.cnf")));
+        if let Some(cnf) = cnf {
+            v["openssl_cnf"] = json!(cnf.to_string_lossy());
+            if let Ok(text) = std::fs::read_to_string(&cnf) {
+                v["openssl_cnf_settings"] = Value::Object(openssl_cnf_settings(&text));
+            }
+        }
+    } else {
+        v["openssl_version_a"] = json!("openssl not found on PATH");
+    }
+    v
+}
+
+/// The Python that Azure CLI runs on, found from its launcher.
+pub fn az_python(ctx: &Context) -> Option<PathBuf> {
+    let az = ctx.runner.resolve("az")?;
+    if ctx.platform.is_windows() {
+        // ...\CLI2\wbin\az.cmd runs ...\CLI2\python.exe
+        let p = az.parent()?.parent()?.join("python.exe");
+        return p.exists().then_some(p);
+    }
+    let head = std::fs::read(&az).ok()?;
+    let head = String::from_utf8_lossy(&head[..head.len().min(4096)]).into_owned();
+    let first = head.lines().next().unwrap_or("");
+    if let Some(shebang) = first.strip_prefix("#!")
+        && shebang.contains("python")
+    {
+        return shebang.split_whitespace().next().map(PathBuf::from);
+    }
+    let re = regex::Regex::new(r#"(/[^\s"']*/bin/python3?)\b"#).ok()?;
+    re.captures(&head).map(|c| PathBuf::from(&c[1]))
+}
+
+/// Azure CLI's OpenSSL and certifi bundle, asked of its own Python.
+fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Value, Option<String>) {
+    let Some(py) = az_python(ctx) else {
+        return (json!(null), None);
+    };
+    let code = "import ssl\nprint(ssl.OPENSSL_VERSION)\ntry:\n    import certifi\n    print(certifi.where())\nexcept Exception:\n    print('')\n";
+    match ctx.runner.run_resolved(&Cmd::new(py.to_string_lossy().into_owned()).args(["-c", code]), &py) {
+        Ok(o) => {
+            out.record(ctx, &o);
+            let text = o.stdout.text().0;
+            let mut lines = text.lines();
+            let ssl = lines.next().unwrap_or("").trim().to_string();
+            let certifi = lines.next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
+            (json!({ "python": py.to_string_lossy(), "openssl": ssl, "certifi": certifi }), certifi)
+        }
+        Err(_) => (json!({ "python": py.to_string_lossy() }), None),
+    }
+}
+
+/// Describe one CA bundle file without copying it.
+pub fn describe_bundle(source: &str, path: &str, used_by_azure_cli: bool) -> Value {
+    let p = Path::new(path);
+    let mut v = json!({ "source": source, "path": path, "used_by_azure_cli": used_by_azure_cli, "exists": p.exists() });
+    if p.is_dir() {
+        v["is_directory"] = json!(true);
+        return v;
+    }
+    match std::fs::read(p) {
+        Ok(data) => {
+            let certs: Vec<cert::CertInfo> = probe::pem_certs(&data).iter().filter_map(|c| cert::describe(c)).collect();
+            v["readable"] = json!(true);
+            v["size"] = json!(data.len());
+            v["certificates"] = json!(certs.len());
+            v["expired"] = json!(certs.iter().filter(|c| c.expired).count());
+            v["certs"] = json!(certs);
+        }
+        Err(e) => {
+            v["readable"] = json!(false);
+            if p.exists() {
+                v["error"] = json!(e.to_string());
+            }
+        }
+    }
+    v
+}
+
+impl Collector for Tls {
+    fn id(&self) -> &'static str {
+        "tls"
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        let mut out = Outcome::ok();
+        let mut settings = if ctx.platform.is_windows() {
+            windows_settings(ctx, &mut out)
+        } else {
+            unix_settings(ctx, &mut out)
+        };
+        let (az_py, certifi) = az_python_facts(ctx, &mut out);
+        settings["azure_cli_python"] = az_py;
+        out.add_json(ctx, "tls/settings.json", &settings);
+
+        let mut bundles = Vec::new();
+        for (var, used) in [("REQUESTS_CA_BUNDLE", true), ("CURL_CA_BUNDLE", true), ("SSL_CERT_FILE", false)] {
+            if let Some(path) = ctx.env.get(var).filter(|v| !v.is_empty()) {
+                bundles.push(describe_bundle(var, path, used));
+            }
+        }
+        if let Some(path) = certifi {
+            let overridden = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"].iter().any(|v| ctx.env.get(v).is_some_and(|x| !x.is_empty()));
+            bundles.push(describe_bundle("azure_cli_certifi", &path, !overridden));
+        }
+        out.add_json(
+            ctx,
+            "tls/ca-bundles.json",
+            &json!({
+                "note": "Azure CLI verifies against REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE), else its bundled certifi cacert.pem; it ignores SSL_CERT_FILE and the Windows certificate store",
+                "bundles": bundles,
+            }),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_states() {
+        use std::collections::BTreeMap;
+        let v = |pairs: &[(&str, &str)]| -> BTreeMap<String, reg::RegValue> {
+            pairs.iter().map(|(k, d)| (k.to_string(), reg::RegValue { kind: "REG_DWORD".into(), data: d.to_string() })).collect()
+        };
+        assert_eq!(protocol_state(None), "os_default");
+        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0x0")]))), "disabled");
+        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0x1"), ("DisabledByDefault", "0x0")]))), "enabled");
+        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0xffffffff"), ("DisabledByDefault", "0x1")]))), "disabled_by_default");
+    }
+
+    #[test]
+    fn winhttp_bits_and_releases() {
+        assert_eq!(secure_protocols(0xA80), ["TLS 1.0", "TLS 1.1", "TLS 1.2"]);
+        assert_eq!(dotnet_release(533325), "4.8.1");
+        assert_eq!(dotnet_release(528372), "4.8");
+    }
+
+    #[test]
+    fn openssl_cnf() {
+        let m = openssl_cnf_settings("[system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2 # x\n");
+        assert_eq!(m["MinProtocol"], "TLSv1.2");
+        assert_eq!(m["CipherString"], "DEFAULT@SECLEVEL=2");
+    }
+}
