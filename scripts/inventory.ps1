@@ -32,6 +32,8 @@ $result.dotnet_runtime = $runtime
 $result.os_description = $osDescription
 $result.process_architecture = $processArch
 try { $result.executable = (Get-Process -Id $PID).Path } catch { $result.executable = $null }
+# The TLS versions .NET Framework clients offer (Windows PowerShell 5.1 defaults can exclude TLS 1.2).
+try { $result.security_protocol = [string][Net.ServicePointManager]::SecurityProtocol } catch { $result.security_protocol = $null }
 $result.psmodulepath = @($env:PSModulePath -split [IO.Path]::PathSeparator | Where-Object { $_ })
 
 $names = @('Az', 'Az.Accounts', 'Microsoft.Graph', 'Microsoft.Graph.Authentication')

@@ -177,7 +177,12 @@ pub fn run(
         );
         (run, live)
     });
-    let mut reports = collect::run_all(collect::all(debug_run, cfg.network), ctx.clone(), limits, progress);
+    let mut reports = collect::run_all(
+        collect::all(debug_run, cfg.network),
+        ctx.clone(),
+        limits,
+        progress,
+    );
     if let (Some(tr), Some(t)) = (&trace, cfg.net_trace) {
         tr.stop();
         trace_report = Some(trace_outcome(&ctx, tr, t.max_mb, cancel.is_cancelled()));

@@ -214,7 +214,7 @@ impl Cli {
         if args.max_output_bytes == 0 {
             return Err("--max-output-bytes must be at least 1".into());
         }
-        Ok(config::Command::Collect(CollectConfig {
+        Ok(config::Command::Collect(Box::new(CollectConfig {
             output_dir: args.output_dir,
             timeout: Duration::from_secs(args.timeout),
             json: args.json,
@@ -241,7 +241,7 @@ impl Cli {
             net_trace: args.net_trace.then_some(config::NetTrace {
                 max_mb: args.trace_max_mb,
             }),
-        }))
+        })))
     }
 }
 

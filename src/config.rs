@@ -9,7 +9,7 @@ use crate::platform::Platform;
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Collect(CollectConfig),
+    Collect(Box<CollectConfig>),
     /// Print the redaction rule table.
     Rules {
         json: bool,

@@ -93,7 +93,11 @@ fn json_output_names_the_bundle_and_collectors() {
     );
     // Everything ran but the probes, which the tests switch off (no real network here).
     for c in v["collectors"].as_array().unwrap() {
-        let want = if c["id"] == "network.probes" { "skipped" } else { "ok" };
+        let want = if c["id"] == "network.probes" {
+            "skipped"
+        } else {
+            "ok"
+        };
         assert_eq!(c["status"], want, "{v}");
     }
 }

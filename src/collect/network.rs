@@ -48,17 +48,28 @@ pub fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
     if !ctx.platform.is_windows() {
         return facts;
     }
-    if let Ok(o) = ctx.runner.run(&Cmd::new("netsh").args(["winhttp", "show", "proxy"])) {
+    if let Ok(o) = ctx
+        .runner
+        .run(&Cmd::new("netsh").args(["winhttp", "show", "proxy"]))
+    {
         out.record(ctx, &o);
         if o.success() {
             facts.winhttp = Some(proxy::parse_winhttp(&o.stdout.text().0));
         }
     }
-    if let Ok(o) = ctx.runner.run(&Cmd::new("reg").args(["query", INTERNET_SETTINGS])) {
+    if let Ok(o) = ctx
+        .runner
+        .run(&Cmd::new("reg").args(["query", INTERNET_SETTINGS]))
+    {
         out.record(ctx, &o);
         let keys = reg::parse(&o.stdout.text().0);
         if let Some(values) = keys.values().next() {
-            let s = |n: &str| values.get(n).map(|v| v.data.clone()).filter(|d| !d.is_empty());
+            let s = |n: &str| {
+                values
+                    .get(n)
+                    .map(|v| v.data.clone())
+                    .filter(|d| !d.is_empty())
+            };
             facts.wininet = Some(WinInet {
                 proxy_enable: values.get("ProxyEnable").and_then(|v| v.number()) == Some(1),
                 proxy_server: s("ProxyServer"),
@@ -93,7 +104,8 @@ impl Collector for NetworkProxy {
         let effective: Vec<Value> = probe::endpoints(self.cloud)
             .iter()
             .map(|ep| {
-                let e = |f| proxy::effective(f, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
+                let e =
+                    |f| proxy::effective(f, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
                 let mut v = json!({
                     "host": ep.host,
                     "azure_cli": e(Family::AzureCli),
@@ -162,7 +174,13 @@ impl Collector for NetworkProbes {
         let targets = probe::endpoints(self.config.cloud)
             .into_iter()
             .map(|ep| {
-                let eff = proxy::effective(Family::AzureCli, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
+                let eff = proxy::effective(
+                    Family::AzureCli,
+                    windows,
+                    &facts.env,
+                    facts.wininet.as_ref(),
+                    &ep.host,
+                );
                 (ep, eff.proxy)
             })
             .collect();

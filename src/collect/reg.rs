@@ -19,7 +19,8 @@ impl RegValue {
     /// A REG_DWORD / REG_QWORD as a number.
     pub fn number(&self) -> Option<u64> {
         let d = self.data.trim();
-        d.strip_prefix("0x").map_or_else(|| d.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
+        d.strip_prefix("0x")
+            .map_or_else(|| d.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
     }
 }
 

@@ -17,7 +17,8 @@ use crate::probe::{self, cert};
 
 pub struct Tls;
 
-const SCHANNEL: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
+const SCHANNEL: &str =
+    r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
 const DOTNET: &[&str] = &[
     r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319",
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319",
@@ -45,7 +46,9 @@ fn query(ctx: &Context, out: &mut Outcome, key: &str, recurse: bool) -> reg::Reg
 }
 
 /// SCHANNEL's verdict for one protocol's Client key.
-pub fn protocol_state(values: Option<&std::collections::BTreeMap<String, reg::RegValue>>) -> &'static str {
+pub fn protocol_state(
+    values: Option<&std::collections::BTreeMap<String, reg::RegValue>>,
+) -> &'static str {
     let Some(v) = values else { return "os_default" };
     let num = |n: &str| v.get(n).and_then(|x| x.number());
     match (num("Enabled"), num("DisabledByDefault")) {
@@ -58,11 +61,18 @@ pub fn protocol_state(values: Option<&std::collections::BTreeMap<String, reg::Re
 
 /// WinHTTP DefaultSecureProtocols bits.
 pub fn secure_protocols(mask: u64) -> Vec<&'static str> {
-    [(0x8, "SSL 2.0"), (0x20, "SSL 3.0"), (0x80, "TLS 1.0"), (0x200, "TLS 1.1"), (0x800, "TLS 1.2"), (0x2000, "TLS 1.3")]
-        .into_iter()
-        .filter(|(bit, _)| mask & bit != 0)
-        .map(|(_, n)| n)
-        .collect()
+    [
+        (0x8, "SSL 2.0"),
+        (0x20, "SSL 3.0"),
+        (0x80, "TLS 1.0"),
+        (0x200, "TLS 1.1"),
+        (0x800, "TLS 1.2"),
+        (0x2000, "TLS 1.3"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| mask & bit != 0)
+    .map(|(_, n)| n)
+    .collect()
 }
 
 /// The .NET Framework version a `Release` value means.
@@ -104,14 +114,22 @@ fn windows_settings(ctx: &Context, out: &mut Outcome) -> Value {
     let mut winhttp = Map::new();
     for key in WINHTTP {
         let k = query(ctx, out, key, false);
-        let mask = k.values().next().and_then(|m| m.get("DefaultSecureProtocols")).and_then(|x| x.number());
+        let mask = k
+            .values()
+            .next()
+            .and_then(|m| m.get("DefaultSecureProtocols"))
+            .and_then(|x| x.number());
         winhttp.insert(
             key.to_string(),
             json!({ "DefaultSecureProtocols": mask, "protocols": mask.map(secure_protocols) }),
         );
     }
     let ndp = query(ctx, out, NDP, false);
-    let release = ndp.values().next().and_then(|m| m.get("Release")).and_then(|x| x.number());
+    let release = ndp
+        .values()
+        .next()
+        .and_then(|m| m.get("Release"))
+        .and_then(|x| x.number());
     json!({
         "schannel_protocols": protocols,
         "dotnet_framework_strong_crypto": dotnet,
@@ -189,14 +207,23 @@ fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Value, Option<String>) 
         return (json!(null), None);
     };
     let code = "import ssl\nprint(ssl.OPENSSL_VERSION)\ntry:\n    import certifi\n    print(certifi.where())\nexcept Exception:\n    print('')\n";
-    match ctx.runner.run_resolved(&Cmd::new(py.to_string_lossy().into_owned()).args(["-c", code]), &py) {
+    match ctx.runner.run_resolved(
+        &Cmd::new(py.to_string_lossy().into_owned()).args(["-c", code]),
+        &py,
+    ) {
         Ok(o) => {
             out.record(ctx, &o);
             let text = o.stdout.text().0;
             let mut lines = text.lines();
             let ssl = lines.next().unwrap_or("").trim().to_string();
-            let certifi = lines.next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
-            (json!({ "python": py.to_string_lossy(), "openssl": ssl, "certifi": certifi }), certifi)
+            let certifi = lines
+                .next()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty());
+            (
+                json!({ "python": py.to_string_lossy(), "openssl": ssl, "certifi": certifi }),
+                certifi,
+            )
         }
         Err(_) => (json!({ "python": py.to_string_lossy() }), None),
     }
@@ -212,7 +239,10 @@ pub fn describe_bundle(source: &str, path: &str, used_by_azure_cli: bool) -> Val
     }
     match std::fs::read(p) {
         Ok(data) => {
-            let certs: Vec<cert::CertInfo> = probe::pem_certs(&data).iter().filter_map(|c| cert::describe(c)).collect();
+            let certs: Vec<cert::CertInfo> = probe::pem_certs(&data)
+                .iter()
+                .filter_map(|c| cert::describe(c))
+                .collect();
             v["readable"] = json!(true);
             v["size"] = json!(data.len());
             v["certificates"] = json!(certs.len());
@@ -246,13 +276,19 @@ impl Collector for Tls {
         out.add_json(ctx, "tls/settings.json", &settings);
 
         let mut bundles = Vec::new();
-        for (var, used) in [("REQUESTS_CA_BUNDLE", true), ("CURL_CA_BUNDLE", true), ("SSL_CERT_FILE", false)] {
+        for (var, used) in [
+            ("REQUESTS_CA_BUNDLE", true),
+            ("CURL_CA_BUNDLE", true),
+            ("SSL_CERT_FILE", false),
+        ] {
             if let Some(path) = ctx.env.get(var).filter(|v| !v.is_empty()) {
                 bundles.push(describe_bundle(var, path, used));
             }
         }
         if let Some(path) = certifi {
-            let overridden = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"].iter().any(|v| ctx.env.get(v).is_some_and(|x| !x.is_empty()));
+            let overridden = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
+                .iter()
+                .any(|v| ctx.env.get(v).is_some_and(|x| !x.is_empty()));
             bundles.push(describe_bundle("azure_cli_certifi", &path, !overridden));
         }
         out.add_json(
@@ -275,12 +311,35 @@ mod tests {
     fn protocol_states() {
         use std::collections::BTreeMap;
         let v = |pairs: &[(&str, &str)]| -> BTreeMap<String, reg::RegValue> {
-            pairs.iter().map(|(k, d)| (k.to_string(), reg::RegValue { kind: "REG_DWORD".into(), data: d.to_string() })).collect()
+            pairs
+                .iter()
+                .map(|(k, d)| {
+                    (
+                        k.to_string(),
+                        reg::RegValue {
+                            kind: "REG_DWORD".into(),
+                            data: d.to_string(),
+                        },
+                    )
+                })
+                .collect()
         };
         assert_eq!(protocol_state(None), "os_default");
         assert_eq!(protocol_state(Some(&v(&[("Enabled", "0x0")]))), "disabled");
-        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0x1"), ("DisabledByDefault", "0x0")]))), "enabled");
-        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0xffffffff"), ("DisabledByDefault", "0x1")]))), "disabled_by_default");
+        assert_eq!(
+            protocol_state(Some(&v(&[
+                ("Enabled", "0x1"),
+                ("DisabledByDefault", "0x0")
+            ]))),
+            "enabled"
+        );
+        assert_eq!(
+            protocol_state(Some(&v(&[
+                ("Enabled", "0xffffffff"),
+                ("DisabledByDefault", "0x1")
+            ]))),
+            "disabled_by_default"
+        );
     }
 
     #[test]
@@ -292,7 +351,9 @@ mod tests {
 
     #[test]
     fn openssl_cnf() {
-        let m = openssl_cnf_settings("[system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2 # x\n");
+        let m = openssl_cnf_settings(
+            "[system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2 # x\n",
+        );
         assert_eq!(m["MinProtocol"], "TLSv1.2");
         assert_eq!(m["CipherString"], "DEFAULT@SECLEVEL=2");
     }

@@ -112,6 +112,7 @@ pub fn normalize(shell: Shell, program_path: &str, raw: &Value) -> Value {
         "os_description": raw["os_description"],
         "process_architecture": raw["process_architecture"],
         "executable": raw["executable"],
+        "security_protocol": raw["security_protocol"],
         "modules": modules,
         "psmodulepath": as_array(&raw["psmodulepath"]),
         "psversiontable": psv,

@@ -1,0 +1,236 @@
+//! Proxy, TLS and CA-bundle facts and probes through the CLI, with fake `reg`, `netsh` and
+//! `openssl`, and loopback TLS servers and proxies standing in for the Microsoft endpoints.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::tls::*;
+use common::*;
+
+const PUBLIC: [&str; 4] = [
+    "login.microsoftonline.com",
+    "management.azure.com",
+    "graph.microsoft.com",
+    "login.windows.net",
+];
+
+fn run(envs: &[(&str, String)]) -> Bundle {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = bin(&fake_path());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.args(["-q", "--probe-timeout", "2", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    read_bundle(&only_bundle(dir.path()))
+}
+
+#[test]
+fn windows_proxy_facts_and_effective_proxies() {
+    let b = run(&[
+        ("ENTRA_COLLECT_PLATFORM", "windows".into()),
+        (
+            "FAKE_WININET_PROXY",
+            "http=wininet.corp:80;https=wininet.corp:8443".into(),
+        ),
+        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+        ("HTTPS_PROXY", "http://user:pw@env.corp:3128".into()),
+        ("NO_PROXY", "graph.microsoft.com".into()),
+    ]);
+    let p = b.json("network/proxy.json");
+    assert_eq!(p["wininet"]["proxy_enable"], true);
+    assert_eq!(p["wininet"]["proxy_override"], "<local>;*.contoso.com");
+    assert_eq!(p["winhttp"]["proxy_server"], "winhttp.corp:8080");
+    assert_eq!(
+        p["environment"]["https_proxy"]["value"],
+        "http://[REDACTED:url-credentials]@env.corp:3128"
+    );
+    let login = &p["effective"][0];
+    assert_eq!(login["host"], "login.microsoftonline.com");
+    assert_eq!(
+        login["azure_cli"]["proxy"],
+        "http://[REDACTED:url-credentials]@env.corp:3128"
+    );
+    assert_eq!(login["windows_powershell"]["proxy"], "wininet.corp:8443");
+    let graph = &p["effective"][2];
+    assert_eq!(graph["azure_cli"]["proxy"], serde_json::Value::Null);
+    assert_eq!(graph["azure_cli"]["source"], "env:NO_PROXY");
+    assert!(!b.all_text().contains("user:pw"));
+}
+
+#[test]
+fn windows_tls_settings_from_the_registry() {
+    let b = run(&[("ENTRA_COLLECT_PLATFORM", "windows".into())]);
+    let t = b.json("tls/settings.json");
+    assert_eq!(t["schannel_protocols"]["TLS 1.0"]["client"], "disabled");
+    assert_eq!(t["schannel_protocols"]["TLS 1.2"]["client"], "os_default");
+    let strong = &t["dotnet_framework_strong_crypto"]["HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"];
+    assert_eq!(strong["SchUseStrongCrypto"], 1);
+    assert_eq!(
+        t["winhttp_default_secure_protocols"]["HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"]
+            ["protocols"],
+        serde_json::json!(["TLS 1.0", "TLS 1.1", "TLS 1.2"])
+    );
+    assert_eq!(t["dotnet_framework"]["version"], "4.8.1");
+
+    let legacy = run(&[
+        ("ENTRA_COLLECT_PLATFORM", "windows".into()),
+        ("FAKE_REG_MODE", "legacy".into()),
+    ]);
+    let t = legacy.json("tls/settings.json");
+    assert_eq!(t["schannel_protocols"]["TLS 1.2"]["client"], "disabled");
+    assert_eq!(
+        t["dotnet_framework_strong_crypto"]["HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"]
+            ["SchUseStrongCrypto"],
+        0
+    );
+}
+
+#[test]
+fn openssl_settings_on_linux() {
+    let b = run(&[]);
+    let t = b.json("tls/settings.json");
+    assert!(
+        t["openssl_version_a"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("OpenSSL 3.0.17")
+    );
+    assert_eq!(t["openssl_cnf_settings"]["MinProtocol"], "TLSv1.2");
+    assert_eq!(
+        t["openssl_cnf_settings"]["CipherString"],
+        "DEFAULT:@SECLEVEL=2"
+    );
+}
+
+#[test]
+fn ca_bundles_are_described_not_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("Contoso TLS Inspection CA");
+    let expired = {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "Old Root");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.not_before = rcgen::date_time_ymd(2015, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        p.self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap()
+            .pem()
+    };
+    let bundle = dir.path().join("corp-bundle.pem");
+    std::fs::write(&bundle, format!("{}{}", ca.pem(), expired)).unwrap();
+    let b = run(&[
+        ("REQUESTS_CA_BUNDLE", bundle.display().to_string()),
+        (
+            "SSL_CERT_FILE",
+            dir.path().join("missing.pem").display().to_string(),
+        ),
+    ]);
+    let c = b.json("tls/ca-bundles.json");
+    let req = &c["bundles"][0];
+    assert_eq!(req["source"], "REQUESTS_CA_BUNDLE");
+    assert_eq!(
+        (req["certificates"].as_u64(), req["expired"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        req["certs"][0]["subject"],
+        "CN=Contoso TLS Inspection CA, O=Contoso TLS Inspection CA"
+    );
+    assert_eq!(req["used_by_azure_cli"], true);
+    let ssl = &c["bundles"][1];
+    assert_eq!(
+        (ssl["exists"].as_bool(), ssl["used_by_azure_cli"].as_bool()),
+        (Some(false), Some(false))
+    );
+    // The file itself is not in the bundle.
+    assert!(
+        !b.entries
+            .values()
+            .any(|v| String::from_utf8_lossy(v).contains("BEGIN CERTIFICATE"))
+    );
+}
+
+fn servers(ca: &Ca) -> String {
+    PUBLIC
+        .iter()
+        .map(|h| format!("{h}={}", https_server(ca, h, 200)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn probes_reach_every_endpoint_and_trust_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("DigiCert Test Root (entra-collect tests)");
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(&pem, ca.pem()).unwrap();
+    let b = run(&[
+        ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+        ("ENTRA_COLLECT_PROBE_OVERRIDE", servers(&ca)),
+        ("REQUESTS_CA_BUNDLE", pem.display().to_string()),
+    ]);
+    let p = b.json("network/probes.json");
+    let results = p["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for r in results {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["tls"]["requests_ca_bundle"]["trusted"], true);
+        assert_eq!(r["http_status"], 200);
+    }
+    assert_eq!(b.collector("network.probes")["status"], "ok");
+}
+
+#[test]
+fn probes_through_an_intercepting_proxy_name_its_ca() {
+    let inspection = Arc::new(Ca::new("Contoso TLS Inspection CA"));
+    let p = proxy(ProxyMode::Intercept(inspection, 200));
+    let b = run(&[
+        ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+        ("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}")),
+        ("HTTPS_PROXY", "http://proxy.test:8080".into()),
+    ]);
+    let probes = b.json("network/probes.json");
+    for r in probes["results"].as_array().unwrap() {
+        assert_eq!(r["proxy"], "http://proxy.test:8080");
+        assert_eq!(r["error_kind"], "tls_untrusted", "{r}");
+        assert_eq!(
+            r["tls"]["interception_ca"],
+            "CN=Contoso TLS Inspection CA, O=Contoso TLS Inspection CA"
+        );
+    }
+    let reason = b.collector("network.probes")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("login.microsoftonline.com: tls_untrusted"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn probes_through_a_denying_proxy() {
+    let p = proxy(ProxyMode::Deny);
+    let b = run(&[
+        ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+        ("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}")),
+        ("HTTPS_PROXY", "http://proxy.test:8080".into()),
+        ("NO_PROXY", "login.windows.net".into()),
+        // login.windows.net goes direct: point it at a closed port.
+        (
+            "ENTRA_COLLECT_PROBE_OVERRIDE",
+            format!("proxy.test={p},login.windows.net={}", closed_port()),
+        ),
+    ]);
+    let probes = b.json("network/probes.json");
+    let rs = probes["results"].as_array().unwrap();
+    assert_eq!(rs[0]["proxy_status"], 403);
+    assert_eq!(rs[0]["failed_stage"], "connect");
+    assert_eq!(rs[3]["proxy"], serde_json::Value::Null);
+    assert_eq!(rs[3]["error_kind"], "refused");
+}
