@@ -50,6 +50,51 @@ foreach ($m in @(Get-Module -ListAvailable -Name $names)) {
 }
 $result.modules = $modules.ToArray()
 
+# Sign-in contexts. These cmdlets only report what the modules keep; no token is printed.
+if (Get-Module -ListAvailable -Name Az.Accounts) {
+    try {
+        Import-Module Az.Accounts -ErrorAction Stop
+        $current = Get-AzContext
+        $contexts = New-Object System.Collections.ArrayList
+        foreach ($c in @(Get-AzContext -ListAvailable)) {
+            [void]$contexts.Add([ordered]@{
+                name              = $c.Name
+                account_id        = "$($c.Account.Id)"
+                account_type      = "$($c.Account.Type)"
+                tenant_id         = "$($c.Tenant.Id)"
+                environment       = "$($c.Environment.Name)"
+                subscription_id   = "$($c.Subscription.Id)"
+                subscription_name = "$($c.Subscription.Name)"
+                is_current        = ($null -ne $current -and $c.Name -eq $current.Name)
+            })
+        }
+        $result.az_contexts = $contexts.ToArray()
+        $config = New-Object System.Collections.ArrayList
+        foreach ($item in @(Get-AzConfig)) {
+            [void]$config.Add([ordered]@{ key = "$($item.Key)"; value = "$($item.Value)"; level = "$($item.Level)" })
+        }
+        $result.az_config = $config.ToArray()
+    } catch { $result.az_error = $_.Exception.Message }
+}
+if (Get-Module -ListAvailable -Name Microsoft.Graph.Authentication) {
+    try {
+        Import-Module Microsoft.Graph.Authentication -ErrorAction Stop
+        $mg = Get-MgContext
+        if ($mg) {
+            $result.mg_context = [ordered]@{
+                client_id             = "$($mg.ClientId)"
+                tenant_id             = "$($mg.TenantId)"
+                scopes                = @($mg.Scopes | ForEach-Object { "$_" })
+                auth_type             = "$($mg.AuthType)"
+                token_credential_type = "$($mg.TokenCredentialType)"
+                context_scope         = "$($mg.ContextScope)"
+                account               = "$($mg.Account)"
+                environment           = "$($mg.Environment)"
+            }
+        } else { $result.mg_context = $null }
+    } catch { $result.mg_error = $_.Exception.Message }
+}
+
 $json = ConvertTo-Json -InputObject $result -Depth 6 -Compress
 [Console]::Out.WriteLine('<<<ENTRA-COLLECT-JSON-BEGIN>>>')
 [Console]::Out.WriteLine($json)

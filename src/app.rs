@@ -151,6 +151,7 @@ pub fn run(
         redactor: redactor.clone(),
         platform: cfg.platform,
         env,
+        tenant: cfg.tenant.clone(),
     });
     let limits = Limits {
         jobs: cfg.jobs,

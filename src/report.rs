@@ -110,6 +110,8 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
         }
     }
 
+    contexts_section(&mut s, texts);
+
     let _ = writeln!(
         s,
         "\n## Collectors\n\n| collector | status | time | note |\n|---|---|---|---|"
@@ -168,6 +170,7 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
             list.join(", ")
         );
     }
+    sign_out_section(&mut s, texts);
     let unredacted: Vec<_> = m.files.iter().filter(|f| !f.redacted).collect();
     if !unredacted.is_empty() {
         let _ = writeln!(
@@ -177,4 +180,113 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
         );
     }
     s
+}
+
+/// Who is signed in where, per tool.
+fn contexts_section(s: &mut String, texts: &Texts) {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
+    if let Some(az) = json(texts, "context/az.json") {
+        for sub in az["subscriptions"].as_array().into_iter().flatten() {
+            rows.push([
+                "Azure CLI".into(),
+                str_of(&sub["user_name"]),
+                str_of(&sub["tenant_id"]),
+                format!(
+                    "{}{}",
+                    str_of(&sub["name"]),
+                    if sub["is_default"] == true {
+                        " (default)"
+                    } else {
+                        ""
+                    }
+                ),
+                str_of(&sub["tenant_comparison"]),
+            ]);
+        }
+    }
+    for (name, file) in texts.iter().filter(|(n, _)| {
+        n.starts_with("context/azps-") && n.as_str() != "context/azps-settings.json"
+    }) {
+        let Ok(v) = serde_json::from_str::<Value>(file) else {
+            continue;
+        };
+        let shell = name
+            .trim_start_matches("context/azps-")
+            .trim_end_matches(".json");
+        for c in v["contexts"].as_array().into_iter().flatten() {
+            rows.push([
+                format!("Azure PowerShell ({shell})"),
+                str_of(&c["account_id"]),
+                str_of(&c["tenant_id"]),
+                format!(
+                    "{}{}",
+                    str_of(&c["subscription_name"]),
+                    if c["is_current"] == true {
+                        " (current)"
+                    } else {
+                        ""
+                    }
+                ),
+                str_of(&c["tenant_comparison"]),
+            ]);
+        }
+    }
+    for (name, file) in texts
+        .iter()
+        .filter(|(n, _)| n.starts_with("context/mg-") && n.as_str() != "context/mg-authrecord.json")
+    {
+        let Ok(v) = serde_json::from_str::<Value>(file) else {
+            continue;
+        };
+        if v["context"].is_object() {
+            let shell = name
+                .trim_start_matches("context/mg-")
+                .trim_end_matches(".json");
+            rows.push([
+                format!("Graph PowerShell ({shell})"),
+                str_of(&v["context"]["account"]),
+                str_of(&v["context"]["tenant_id"]),
+                str_of(&v["context"]["auth_type"]),
+                str_of(&v["tenant_comparison"]),
+            ]);
+        }
+    }
+    let _ = writeln!(s, "\n## Sign-in contexts\n");
+    if rows.is_empty() {
+        let _ = writeln!(s, "No cached sign-in context was found.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| tool | account | tenant | subscription / type | matches --tenant |\n|---|---|---|---|---|"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            cell(&r[0]),
+            cell(&r[1]),
+            cell(&r[2]),
+            cell(&r[3]),
+            cell(&r[4])
+        );
+    }
+}
+
+/// How to clear each tool's cache and sign out. entra-collect never does it itself.
+fn sign_out_section(s: &mut String, texts: &Texts) {
+    let present = json(texts, "context/caches.json")
+        .and_then(|c| c["present"].as_u64())
+        .unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "\n## Signing out and clearing caches\n\n{present} token cache file(s) are present (listed in context/caches.json, never read). \
+A stale cache or context from earlier sessions can make sign-in behave oddly; when you are done \
+troubleshooting, clear it and sign out (entra-collect never does this itself):\n\n\
+| tool | clear the cache | sign out |\n|---|---|---|\n\
+| Azure CLI | `az account clear` | `az logout` |\n\
+| Azure PowerShell | `Clear-AzContext -Force` | `Disconnect-AzAccount` |\n\
+| Microsoft Graph PowerShell | none (check with `Get-MgContext`) | `Disconnect-MgGraph` |"
+    );
 }

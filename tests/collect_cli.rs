@@ -86,6 +86,8 @@ fn json_output_names_the_bundle_and_collectors() {
             "environment",
             "versions.az",
             "versions.powershell",
+            "contexts",
+            "caches",
             "network.proxy",
             "tls",
             "network.probes"

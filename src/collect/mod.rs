@@ -8,6 +8,7 @@
 //!
 //! To add a collector: write a module here implementing [`Collector`], then list it in [`all`].
 
+pub mod context;
 pub mod debug_run;
 pub mod environment;
 pub mod network;
@@ -114,6 +115,8 @@ pub struct Context {
     pub redactor: Arc<Redactor>,
     pub platform: Platform,
     pub env: Env,
+    /// The tenant the user means (`--tenant`), compared with each signed-in context.
+    pub tenant: Option<String>,
 }
 
 impl Context {
@@ -277,6 +280,8 @@ pub fn all(
         Arc::new(environment::Environment),
         Arc::new(versions_az::VersionsAz),
         Arc::new(versions_powershell::VersionsPowerShell),
+        Arc::new(context::Contexts),
+        Arc::new(context::Caches),
         Arc::new(network::NetworkProxy { cloud: net.cloud }),
         Arc::new(tls::Tls),
         Arc::new(network::NetworkProbes { config: net }),
@@ -496,6 +501,7 @@ mod tests {
             redactor: Arc::new(Redactor::new()),
             platform: Platform::Linux,
             env: Env::default(),
+            tenant: None,
         })
     }
 

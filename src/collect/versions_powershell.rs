@@ -119,6 +119,40 @@ pub fn normalize(shell: Shell, program_path: &str, raw: &Value) -> Value {
     })
 }
 
+/// Write the PowerShell sign-in contexts the inventory reported (only for modules installed).
+fn add_contexts(ctx: &Context, out: &mut Outcome, shell: Shell, raw: &Value) {
+    let compare = |tid: &str| {
+        ctx.tenant
+            .as_deref()
+            .map(|t| super::context::compare_tenant(t, tid, &[]))
+    };
+    if raw.get("az_contexts").is_some() || raw.get("az_error").is_some() {
+        let contexts: Vec<Value> = as_array(&raw["az_contexts"])
+            .into_iter()
+            .map(|mut c| {
+                if let Some(r) = compare(c["tenant_id"].as_str().unwrap_or("")) {
+                    c["tenant_comparison"] = json!(r);
+                }
+                c
+            })
+            .collect();
+        let v = json!({
+            "shell": shell.label,
+            "contexts": contexts,
+            "config": as_array(&raw["az_config"]),
+            "error": raw.get("az_error"),
+        });
+        out.add_json(ctx, &format!("context/azps-{}.json", shell.label), &v);
+    }
+    if raw.get("mg_context").is_some() || raw.get("mg_error").is_some() {
+        let mut v = json!({ "shell": shell.label, "context": raw["mg_context"], "error": raw.get("mg_error") });
+        if let Some(r) = raw["mg_context"]["tenant_id"].as_str().and_then(compare) {
+            v["tenant_comparison"] = json!(r);
+        }
+        out.add_json(ctx, &format!("context/mg-{}.json", shell.label), &v);
+    }
+}
+
 /// Numeric ordering of dotted versions ("14.2.0" > "9.0.1").
 pub fn version_key(v: &str) -> Vec<u64> {
     v.split(['.', '-'])
@@ -167,6 +201,7 @@ impl Collector for VersionsPowerShell {
                     parsed += 1;
                     let facts = normalize(shell, &path.to_string_lossy(), &raw);
                     out.add_json(ctx, &format!("versions/{}.json", shell.label), &facts);
+                    add_contexts(ctx, &mut out, shell, &raw);
                 }
                 None if !o.timed_out && !o.interrupted => out.degrade(
                     Status::Failed,

@@ -1,0 +1,389 @@
+//! `contexts` and `caches`: who is signed in, to which tenant, and what is cached — without
+//! ever reading a token.
+//!
+//! `contexts` reads Azure CLI's own files directly (fast, offline): `azureProfile.json` (it
+//! starts with a UTF-8 BOM), `clouds.config` and `config` in AZURE_CONFIG_DIR (default
+//! `~/.azure`); Azure PowerShell's `AzureRmContextSettings.json`; Graph PowerShell's
+//! `mg.authrecord.json` (its non-secret fields). The PowerShell contexts (`Get-AzContext
+//! -ListAvailable`, `Get-AzConfig`, `Get-MgContext`) come from the inventory script run by
+//! `versions.powershell`. `caches` lists token caches by name and never opens them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::{Collector, Context, Outcome, strip_bom};
+use crate::bundle::manifest::Status;
+
+/// How `--tenant` compares with a context's tenant.
+pub fn compare_tenant(requested: &str, tenant_id: &str, domains: &[&str]) -> &'static str {
+    let r = requested.trim().to_ascii_lowercase();
+    if is_guid(&r) {
+        return if r == tenant_id.trim().to_ascii_lowercase() {
+            "match"
+        } else {
+            "mismatch"
+        };
+    }
+    if domains.iter().any(|d| d.eq_ignore_ascii_case(&r)) {
+        return "match";
+    }
+    // A domain cannot be turned into a tenant id offline.
+    "unknown"
+}
+
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && [8, 4, 4, 4, 12]
+            .iter()
+            .zip(&parts)
+            .all(|(n, p)| p.len() == *n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Azure CLI's configuration directory.
+pub fn az_config_dir(ctx: &Context) -> Option<PathBuf> {
+    ctx.env
+        .get("AZURE_CONFIG_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| ctx.env.home_dir(ctx.platform).map(|h| h.join(".azure")))
+}
+
+/// Azure PowerShell's directory (`~/.Azure`).
+pub fn azps_dir(ctx: &Context) -> Option<PathBuf> {
+    ctx.env.home_dir(ctx.platform).map(|h| h.join(".Azure"))
+}
+
+/// A very small INI reader: section → key → value.
+pub fn parse_ini(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut section = String::new();
+    for line in strip_bom(text).lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+            out.entry(section.clone()).or_insert_with(|| json!({}));
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let entry = out.entry(section.clone()).or_insert_with(|| json!({}));
+            let (k, v) = (k.trim(), v.trim());
+            // Storage keys, SAS tokens and connection strings in az's config are never kept.
+            let value = if is_secret_setting(k) {
+                json!({ "set": true, "secret": true })
+            } else {
+                json!(v)
+            };
+            entry[k] = value;
+        }
+    }
+    out
+}
+
+/// az config keys whose value is a secret (`account_key`, `sas_token`, `connection_string`);
+/// settings such as `encrypt_token_cache` stay visible.
+fn is_secret_setting(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "key",
+        "secret",
+        "password",
+        "sas",
+        "connection",
+        "signature",
+    ]
+    .iter()
+    .any(|m| k.contains(m))
+}
+
+/// Read a small JSON file: Ok(None) when absent, Err(reason) when unreadable or invalid.
+fn read_json(path: &Path) -> Result<Option<Value>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(strip_bom(&t))
+            .map(Some)
+            .map_err(|e| format!("{} is not valid JSON: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
+    let Some(dir) = az_config_dir(ctx) else {
+        return json!({ "error": "no home directory and no AZURE_CONFIG_DIR" });
+    };
+    let mut v = json!({ "config_dir": dir.to_string_lossy() });
+    match read_json(&dir.join("azureProfile.json")) {
+        Ok(Some(p)) => {
+            let subs: Vec<Value> = p["subscriptions"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| {
+                            let mut e = json!({
+                                "id": s["id"], "name": s["name"], "state": s["state"],
+                                "tenant_id": s["tenantId"], "home_tenant_id": s["homeTenantId"],
+                                "tenant_default_domain": s["tenantDefaultDomain"],
+                                "tenant_display_name": s["tenantDisplayName"],
+                                "environment": s["environmentName"],
+                                "user_name": s["user"]["name"], "user_type": s["user"]["type"],
+                                "is_default": s["isDefault"],
+                            });
+                            if let Some(t) = &ctx.tenant {
+                                let domains: Vec<&str> =
+                                    s["tenantDefaultDomain"].as_str().into_iter().collect();
+                                e["tenant_comparison"] = json!(compare_tenant(
+                                    t,
+                                    s["tenantId"].as_str().unwrap_or(""),
+                                    &domains
+                                ));
+                            }
+                            e
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            v["signed_in"] = json!(!subs.is_empty());
+            v["subscriptions"] = json!(subs);
+        }
+        Ok(None) => {
+            v["profile"] = json!(
+                "azureProfile.json not found: Azure CLI has not signed in with this configuration"
+            )
+        }
+        Err(e) => {
+            out.degrade(Status::Failed, e.clone());
+            v["profile_error"] = json!(e);
+        }
+    }
+    for (name, key) in [("clouds.config", "clouds"), ("config", "config")] {
+        if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
+            v[key] = Value::Object(parse_ini(&t));
+        }
+    }
+    if let Some(name) = v["config"]["cloud"]["name"].as_str() {
+        v["active_cloud"] = json!(name);
+    }
+    v
+}
+
+/// The fields of an MSAL AuthenticationRecord worth keeping (it holds no token).
+const AUTHRECORD_FIELDS: &[&str] = &[
+    "username",
+    "authority",
+    "tenantId",
+    "clientId",
+    "homeAccountId",
+    "version",
+];
+
+pub struct Contexts;
+
+impl Collector for Contexts {
+    fn id(&self) -> &'static str {
+        "contexts"
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        let mut out = Outcome::ok();
+        let az = az_profile(ctx, &mut out);
+        out.add_json(ctx, "context/az.json", &az);
+
+        if let Some(dir) = azps_dir(ctx) {
+            match read_json(&dir.join("AzureRmContextSettings.json")) {
+                Ok(Some(s)) => out.add_json(ctx, "context/azps-settings.json", &json!({ "path": dir.join("AzureRmContextSettings.json").to_string_lossy(), "settings": s })),
+                Ok(None) => {}
+                Err(e) => out.degrade(Status::Failed, e),
+            }
+        }
+        if let Some(home) = ctx.env.home_dir(ctx.platform) {
+            let path = home.join(".mg").join("mg.authrecord.json");
+            match read_json(&path) {
+                Ok(Some(r)) => {
+                    let mut kept = Map::new();
+                    for f in AUTHRECORD_FIELDS {
+                        if let Some(v) = r.get(*f) {
+                            kept.insert(f.to_string(), v.clone());
+                        }
+                    }
+                    let mut v = json!({ "path": path.to_string_lossy(), "record": kept });
+                    if let (Some(t), Some(tid)) =
+                        (&ctx.tenant, r.get("tenantId").and_then(Value::as_str))
+                    {
+                        v["tenant_comparison"] = json!(compare_tenant(t, tid, &[]));
+                    }
+                    out.add_json(ctx, "context/mg-authrecord.json", &v);
+                }
+                Ok(None) => {}
+                Err(e) => out.degrade(Status::Failed, e),
+            }
+        }
+        out
+    }
+}
+
+/// Where each tool keeps token caches: (tool, directory, exact names, name prefixes).
+fn cache_locations(
+    ctx: &Context,
+) -> Vec<(&'static str, PathBuf, Vec<&'static str>, Vec<&'static str>)> {
+    let mut v = Vec::new();
+    if let Some(az) = az_config_dir(ctx) {
+        v.push((
+            "azure-cli",
+            az,
+            vec![
+                "msal_token_cache.json",
+                "msal_token_cache.bin",
+                "service_principal_entries.json",
+                "service_principal_entries.bin",
+                "msal_http_cache.bin",
+                "accessTokens.json",
+            ],
+            vec![],
+        ));
+    }
+    if let Some(dir) = azps_dir(ctx) {
+        v.push((
+            "az-powershell",
+            dir,
+            vec!["AzureRmContext.json", "TokenCache.dat", "azkeystore"],
+            vec![],
+        ));
+    }
+    let identity = if ctx.platform.is_windows() {
+        ctx.env
+            .get("LOCALAPPDATA")
+            .map(|d| PathBuf::from(d).join(".IdentityService"))
+    } else {
+        ctx.env
+            .home_dir(ctx.platform)
+            .map(|h| h.join(".local").join(".IdentityService"))
+    };
+    if let Some(dir) = identity {
+        v.push(("az-powershell", dir, vec![], vec!["msal.cache"]));
+    }
+    if let Some(home) = ctx.env.home_dir(ctx.platform) {
+        v.push((
+            "graph-powershell",
+            home.join(".mg"),
+            vec!["mg.authrecord.json"],
+            vec!["mg.msal.cache"],
+        ));
+        v.push(("graph-powershell-v1", home.clone(), vec![".graph"], vec![]));
+    }
+    v
+}
+
+/// Metadata of a path, without opening it.
+fn stat(tool: &str, path: &Path) -> Value {
+    match std::fs::metadata(path) {
+        Ok(m) => json!({
+            "tool": tool,
+            "path": path.to_string_lossy(),
+            "exists": true,
+            "is_dir": m.is_dir(),
+            "size": m.len(),
+            "modified": m.modified().ok().map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            json!({ "tool": tool, "path": path.to_string_lossy(), "exists": false })
+        }
+        Err(e) => {
+            json!({ "tool": tool, "path": path.to_string_lossy(), "exists": null, "error": e.to_string() })
+        }
+    }
+}
+
+pub struct Caches;
+
+impl Collector for Caches {
+    fn id(&self) -> &'static str {
+        "caches"
+    }
+
+    fn collect(&self, ctx: &Context) -> Outcome {
+        let mut entries = Vec::new();
+        for (tool, dir, names, prefixes) in cache_locations(ctx) {
+            for n in names {
+                entries.push(stat(tool, &dir.join(n)));
+            }
+            if !prefixes.is_empty() {
+                // Directory listing only: names and metadata, never the contents.
+                let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .map(|rd| {
+                        rd.filter_map(Result::ok)
+                            .map(|e| e.path())
+                            .filter(|p| {
+                                p.file_name().is_some_and(|n| {
+                                    prefixes
+                                        .iter()
+                                        .any(|pre| n.to_string_lossy().starts_with(pre))
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.sort();
+                if found.is_empty() {
+                    entries.push(json!({ "tool": tool, "path": dir.join(format!("{}*", prefixes[0])).to_string_lossy(), "exists": false }));
+                }
+                for p in found {
+                    entries.push(stat(tool, &p));
+                }
+            }
+        }
+        let present = entries.iter().filter(|e| e["exists"] == true).count();
+        let mut out = Outcome::ok();
+        out.add_json(
+            ctx,
+            "context/caches.json",
+            &json!({
+                "note": "token caches are listed, never opened",
+                "present": present,
+                "caches": entries,
+            }),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_comparison() {
+        let t = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        assert_eq!(
+            compare_tenant("72F988BF-86F1-41AF-91AB-2D7CD011DB47", t, &[]),
+            "match"
+        );
+        assert_eq!(
+            compare_tenant("9a9a9a9a-0000-4000-8000-0000000000ff", t, &[]),
+            "mismatch"
+        );
+        assert_eq!(
+            compare_tenant("contoso.onmicrosoft.com", t, &["contoso.onmicrosoft.com"]),
+            "match"
+        );
+        assert_eq!(
+            compare_tenant("fabrikam.com", t, &["contoso.onmicrosoft.com"]),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn ini_with_secrets() {
+        let m = parse_ini(
+            "\u{feff}[core]\nenable_broker_on_windows = true\nencrypt_token_cache = false\n\n[storage]\naccount_key = c2VjcmV0\nconnection_string = DefaultEndpointsProtocol=https\naccount = st1\n",
+        );
+        assert_eq!(m["core"]["enable_broker_on_windows"], "true");
+        assert_eq!(m["core"]["encrypt_token_cache"], "false");
+        assert_eq!(m["storage"]["account_key"]["secret"], true);
+        assert_eq!(m["storage"]["connection_string"]["secret"], true);
+        assert_eq!(m["storage"]["account"], "st1");
+    }
+}
