@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
+use crate::analyze::{self, Finding, Lang, Model, Severity};
 use crate::bundle::manifest::{self, CollectorRecord, Invocation, Manifest, Status, Tool};
 use crate::bundle::{BundleError, BundleWriter, EntryName};
 use crate::cancel::{self, Cancel};
@@ -44,6 +45,12 @@ pub fn main_with(cli: Cli) -> Exit {
             print_rules(json);
             Exit::Ok
         }
+        Command::Inspect {
+            bundle,
+            json,
+            lang,
+            max_entry_bytes,
+        } => run_inspect(&bundle, json, lang, max_entry_bytes),
         Command::TraceStop { platform, timeout } => {
             match crate::trace::stop_leftover(platform, timeout) {
                 Ok(msg) => {
@@ -93,6 +100,7 @@ fn rfc3339(t: chrono::DateTime<Utc>) -> String {
 pub struct RunResult {
     pub bundle: PathBuf,
     pub manifest: Manifest,
+    pub findings: Vec<Finding>,
 }
 
 /// Run every collector and write the bundle. Returns the exit code to use.
@@ -255,7 +263,20 @@ pub fn run(
         collectors,
         files: writer.files().to_vec(),
     };
-    let summary = redactor.redact(&report::summary_md(&manifest, &texts));
+    // The findings read the bundle's own entries, exactly as `inspect` will.
+    let findings = analyze::analyze(
+        &Model {
+            texts: &texts,
+            collectors: &manifest.collectors,
+        },
+        cfg.lang,
+    );
+    let findings_json = redact_json(&redactor, &json!({ "findings": findings }))?;
+    writer
+        .add_text(&EntryName::new("findings.json")?, &findings_json)
+        .context("writing findings.json failed")?;
+    manifest.files = writer.files().to_vec();
+    let summary = redactor.redact(&report::summary_md(&manifest, &texts, &findings, cfg.lang));
     writer
         .add_text(&EntryName::new("summary.md")?, &summary)
         .context("writing summary.md failed")?;
@@ -268,7 +289,11 @@ pub fn run(
     if let Some(tr) = &trace {
         tr.remove_files();
     }
-    Ok(RunResult { bundle, manifest })
+    Ok(RunResult {
+        bundle,
+        manifest,
+        findings,
+    })
 }
 
 const TRACE_ID: &str = "net.trace";
@@ -371,6 +396,7 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
                 "reason": c.reason,
             })).collect::<Vec<_>>(),
             "files": m.files.len() + 1,
+            "findings": r.findings,
         });
         // --json output passes the redactor like everything else that leaves the process.
         let text = redact_json(progress.redactor(), &value)?;
@@ -404,6 +430,106 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
             ""
         }
     ));
+    print_findings(&r.findings, progress, cfg.lang);
     println!("{}", display_path(&r.bundle));
     Ok(())
+}
+
+/// The top findings on stderr, most likely cause first; colour only on a terminal without
+/// NO_COLOR.
+fn print_findings(findings: &[Finding], progress: &Progress, lang: Lang) {
+    let colour = crate::os::stderr_is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let paint = |code: &str, text: &str| {
+        if colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let serious: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    if serious.is_empty() {
+        progress.say(&lang.t(
+            "entra-collect: no problem found in what was collected",
+            "entra-collect: 収集した情報からは問題は見つかりませんでした",
+        ));
+        return;
+    }
+    progress.say(&lang.t(
+        "entra-collect: most likely first:",
+        "entra-collect: 可能性の高い順:",
+    ));
+    for f in serious.iter().take(3) {
+        let (code, word) = match f.severity {
+            Severity::Error => ("1;31", lang.t("error", "エラー")),
+            _ => ("1;33", lang.t("warning", "警告")),
+        };
+        progress.say(&format!("  {} {} [{}]", paint(code, &word), f.title, f.id));
+        if let Some(fix) = f.fix.first() {
+            progress.say(&format!("      {} {fix}", lang.t("fix:", "対処:")));
+        }
+    }
+}
+
+/// `entra-collect inspect`: 0 when verified, 1 when not (or unreadable).
+fn run_inspect(bundle: &Path, json_out: bool, lang: Lang, max_entry_bytes: u64) -> Exit {
+    let r = match crate::inspect::inspect(bundle, max_entry_bytes, lang) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("entra-collect: error: {e}");
+            return Exit::Failure;
+        }
+    };
+    let redactor = Redactor::new();
+    let v = &r.verification;
+    if json_out {
+        let value = json!({
+            "bundle": display_path(bundle),
+            "verification": v,
+            "created_at": r.manifest.created_at,
+            "tool": r.manifest.tool,
+            "status": r.manifest.status,
+            "findings": r.findings,
+        });
+        match redact_json(&redactor, &value) {
+            Ok(t) => print!("{}", t.as_str()),
+            Err(e) => eprintln!("entra-collect: error: {e}"),
+        }
+    } else {
+        let mut manifest = r.manifest.clone();
+        // Re-render with this version's findings; the manifest's own file list is kept.
+        manifest.files.retain(|f| f.path != "summary.md");
+        let page = report::summary_md(&manifest, &r.texts, &r.findings, lang);
+        let head = if v.verified {
+            lang.t(
+                &format!("Verified: all {} entries match the manifest (sha256 and size).", v.entries),
+                &format!("検証済み: {} 個のエントリすべてがマニフェスト (sha256 とサイズ) と一致します。", v.entries),
+            )
+        } else {
+            let list = |name: &str, items: &[String]| {
+                if items.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n- {name}: {}", items.join(", "))
+                }
+            };
+            format!(
+                "{}{}{}{}{}{}",
+                lang.t(
+                    "NOT VERIFIED: the bundle does not match its manifest.",
+                    "検証失敗: バンドルがマニフェストと一致しません。"
+                ),
+                list("missing", &v.missing),
+                list("extra", &v.extra),
+                list("altered", &v.altered),
+                list("unsafe names (not read)", &v.unsafe_names),
+                list("over the size cap (not read)", &v.oversized),
+            )
+        };
+        print!("{}", redactor.redact(&format!("{head}\n\n{page}")).as_str());
+    }
+    if v.verified { Exit::Ok } else { Exit::Failure }
 }

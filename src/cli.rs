@@ -25,6 +25,7 @@ Examples:
   entra-collect collect --net-trace -- az login --service-principal -u APP -p SECRET --tenant T
                                       run any sign-in command (debug switch added) under a trace
   entra-collect trace stop            stop a network trace an interrupted run left running
+  entra-collect inspect BUNDLE.zip    verify a bundle you received and re-run the findings
 
 Exit codes: 0 bundle written, 2 usage error, 3 no bundle could be written, 130 interrupted
 (a partial bundle is still written).";
@@ -53,6 +54,21 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a bundle (every sha256, missing / extra / altered entries) and re-run the
+    /// findings with this version's rules; never extracts anything to disk
+    Inspect {
+        /// The bundle (.zip)
+        bundle: PathBuf,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        /// Language of the output (default: from LC_ALL / LANG)
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
+        /// Largest decompressed entry read, in MiB (a guard against zip bombs)
+        #[arg(long, default_value_t = 256, value_name = "MB", hide = true)]
+        max_entry_mb: u64,
+    },
     /// Network trace housekeeping
     Trace {
         #[command(subcommand)]
@@ -77,6 +93,27 @@ enum RunPreset {
     Azps,
     /// Connect-MgGraph -Debug (Microsoft Graph PowerShell)
     Mg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LangArg {
+    En,
+    Ja,
+}
+
+fn lang_of(arg: Option<LangArg>) -> crate::analyze::Lang {
+    match arg {
+        Some(LangArg::En) => crate::analyze::Lang::En,
+        Some(LangArg::Ja) => crate::analyze::Lang::Ja,
+        None => {
+            let var = |n: &str| std::env::var(n).ok();
+            crate::analyze::Lang::from_locale(
+                var("LC_ALL").as_deref(),
+                var("LC_MESSAGES").as_deref(),
+                var("LANG").as_deref(),
+            )
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -149,6 +186,10 @@ struct CollectArgs {
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     trace_max_mb: u64,
 
+    /// Language of summary.md, findings and messages (default: from LC_ALL / LANG)
+    #[arg(long, value_enum, value_name = "LANG")]
+    lang: Option<LangArg>,
+
     /// Do not probe the sign-in endpoints over the network
     #[arg(long, env = "ENTRA_COLLECT_NO_NETWORK", value_parser = clap::builder::FalseyValueParser::new())]
     no_network: bool,
@@ -182,6 +223,19 @@ impl Cli {
         let args = match self.command {
             Some(Commands::Collect(a)) => a,
             Some(Commands::Rules { json }) => return Ok(config::Command::Rules { json }),
+            Some(Commands::Inspect {
+                bundle,
+                json,
+                lang,
+                max_entry_mb,
+            }) => {
+                return Ok(config::Command::Inspect {
+                    bundle,
+                    json,
+                    lang: lang_of(lang),
+                    max_entry_bytes: max_entry_mb.max(1) << 20,
+                });
+            }
             Some(Commands::Trace {
                 action: TraceAction::Stop { platform },
             }) => {
@@ -229,6 +283,7 @@ impl Cli {
                 .collect(),
             debug_run,
             tenant: args.tenant,
+            lang: lang_of(args.lang),
             network: crate::collect::network::NetworkConfig {
                 probes: !args.no_network,
                 cloud: match args.cloud {

@@ -14,6 +14,13 @@ pub enum Command {
     Rules {
         json: bool,
     },
+    /// Verify a bundle and re-run the findings on it.
+    Inspect {
+        bundle: PathBuf,
+        json: bool,
+        lang: crate::analyze::Lang,
+        max_entry_bytes: u64,
+    },
     /// Stop a network trace left running by an earlier run.
     TraceStop {
         platform: Platform,
@@ -88,6 +95,8 @@ pub struct CollectConfig {
     /// The tenant the user means to sign in to (`--tenant`).
     pub tenant: Option<String>,
     pub net_trace: Option<NetTrace>,
+    /// Language of summary.md, findings and console messages.
+    pub lang: crate::analyze::Lang,
     /// Proxy, TLS and probe settings.
     pub network: crate::collect::network::NetworkConfig,
 }

@@ -6,6 +6,7 @@
 //! fails before any work), runs every `collect::Collector` in parallel through one
 //! `exec::Runner`, then writes `summary.md` and `manifest.json` and renames the bundle into place.
 
+pub mod analyze;
 pub mod app;
 pub mod bundle;
 pub mod cancel;
@@ -14,6 +15,7 @@ pub mod collect;
 pub mod config;
 pub mod exec;
 pub mod exit;
+pub mod inspect;
 pub mod os;
 pub mod platform;
 pub mod probe;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::analyze::{Finding, Lang, Severity};
 use crate::bundle::manifest::{Manifest, Status};
 
 /// The bundle's text entries by name.
@@ -72,9 +73,16 @@ pub fn version_rows(texts: &Texts) -> Vec<(String, String, String)> {
 }
 
 /// Render summary.md. `manifest.files` lists the entries written before this page.
-pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
+pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# entra-collect bundle summary\n");
+    let _ = writeln!(
+        s,
+        "# {}\n",
+        lang.t(
+            "entra-collect bundle summary",
+            "entra-collect 収集結果の概要"
+        )
+    );
     let _ = writeln!(
         s,
         "Created {} by {} {}. Status: **{}**.\n",
@@ -87,7 +95,9 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
         );
     }
 
-    let _ = writeln!(s, "## Host\n\n| | |\n|---|---|");
+    verdict_section(&mut s, findings, lang);
+
+    let _ = writeln!(s, "## {}\n\n| | |\n|---|---|", lang.t("Host", "ホスト"));
     for (k, v) in [
         ("host name", &m.host.hostname),
         ("OS", &m.host.os),
@@ -99,7 +109,11 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
         let _ = writeln!(s, "| {k} | {} |", cell(v));
     }
 
-    let _ = writeln!(s, "\n## Versions found\n");
+    let _ = writeln!(
+        s,
+        "\n## {}\n",
+        lang.t("Versions found", "検出したバージョン")
+    );
     let rows = version_rows(texts);
     if rows.is_empty() {
         let _ = writeln!(s, "No Azure CLI and no PowerShell was found.");
@@ -114,7 +128,8 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
 
     let _ = writeln!(
         s,
-        "\n## Collectors\n\n| collector | status | time | note |\n|---|---|---|---|"
+        "\n## {}\n\n| collector | status | time | note |\n|---|---|---|---|",
+        lang.t("Collectors", "収集項目")
     );
     for c in &m.collectors {
         let _ = writeln!(
@@ -141,7 +156,8 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
 
     let _ = writeln!(
         s,
-        "\n## Contents\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|"
+        "\n## {}\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|",
+        lang.t("Contents", "内容")
     );
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &m.files {
@@ -158,7 +174,7 @@ pub fn summary_md(m: &Manifest, texts: &Texts) -> String {
     }
     let _ = writeln!(s, "| summary.md | | yes | |\n| manifest.json | | yes | |");
 
-    let _ = writeln!(s, "\n## Redaction\n");
+    let _ = writeln!(s, "\n## {}\n", lang.t("Redaction", "マスキング"));
     if totals.is_empty() {
         let _ = writeln!(s, "No secrets were found to remove.");
     } else {
@@ -252,7 +268,7 @@ fn contexts_section(s: &mut String, texts: &Texts) {
             ]);
         }
     }
-    let _ = writeln!(s, "\n## Sign-in contexts\n");
+    let _ = writeln!(s, "\n## Sign-in contexts / サインイン コンテキスト\n");
     if rows.is_empty() {
         let _ = writeln!(s, "No cached sign-in context was found.");
         return;
@@ -281,7 +297,7 @@ fn sign_out_section(s: &mut String, texts: &Texts) {
         .unwrap_or(0);
     let _ = writeln!(
         s,
-        "\n## Signing out and clearing caches\n\n{present} token cache file(s) are present (listed in context/caches.json, never read). \
+        "\n## Signing out and clearing caches / サインアウトとキャッシュのクリア\n\n{present} token cache file(s) are present (listed in context/caches.json, never read). \
 A stale cache or context from earlier sessions can make sign-in behave oddly; when you are done \
 troubleshooting, clear it and sign out (entra-collect never does this itself):\n\n\
 | tool | clear the cache | sign out |\n|---|---|---|\n\
@@ -289,4 +305,48 @@ troubleshooting, clear it and sign out (entra-collect never does this itself):\n
 | Azure PowerShell | `Clear-AzContext -Force` | `Disconnect-AzAccount` |\n\
 | Microsoft Graph PowerShell | none (check with `Get-MgContext`) | `Disconnect-MgGraph` |"
     );
+}
+
+/// The verdict: the findings, most likely cause first, each with its fix.
+fn verdict_section(s: &mut String, findings: &[Finding], lang: Lang) {
+    let _ = writeln!(s, "## {}\n", lang.t("Verdict", "診断結果"));
+    let serious: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    if serious.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            lang.t(
+                "No problem was found in what was collected. If sign-in still fails, check the tenant's sign-in log, update the tool, and look at its GitHub issues.",
+                "収集した情報からは問題が見つかりませんでした。サインインが失敗し続ける場合は、テナントのサインイン ログを確認し、ツールを更新し、GitHub の issue を確認してください。"
+            )
+        );
+    }
+    for (i, f) in findings.iter().enumerate() {
+        let sev = match f.severity {
+            Severity::Error => lang.t("error", "エラー"),
+            Severity::Warning => lang.t("warning", "警告"),
+            Severity::Info => lang.t("info", "情報"),
+        };
+        let _ = writeln!(
+            s,
+            "### {}. [{sev}] {} (`{}`)\n\n{}\n",
+            i + 1,
+            f.title,
+            f.id,
+            f.detail
+        );
+        for e in f.evidence.iter().take(3) {
+            let _ = writeln!(s, "- {}: `{}`", e.file, e.excerpt.replace('`', "'"));
+        }
+        if !f.fix.is_empty() {
+            let _ = writeln!(s, "\n{}", lang.t("Fix:", "対処:"));
+            for (n, step) in f.fix.iter().enumerate() {
+                let _ = writeln!(s, "{}. {step}", n + 1);
+            }
+        }
+        let _ = writeln!(s, "\n{}: {}\n", lang.t("More", "参考"), f.docs);
+    }
 }

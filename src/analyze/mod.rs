@@ -1,0 +1,168 @@
+//! Diagnosis: findings with fixes, computed by pure functions over a model loaded from the
+//! bundle's own entries, so `collect` and `inspect` run the same code on the same data.
+//!
+//! Finding ids are a public contract (docs/findings.md). Findings are ordered by severity, then
+//! confidence: the first is the most likely cause. A healthy configuration yields no warning
+//! and no error.
+
+pub mod aadsts;
+mod rules;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::manifest::{CollectorRecord, Status};
+use crate::report::Texts;
+
+/// Output language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    /// `ja` for Japanese locales (LC_ALL, then LC_MESSAGES, then LANG), else `en`.
+    pub fn from_locale(
+        lc_all: Option<&str>,
+        lc_messages: Option<&str>,
+        lang: Option<&str>,
+    ) -> Lang {
+        let chosen = [lc_all, lc_messages, lang]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_empty())
+            .unwrap_or("");
+        if chosen.to_ascii_lowercase().starts_with("ja") {
+            Lang::Ja
+        } else {
+            Lang::En
+        }
+    }
+
+    /// Pick the text for this language.
+    pub fn t(self, en: &str, ja: &str) -> String {
+        match self {
+            Lang::En => en.to_string(),
+            Lang::Ja => ja.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Evidence {
+    pub file: String,
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub evidence: Vec<Evidence>,
+    pub fix: Vec<String>,
+    pub docs: String,
+    /// How sure the rule is (0–100); orders findings of one severity.
+    pub confidence: u8,
+}
+
+/// What the rules look at: the bundle's text entries and the manifest's collector records.
+pub struct Model<'a> {
+    pub texts: &'a Texts,
+    pub collectors: &'a [CollectorRecord],
+}
+
+impl Model<'_> {
+    pub fn json(&self, name: &str) -> Option<Value> {
+        self.texts
+            .get(name)
+            .and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// Entries whose names start with `prefix`.
+    pub fn files(&self, prefix: &str) -> impl Iterator<Item = (&String, &String)> {
+        self.texts
+            .iter()
+            .filter(move |(n, _)| n.starts_with(prefix))
+    }
+
+    /// The debug logs of the sign-in command.
+    pub fn debug_logs(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.files("debug/")
+    }
+
+    pub fn collector(&self, id: &str) -> Option<&CollectorRecord> {
+        self.collectors.iter().find(|c| c.id == id)
+    }
+
+    pub fn skipped(&self, id: &str) -> bool {
+        self.collector(id)
+            .is_some_and(|c| c.status == Status::Skipped)
+    }
+
+    /// The sign-in command's exit code, if it ran.
+    pub fn debug_exit_code(&self) -> Option<i32> {
+        self.collector("debug.run")?.commands.first()?.exit_code
+    }
+
+    /// Lines of the debug logs that contain any of `needles` (case-insensitive), as evidence.
+    pub fn log_evidence(&self, needles: &[&str], max: usize) -> Vec<Evidence> {
+        let needles: Vec<String> = needles.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let mut out = Vec::new();
+        for (name, text) in self.debug_logs() {
+            for line in text.lines() {
+                let l = line.to_ascii_lowercase();
+                if needles.iter().any(|n| l.contains(n.as_str())) {
+                    out.push(Evidence {
+                        file: name.clone(),
+                        excerpt: excerpt(line),
+                    });
+                    if out.len() >= max {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The probe results.
+    pub fn probes(&self) -> Vec<Value> {
+        self.json("network/probes.json")
+            .and_then(|v| v["results"].as_array().cloned())
+            .unwrap_or_default()
+    }
+}
+
+/// A log line cut to a readable length.
+pub fn excerpt(line: &str) -> String {
+    let line = line.trim();
+    if line.chars().count() <= 300 {
+        line.to_string()
+    } else {
+        format!("{}…", line.chars().take(300).collect::<String>())
+    }
+}
+
+/// Run every rule and order the findings: severity, then confidence, then id.
+pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
+    let mut f = rules::all(model, lang);
+    f.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.confidence.cmp(&a.confidence))
+            .then(a.id.cmp(b.id))
+    });
+    f
+}

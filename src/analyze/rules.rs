@@ -1,0 +1,803 @@
+//! One function per finding id. Each is pure: model in, findings out.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{Evidence, Finding, Lang, Model, Severity, aadsts, excerpt};
+
+const DOC_CLI_TROUBLE: &str =
+    "https://learn.microsoft.com/cli/azure/use-azure-cli-successfully-troubleshooting";
+const DOC_CLI_PROXY: &str =
+    "https://learn.microsoft.com/cli/azure/use-azure-cli-successfully#work-behind-a-proxy";
+const DOC_ERRORS: &str =
+    "https://learn.microsoft.com/entra/identity-platform/reference-error-codes";
+const DOC_TLS: &str = "https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/enable-support-tls-environment";
+const DOC_ENDPOINTS: &str =
+    "https://learn.microsoft.com/azure/azure-portal/azure-portal-safelist-urls";
+
+pub fn all(m: &Model, l: Lang) -> Vec<Finding> {
+    let mut f = Vec::new();
+    f.extend(tls_inspection(m, l));
+    f.extend(lacks_proxy_root(m, l));
+    f.extend(blocked_endpoint(m, l));
+    f.extend(auth_required(m, l));
+    f.extend(upstream_failure(m, l));
+    f.extend(dns(m, l));
+    f.extend(unreachable(m, l));
+    f.extend(ca_bundle(m, l));
+    f.extend(verification_disabled(m, l));
+    f.extend(legacy_protocols(m, l));
+    f.extend(aadsts_codes(m, l));
+    f.extend(post_auth_failure(m, l));
+    f.extend(tenant_mismatch(m, l));
+    f.extend(stale_context(m, l));
+    f.extend(outdated(m, l));
+    f.extend(missing_tools(m, l));
+    f
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    id: &'static str,
+    severity: Severity,
+    confidence: u8,
+    title: String,
+    detail: String,
+    evidence: Vec<Evidence>,
+    fix: Vec<String>,
+    docs: &str,
+) -> Finding {
+    Finding {
+        id,
+        severity,
+        title,
+        detail,
+        evidence,
+        fix,
+        docs: docs.into(),
+        confidence,
+    }
+}
+
+fn probe_evidence(r: &Value, what: &str) -> Evidence {
+    Evidence {
+        file: "network/probes.json".into(),
+        excerpt: format!("{}: {what}", r["host"].as_str().unwrap_or("?")),
+    }
+}
+
+fn hosts(rs: &[&Value]) -> String {
+    rs.iter()
+        .filter_map(|r| r["host"].as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The CA bundle Azure CLI verifies against (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi).
+fn az_bundle(m: &Model) -> Option<Value> {
+    let b = m.json("tls/ca-bundles.json")?;
+    b["bundles"]
+        .as_array()?
+        .iter()
+        .find(|x| x["used_by_azure_cli"] == true)
+        .cloned()
+}
+
+fn interception_cas(m: &Model) -> (Vec<Value>, BTreeSet<String>) {
+    let rs: Vec<Value> = m
+        .probes()
+        .into_iter()
+        .filter(|r| r["tls"]["interception_ca"].is_string())
+        .collect();
+    let cas = rs
+        .iter()
+        .filter_map(|r| r["tls"]["interception_ca"].as_str().map(str::to_string))
+        .collect();
+    (rs, cas)
+}
+
+const CERT_FAIL: &[&str] = &[
+    "CERTIFICATE_VERIFY_FAILED",
+    "The SSL connection could not be established",
+    "unable to get local issuer certificate",
+    "self signed certificate in certificate chain",
+    "self-signed certificate in certificate chain",
+];
+
+fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
+    let (rs, cas) = interception_cas(m);
+    let log = m.log_evidence(CERT_FAIL, 3);
+    if rs.is_empty() && log.is_empty() {
+        return vec![];
+    }
+    // Interception that Azure CLI already trusts, with no failure in the log, is not a fault.
+    let untrusted = rs.iter().any(|r| r["error_kind"] == "tls_untrusted");
+    let ca_list = cas.iter().cloned().collect::<Vec<_>>().join("; ");
+    let mut evidence: Vec<Evidence> = rs
+        .iter()
+        .map(|r| {
+            probe_evidence(
+                r,
+                &format!(
+                    "chain issued by {}",
+                    r["tls"]["interception_ca"].as_str().unwrap_or("?")
+                ),
+            )
+        })
+        .collect();
+    evidence.extend(log.clone());
+    let bundle_path = az_bundle(m)
+        .and_then(|b| b["path"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "cacert.pem".into());
+    if !untrusted && log.is_empty() {
+        return vec![finding(
+            "proxy.tls-inspection",
+            Severity::Info,
+            60,
+            l.t(&format!("TLS inspection by {ca_list}, trusted by Azure CLI's CA bundle"), &format!("{ca_list} による TLS 検査 (Azure CLI の CA バンドルで信頼済み)")),
+            l.t("A proxy re-signs the Microsoft endpoints' certificates. Azure CLI trusts its root through its CA bundle, so this is not a fault by itself.", "プロキシが Microsoft のエンドポイントの証明書を再署名しています。Azure CLI は CA バンドルでそのルートを信頼しているため、これ自体は問題ではありません。"),
+            evidence,
+            vec![],
+            DOC_CLI_PROXY,
+        )];
+    }
+    let who = if ca_list.is_empty() {
+        l.t(
+            "a TLS-inspecting proxy (or Fiddler)",
+            "TLS 検査を行うプロキシ (または Fiddler)",
+        )
+    } else {
+        ca_list.clone()
+    };
+    vec![finding(
+        "proxy.tls-inspection",
+        Severity::Error,
+        if rs.is_empty() { 85 } else { 96 },
+        l.t(&format!("A TLS-inspecting proxy intercepts the sign-in: {who}"), &format!("TLS 検査プロキシがサインインを傍受しています: {who}")),
+        l.t(
+            &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the Windows certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED. Running Fiddler causes the same error."),
+            &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。Fiddler の実行中も同じエラーになります。"),
+        ),
+        evidence,
+        vec![
+            l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。"),
+            l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}")),
+            l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。"),
+            l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。"),
+        ],
+        DOC_CLI_PROXY,
+    )]
+}
+
+fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
+    let (rs, cas) = interception_cas(m);
+    if rs.is_empty() || !rs.iter().any(|r| r["error_kind"] == "tls_untrusted") {
+        return vec![];
+    }
+    let Some(bundle) = az_bundle(m) else {
+        return vec![];
+    };
+    let subjects: BTreeSet<String> = bundle["certs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["subject"].as_str().map(str::to_string))
+        .collect();
+    let missing: Vec<&String> = cas.iter().filter(|ca| !subjects.contains(*ca)).collect();
+    if missing.is_empty() {
+        return vec![];
+    }
+    let path = bundle["path"].as_str().unwrap_or("?");
+    let names = missing
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![finding(
+        "ca-bundle.lacks-proxy-root",
+        Severity::Error,
+        90,
+        l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに傍受元のルート ({names}) がありません")),
+        l.t(&format!("Azure CLI verifies against {path} ({}), which has no certificate named {names}.", bundle["source"].as_str().unwrap_or("")), &format!("Azure CLI は {path} ({}) で検証しますが、{names} という証明書が含まれていません。", bundle["source"].as_str().unwrap_or(""))),
+        vec![Evidence { file: "tls/ca-bundles.json".into(), excerpt: format!("{path}: {} certificates", bundle["certificates"]) }],
+        vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
+        DOC_CLI_PROXY,
+    )]
+}
+
+fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
+    let rs: Vec<Value> = m
+        .probes()
+        .into_iter()
+        .filter(|r| r["proxy_status"] == 403 || (r["http_status"] == 403 && r["proxy"].is_string()))
+        .collect();
+    let refs: Vec<&Value> = rs.iter().collect();
+    let mut evidence: Vec<Evidence> = rs
+        .iter()
+        .map(|r| {
+            probe_evidence(
+                r,
+                &format!(
+                    "proxy answered 403 ({})",
+                    r["failed_stage"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+    let tunnel = m.log_evidence(&["Tunnel connection failed: 403"], 2);
+    // A 403 that Resource Manager itself sends is an authorization problem, not a proxy.
+    let arm_authz = m
+        .debug_logs()
+        .any(|(_, t)| t.contains("AuthorizationFailed"));
+    let arm_403 = if arm_authz {
+        vec![]
+    } else {
+        let mut e = m.log_evidence(
+            &[
+                "management.azure.com:443 \"GET",
+                "management.azure.com:443 \"POST",
+            ],
+            50,
+        );
+        e.retain(|x| x.excerpt.contains("\" 403"));
+        e.extend(m.log_evidence(&["Operation returned an invalid status 'Forbidden'"], 1));
+        e
+    };
+    evidence.extend(tunnel.clone());
+    evidence.extend(arm_403.clone());
+    if evidence.is_empty() {
+        return vec![];
+    }
+    let mut blocked = hosts(&refs);
+    if blocked.is_empty() {
+        blocked = "management.azure.com".into();
+    }
+    vec![finding(
+        "proxy.blocked-endpoint",
+        Severity::Error,
+        if rs.is_empty() { 80 } else { 94 },
+        l.t(&format!("The proxy blocks {blocked}"), &format!("プロキシが {blocked} をブロックしています")),
+        l.t("az login and Connect-AzAccount authenticate, then call https://management.azure.com (HTTPS, 443) to list subscriptions. A proxy that allows the sign-in URLs but not this one makes the command fail after a successful sign-in.", "az login と Connect-AzAccount は認証後に https://management.azure.com (HTTPS, 443) を呼び出してサブスクリプションを一覧します。サインイン URL は許可しているがこの URL を許可していないプロキシでは、サインイン成功後にコマンドが失敗します。"),
+        evidence,
+        vec![
+            l.t(&format!("Ask the proxy administrator to allow HTTPS (443) to {blocked} and the other Azure endpoints."), &format!("プロキシ管理者に {blocked} ほか Azure のエンドポイントへの HTTPS (443) を許可するよう依頼してください。")),
+            l.t("Or sign in with a proxy exception for these hosts (NO_PROXY) if your network allows direct access.", "直接アクセスできるネットワークであれば、これらのホストをプロキシの例外 (NO_PROXY) にしてください。"),
+        ],
+        DOC_ENDPOINTS,
+    )]
+}
+
+fn proxy_status_finding(m: &Model, codes: &[i64], needles: &[&str]) -> (Vec<Value>, Vec<Evidence>) {
+    let rs: Vec<Value> = m
+        .probes()
+        .into_iter()
+        .filter(|r| {
+            r["proxy_status"]
+                .as_i64()
+                .is_some_and(|c| codes.contains(&c))
+        })
+        .collect();
+    let mut ev: Vec<Evidence> = rs
+        .iter()
+        .map(|r| probe_evidence(r, &format!("proxy answered {}", r["proxy_status"])))
+        .collect();
+    ev.extend(m.log_evidence(needles, 2));
+    (rs, ev)
+}
+
+fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
+    let (rs, ev) = proxy_status_finding(m, &[407], &["407 Proxy Authentication Required"]);
+    if ev.is_empty() {
+        return vec![];
+    }
+    vec![finding(
+        "proxy.auth-required",
+        Severity::Error,
+        if rs.is_empty() { 85 } else { 93 },
+        l.t("The proxy requires authentication (407)", "プロキシが認証を要求しています (407)"),
+        l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
+        ev,
+        vec![
+            l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。"),
+            l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials"),
+        ],
+        DOC_CLI_PROXY,
+    )]
+}
+
+fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
+    let (rs, ev) = proxy_status_finding(
+        m,
+        &[502, 503, 504],
+        &[
+            "Tunnel connection failed: 502",
+            "Tunnel connection failed: 503",
+            "Tunnel connection failed: 504",
+        ],
+    );
+    if ev.is_empty() {
+        return vec![];
+    }
+    vec![finding(
+        "proxy.upstream-failure",
+        Severity::Error,
+        if rs.is_empty() { 80 } else { 90 },
+        l.t("The proxy could not reach the endpoint (502/503/504)", "プロキシがエンドポイントに到達できません (502/503/504)"),
+        l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。"),
+        ev,
+        vec![l.t("Ask the proxy administrator to check the proxy's route to the endpoints named above.", "上記のエンドポイントへのプロキシの経路を確認するよう、プロキシ管理者に依頼してください。")],
+        DOC_ENDPOINTS,
+    )]
+}
+
+fn dns(m: &Model, l: Lang) -> Vec<Finding> {
+    let rs: Vec<Value> = m
+        .probes()
+        .into_iter()
+        .filter(|r| r["error_kind"] == "dns")
+        .collect();
+    let mut ev: Vec<Evidence> = rs
+        .iter()
+        .map(|r| probe_evidence(r, r["error"].as_str().unwrap_or("does not resolve")))
+        .collect();
+    ev.extend(m.log_evidence(
+        &[
+            "NameResolutionError",
+            "No such host is known",
+            "getaddrinfo failed",
+            "Name or service not known",
+            "nodename nor servname",
+        ],
+        2,
+    ));
+    if ev.is_empty() {
+        return vec![];
+    }
+    let refs: Vec<&Value> = rs.iter().collect();
+    let names = if refs.is_empty() {
+        "login.microsoftonline.com".to_string()
+    } else {
+        hosts(&refs)
+    };
+    vec![finding(
+        "network.dns",
+        Severity::Error,
+        if rs.is_empty() { 85 } else { 92 },
+        l.t(&format!("{names} does not resolve (DNS)"), &format!("{names} の名前解決 (DNS) ができません")),
+        l.t("The request never reached Entra ID: this machine cannot resolve the endpoint's name. The tenant's sign-in log will show nothing.", "要求は Entra ID に届いていません。このマシンはエンドポイント名を解決できません。テナントのサインイン ログには何も表示されません。"),
+        ev,
+        vec![
+            l.t("Check the network connection and DNS servers (nslookup login.microsoftonline.com).", "ネットワーク接続と DNS サーバーを確認してください (nslookup login.microsoftonline.com)。"),
+            l.t("If this network requires a proxy, set HTTPS_PROXY so the proxy resolves names.", "このネットワークでプロキシが必要な場合は、HTTPS_PROXY を設定してプロキシに名前解決させてください。"),
+        ],
+        DOC_CLI_TROUBLE,
+    )]
+}
+
+fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
+    let rs: Vec<Value> = m
+        .probes()
+        .into_iter()
+        .filter(|r| {
+            r["failed_stage"] == "tcp"
+                && r["proxy"].is_null()
+                && (r["error_kind"] == "refused" || r["error_kind"] == "timeout")
+        })
+        .collect();
+    if rs.is_empty() {
+        return vec![];
+    }
+    let refs: Vec<&Value> = rs.iter().collect();
+    vec![finding(
+        "network.unreachable",
+        Severity::Error,
+        88,
+        l.t(&format!("{} cannot be reached on port 443", hosts(&refs)), &format!("{} にポート 443 で接続できません", hosts(&refs))),
+        l.t("A direct TCP connection was refused or timed out, and no proxy is configured: a firewall blocks it, or this network requires a proxy.", "直接の TCP 接続が拒否またはタイムアウトし、プロキシも設定されていません。ファイアウォールによるブロックか、このネットワークではプロキシが必要です。"),
+        rs.iter().map(|r| probe_evidence(r, r["error"].as_str().unwrap_or(""))).collect(),
+        vec![
+            l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、"),
+            l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。"),
+        ],
+        DOC_ENDPOINTS,
+    )]
+}
+
+fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
+    let Some(b) = m.json("tls/ca-bundles.json") else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for x in b["bundles"].as_array().into_iter().flatten() {
+        let (source, path) = (
+            x["source"].as_str().unwrap_or(""),
+            x["path"].as_str().unwrap_or(""),
+        );
+        let ev = vec![Evidence {
+            file: "tls/ca-bundles.json".into(),
+            excerpt: format!("{source}={path}"),
+        }];
+        let used = x["used_by_azure_cli"] == true;
+        if x["exists"] == false && source != "SSL_CERT_FILE" {
+            out.push(finding(
+                "ca-bundle.missing",
+                Severity::Error,
+                92,
+                l.t(&format!("{source} names a file that does not exist"), &format!("{source} が存在しないファイルを指しています")),
+                l.t(&format!("{source}={path}: Azure CLI cannot verify any server and every request fails."), &format!("{source}={path}: Azure CLI はサーバーを検証できず、すべての要求が失敗します。")),
+                ev,
+                vec![l.t(&format!("Point {source} at an existing .pem file, or remove the variable."), &format!("{source} を既存の .pem ファイルに設定するか、変数を削除してください。"))],
+                DOC_CLI_PROXY,
+            ));
+        } else if x["exists"] == true
+            && x["is_directory"] != true
+            && (x["readable"] == false || x["certificates"] == 0)
+            && used
+        {
+            out.push(finding(
+                "ca-bundle.invalid",
+                Severity::Error,
+                90,
+                l.t(&format!("{source} holds no usable certificate"), &format!("{source} に使用できる証明書がありません")),
+                l.t(&format!("{path} is unreadable, empty, or not PEM (Base64) certificates."), &format!("{path} は読み取れないか、空か、PEM (Base64) 形式の証明書ではありません。")),
+                ev,
+                vec![l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。")],
+                DOC_CLI_PROXY,
+            ));
+        } else if used && x["expired"].as_u64().unwrap_or(0) > 0 {
+            out.push(finding(
+                "ca-bundle.expired-certs",
+                Severity::Info,
+                40,
+                l.t(&format!("{source} holds {} expired certificate(s)", x["expired"]), &format!("{source} に期限切れの証明書が {} 件あります", x["expired"])),
+                l.t("Expired roots are harmless unless the chain needs one of them; refresh the bundle if verification fails.", "期限切れのルートは、チェーンがそれを必要としない限り無害です。検証に失敗する場合はバンドルを更新してください。"),
+                ev,
+                vec![l.t("Rebuild the bundle from current roots.", "現在のルートからバンドルを作り直してください。")],
+                DOC_CLI_PROXY,
+            ));
+        }
+    }
+    out
+}
+
+fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
+    let Some(env) = m.json("environment.json") else {
+        return vec![];
+    };
+    let v = &env["variables"]["AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"];
+    if v["set"] != true || v["value"].as_str().is_some_and(|s| s.is_empty()) {
+        return vec![];
+    }
+    vec![finding(
+        "tls.verification-disabled",
+        Severity::Warning,
+        70,
+        l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION turns certificate checks off", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION により証明書の検証が無効です"),
+        l.t("A security red flag: Azure CLI accepts any certificate for Resource Manager calls. It does not affect MSAL sign-in, which still verifies, so it does not fix a TLS-inspection sign-in failure.", "セキュリティ上の危険信号です。Azure CLI は Resource Manager 呼び出しで任意の証明書を受け入れます。MSAL のサインインには影響せず検証は行われるため、TLS 検査によるサインイン失敗は解決しません。"),
+        vec![Evidence { file: "environment.json".into(), excerpt: "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set".into() }],
+        vec![l.t("Remove the variable and trust the proxy's root through REQUESTS_CA_BUNDLE instead.", "変数を削除し、代わりに REQUESTS_CA_BUNDLE でプロキシのルートを信頼させてください。")],
+        DOC_CLI_PROXY,
+    )]
+}
+
+fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
+    let mut ev = m.log_evidence(&["AADSTS1002016"], 1);
+    let mut severity = if ev.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    if let Some(t) = m.json("tls/settings.json") {
+        let state = t["schannel_protocols"]["TLS 1.2"]["client"]
+            .as_str()
+            .unwrap_or("");
+        if state == "disabled" || state == "disabled_by_default" {
+            severity = Severity::Error;
+            ev.push(Evidence {
+                file: "tls/settings.json".into(),
+                excerpt: format!("SCHANNEL TLS 1.2 Client: {state}"),
+            });
+        }
+        for (key, v) in t["dotnet_framework_strong_crypto"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if v["SchUseStrongCrypto"] == 0 {
+                ev.push(Evidence {
+                    file: "tls/settings.json".into(),
+                    excerpt: format!("{key}: SchUseStrongCrypto = 0"),
+                });
+            }
+        }
+    }
+    if let Some(ps) = m.json("versions/windows-powershell.json")
+        && let Some(sp) = ps["security_protocol"].as_str()
+        && !sp.contains("Tls12")
+        && !sp.contains("SystemDefault")
+        && !sp.contains("Tls13")
+    {
+        ev.push(Evidence {
+            file: "versions/windows-powershell.json".into(),
+            excerpt: format!("[Net.ServicePointManager]::SecurityProtocol = {sp}"),
+        });
+    }
+    if ev.is_empty() {
+        return vec![];
+    }
+    vec![finding(
+        "tls.legacy-protocols",
+        severity,
+        if severity == Severity::Error { 91 } else { 60 },
+        l.t("TLS 1.2 is not available to some clients", "一部のクライアントで TLS 1.2 が使えません"),
+        l.t("Entra ID accepts only TLS 1.2 or newer (AADSTS1002016 otherwise). This machine disables TLS 1.2 for clients or keeps .NET Framework on old protocols.", "Entra ID は TLS 1.2 以降のみ受け付けます (それ以外は AADSTS1002016)。このマシンではクライアントの TLS 1.2 が無効か、.NET Framework が古いプロトコルのままです。"),
+        ev,
+        vec![
+            l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。"),
+            l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。"),
+        ],
+        DOC_TLS,
+    )]
+}
+
+fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
+    let re = regex::Regex::new(r"AADSTS(\d{5,7})").expect("valid regex");
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (name, text) in m.debug_logs() {
+        for line in text.lines() {
+            for c in re.captures_iter(line) {
+                let Ok(code) = c[1].parse::<u32>() else {
+                    continue;
+                };
+                if !seen.insert(code) {
+                    continue;
+                }
+                let ev = vec![Evidence {
+                    file: name.clone(),
+                    excerpt: excerpt(line),
+                }];
+                let (title, detail, fix) = match aadsts::lookup(code) {
+                    Some(e) => (
+                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
+                        l.t(e.2, e.4),
+                        vec![l.t(e.3, e.5)],
+                    ),
+                    None => (
+                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code}"), &format!("Entra ID がサインインを拒否しました: AADSTS{code}")),
+                        excerpt(line),
+                        vec![l.t(&format!("Look the code up at https://login.microsoftonline.com/error?code={code}; the tenant's sign-in log shows the details."), &format!("https://login.microsoftonline.com/error?code={code} でコードを確認してください。テナントのサインイン ログに詳細があります。"))],
+                    ),
+                };
+                out.push(finding(
+                    "entra.aadsts",
+                    Severity::Error,
+                    93,
+                    title,
+                    detail,
+                    ev,
+                    fix,
+                    DOC_ERRORS,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn post_auth_failure(m: &Model, l: Lang) -> Vec<Finding> {
+    let Some(code) = m.debug_exit_code() else {
+        return vec![];
+    };
+    if code == 0 {
+        return vec![];
+    }
+    let mut token = m.log_evidence(
+        &[
+            "oauth2/v2.0/token HTTP/1.1\" 200",
+            "oauth2/token HTTP/1.1\" 200",
+            "msal.token_cache: event=",
+        ],
+        1,
+    );
+    token.extend(m.log_evidence(
+        &[
+            "Acquired token",
+            "AcquireTokenSilent",
+            "Token Acquisition finished successfully",
+        ],
+        1,
+    ));
+    if token.is_empty() || m.debug_logs().any(|(_, t)| t.contains("AADSTS")) {
+        return vec![];
+    }
+    vec![finding(
+        "signin.post-auth-failure",
+        Severity::Warning,
+        75,
+        l.t("Sign-in succeeded, then the command failed", "サインインは成功し、その後コマンドが失敗しました"),
+        l.t("A token was obtained from Entra ID (the tenant's sign-in log shows success), and the command failed afterwards: in the tool, or on a later call such as management.azure.com.", "Entra ID からトークンを取得しており (テナントのサインイン ログは成功)、その後でコマンドが失敗しました。ツール内、または management.azure.com などの後続の呼び出しで失敗しています。"),
+        token,
+        vec![
+            l.t("Read the first failing request after the token in the debug log; a proxy blocking management.azure.com is the most common cause.", "デバッグ ログでトークン取得後に最初に失敗した要求を確認してください。management.azure.com をブロックするプロキシが最も一般的な原因です。"),
+            l.t("If nothing network-related shows, update the tool and check its GitHub issues.", "ネットワーク関連の問題が見当たらない場合は、ツールを更新し GitHub の issue を確認してください。"),
+        ],
+        DOC_CLI_TROUBLE,
+    )]
+}
+
+fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
+    let mut ev = Vec::new();
+    let mut any_match = false;
+    if let Some(az) = m.json("context/az.json") {
+        for s in az["subscriptions"].as_array().into_iter().flatten() {
+            match s["tenant_comparison"].as_str() {
+                Some("match") => any_match = true,
+                Some("mismatch") if s["is_default"] == true => ev.push(Evidence {
+                    file: "context/az.json".into(),
+                    excerpt: format!(
+                        "default subscription {} is in tenant {}",
+                        s["name"].as_str().unwrap_or("?"),
+                        s["tenant_id"].as_str().unwrap_or("?")
+                    ),
+                }),
+                _ => {}
+            }
+        }
+    }
+    for (name, t) in m.files("context/azps-").chain(m.files("context/mg-")) {
+        let Ok(v) = serde_json::from_str::<Value>(t) else {
+            continue;
+        };
+        for c in v["contexts"].as_array().into_iter().flatten() {
+            match c["tenant_comparison"].as_str() {
+                Some("match") => any_match = true,
+                Some("mismatch") if c["is_current"] == true => ev.push(Evidence {
+                    file: name.clone(),
+                    excerpt: format!(
+                        "current context is in tenant {}",
+                        c["tenant_id"].as_str().unwrap_or("?")
+                    ),
+                }),
+                _ => {}
+            }
+        }
+        if v["tenant_comparison"] == "mismatch" {
+            ev.push(Evidence {
+                file: name.clone(),
+                excerpt: format!(
+                    "Get-MgContext tenant {}",
+                    v["context"]["tenant_id"].as_str().unwrap_or("?")
+                ),
+            });
+        }
+    }
+    if ev.is_empty() {
+        return vec![];
+    }
+    vec![finding(
+        "tenant.mismatch",
+        Severity::Warning,
+        if any_match { 65 } else { 80 },
+        l.t("Signed in to a different tenant than --tenant", "--tenant とは別のテナントにサインインしています"),
+        l.t("A guest (B2B) user who is a member of tenant A and a guest in tenant B signs in to A when they meant B unless the tenant is named.", "テナント A のメンバーでテナント B のゲスト (B2B) であるユーザーは、テナントを指定しないと B のつもりで A にサインインします。"),
+        ev,
+        vec![l.t("Name the tenant explicitly: az login --tenant <id>, Connect-AzAccount -Tenant <id>, Connect-MgGraph -TenantId <id>.", "テナントを明示してください: az login --tenant <ID>、Connect-AzAccount -Tenant <ID>、Connect-MgGraph -TenantId <ID>。")],
+        DOC_CLI_TROUBLE,
+    )]
+}
+
+fn stale_context(m: &Model, l: Lang) -> Vec<Finding> {
+    let mut tenants = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    if let Some(az) = m.json("context/az.json") {
+        for s in az["subscriptions"].as_array().into_iter().flatten() {
+            tenants.insert(s["tenant_id"].as_str().unwrap_or("").to_string());
+            accounts.insert(s["user_name"].as_str().unwrap_or("").to_string());
+        }
+    }
+    for (_, t) in m.files("context/azps-") {
+        let Ok(v) = serde_json::from_str::<Value>(t) else {
+            continue;
+        };
+        for c in v["contexts"].as_array().into_iter().flatten() {
+            tenants.insert(c["tenant_id"].as_str().unwrap_or("").to_string());
+            accounts.insert(c["account_id"].as_str().unwrap_or("").to_string());
+        }
+    }
+    tenants.remove("");
+    accounts.remove("");
+    if tenants.len() < 2 && accounts.len() < 2 {
+        return vec![];
+    }
+    vec![finding(
+        "cache.stale-context",
+        Severity::Info,
+        50,
+        l.t(&format!("Contexts for {} tenants and {} accounts are cached", tenants.len(), accounts.len()), &format!("{} テナント、{} アカウントのコンテキストがキャッシュされています", tenants.len(), accounts.len())),
+        l.t("Leftover contexts from earlier sessions can make sign-in pick the wrong account or tenant.", "以前のセッションのコンテキストが残っていると、誤ったアカウントやテナントが選ばれることがあります。"),
+        vec![Evidence { file: "context/".into(), excerpt: tenants.iter().cloned().collect::<Vec<_>>().join(", ") }],
+        vec![l.t("Clear them when done: az account clear; Clear-AzContext -Force; Disconnect-MgGraph (after checking Get-MgContext).", "作業後にクリアしてください: az account clear、Clear-AzContext -Force、Disconnect-MgGraph (Get-MgContext で確認後)。")],
+        DOC_CLI_TROUBLE,
+    )]
+}
+
+/// Release facts baked in at build time (docs/findings.md says where they come from).
+pub const RELEASE_TABLE_DATE: &str = "2026-11-25";
+/// azure-cli: the newest release on PyPI on that date.
+const AZ_LATEST: &str = "2.91.0";
+/// Older than this many minor releases (az releases about monthly) is worth a note.
+const AZ_MINOR_LAG: u64 = 6;
+
+fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
+    use crate::collect::versions_powershell::version_key;
+    let mut out = Vec::new();
+    if let Some(az) = m.json("versions/az.json")
+        && let Some(v) = az["azure_cli"].as_str()
+    {
+        let (have, latest) = (version_key(v), version_key(AZ_LATEST));
+        if have.first() == latest.first()
+            && have.get(1).copied().unwrap_or(0) + AZ_MINOR_LAG
+                < latest.get(1).copied().unwrap_or(0)
+        {
+            out.push(finding(
+                "tool.outdated",
+                Severity::Info,
+                45,
+                l.t(&format!("Azure CLI {v} is old (newest {AZ_LATEST} as of {RELEASE_TABLE_DATE})"), &format!("Azure CLI {v} は古いバージョンです ({RELEASE_TABLE_DATE} 時点の最新は {AZ_LATEST})")),
+                l.t("Known sign-in bugs are fixed in newer releases.", "既知のサインインの不具合は新しいリリースで修正されています。"),
+                vec![Evidence { file: "versions/az.json".into(), excerpt: format!("azure-cli {v}") }],
+                vec![l.t("Update: az upgrade (or the MSI / package manager).", "更新してください: az upgrade (または MSI / パッケージ マネージャー)。")],
+                DOC_CLI_TROUBLE,
+            ));
+        }
+    }
+    for (name, t) in m.files("versions/") {
+        if !name.ends_with(".json") || name.as_str() == "versions/az.json" {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(t) else {
+            continue;
+        };
+        for module in v["modules"].as_array().into_iter().flatten() {
+            let (mname, ver) = (
+                module["name"].as_str().unwrap_or(""),
+                module["version"].as_str().unwrap_or(""),
+            );
+            let major = version_key(ver).first().copied().unwrap_or(0);
+            let old = (mname == "Microsoft.Graph" || mname == "Microsoft.Graph.Authentication")
+                && major < 2
+                || (mname == "Az.Accounts" && major < 2);
+            if old {
+                out.push(finding(
+                    "tool.outdated",
+                    Severity::Warning,
+                    55,
+                    l.t(&format!("{mname} {ver} is a retired major version"), &format!("{mname} {ver} はサポート終了したメジャー バージョンです")),
+                    l.t("This major version no longer gets sign-in fixes.", "このメジャー バージョンにはサインインの修正が提供されません。"),
+                    vec![Evidence { file: name.clone(), excerpt: format!("{mname} {ver} at {}", module["path"].as_str().unwrap_or("")) }],
+                    vec![l.t(&format!("Update-Module {mname} (or Install-Module {mname} -Scope CurrentUser), then start a new PowerShell."), &format!("Update-Module {mname} (または Install-Module {mname} -Scope CurrentUser) を実行し、新しい PowerShell を起動してください。"))],
+                    DOC_CLI_TROUBLE,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn missing_tools(m: &Model, l: Lang) -> Vec<Finding> {
+    if !(m.skipped("versions.az") && m.skipped("versions.powershell")) {
+        return vec![];
+    }
+    vec![finding(
+        "tool.missing",
+        Severity::Warning,
+        50,
+        l.t("Neither Azure CLI nor PowerShell was found", "Azure CLI も PowerShell も見つかりません"),
+        l.t("None of az, pwsh or powershell.exe is on PATH, so versions and contexts could not be collected.", "az、pwsh、powershell.exe のいずれも PATH にないため、バージョンとコンテキストを収集できませんでした。"),
+        vec![],
+        vec![l.t("Run entra-collect from the same shell (and PATH) where the sign-in fails.", "サインインが失敗するのと同じシェル (同じ PATH) で entra-collect を実行してください。")],
+        DOC_CLI_TROUBLE,
+    )]
+}
