@@ -85,8 +85,17 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
     );
     let _ = writeln!(
         s,
-        "Created {} by {} {}. Status: **{}**.\n",
-        m.created_at, m.tool.name, m.tool.version, m.status
+        "{}\n",
+        lang.t(
+            &format!(
+                "Created {} by {} {}. Status: **{}**.",
+                m.created_at, m.tool.name, m.tool.version, m.status
+            ),
+            &format!(
+                "作成日時 {} ({} {})。状態: **{}**。",
+                m.created_at, m.tool.name, m.tool.version, m.status
+            ),
+        )
     );
     if m.status == "interrupted" {
         let _ = writeln!(

@@ -166,3 +166,6 @@ pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
     });
     f
 }
+
+#[cfg(test)]
+mod tests;
