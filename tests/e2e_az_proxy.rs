@@ -1,0 +1,107 @@
+//! The classic case for real: the Azure CLI behind a TLS-intercepting proxy on 127.0.0.1.
+//! `az login` fails with CERTIFICATE_VERIFY_FAILED, the probes see the proxy's CA, and the first
+//! finding is `proxy.tls-inspection` naming that CA. Runs when `az` is on PATH or AZ_E2E_BIN
+//! names its directory (.ci/run installs azure-cli from PyPI); skipped otherwise.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::tls::{Ca, ProxyMode, proxy};
+use common::*;
+
+fn az_dir() -> Option<PathBuf> {
+    std::env::var_os("AZ_E2E_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            which::which("az")
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+        })
+        .filter(|d| d.join("az").exists())
+}
+
+#[test]
+fn real_az_behind_an_intercepting_proxy() {
+    let Some(az) = az_dir() else {
+        eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
+        return;
+    };
+    let ca = Arc::new(Ca::new("Contoso TLS Inspection CA"));
+    let p = proxy(ProxyMode::Intercept(ca, 200));
+    let d = tempfile::tempdir().unwrap();
+    let out = bin(&format!("{}:/usr/bin:/bin", az.display()))
+        .env("ENTRA_COLLECT_NO_NETWORK", "0")
+        .env("HTTPS_PROXY", format!("http://{p}"))
+        .env("AZURE_CONFIG_DIR", d.path().join("azcfg"))
+        .env("ENTRA_COLLECT_STATE_DIR", d.path())
+        .args([
+            "--json",
+            "-q",
+            "--probe-timeout",
+            "3",
+            "--run-timeout",
+            "240",
+            "--timeout",
+            "120",
+            "-o",
+        ])
+        .arg(d.path())
+        .args([
+            "--",
+            "az",
+            "login",
+            "--service-principal",
+            "-u",
+            "11111111-2222-3333-4444-555555555555",
+            "-p",
+            "Zq8~E2E-PROXY-SECRET",
+            "--tenant",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        ])
+        .timeout(Duration::from_secs(400))
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let first = &v["findings"][0];
+    assert_eq!(first["id"], "proxy.tls-inspection", "{:#}", v["findings"]);
+    assert!(
+        first["title"]
+            .as_str()
+            .unwrap()
+            .contains("Contoso TLS Inspection CA")
+    );
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"ca-bundle.lacks-proxy-root"), "{ids:?}");
+
+    let b = read_bundle(&only_bundle(d.path()));
+    let log = b.text("debug/az-login.log");
+    assert!(log.contains("CERTIFICATE_VERIFY_FAILED"), "{log}");
+    assert!(!b.all_text().contains("E2E-PROXY-SECRET"));
+    let probes = b.json("network/probes.json");
+    assert!(
+        probes["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["tls"]["interception_ca"]
+                == "CN=Contoso TLS Inspection CA, O=Contoso TLS Inspection CA")
+    );
+    // Azure CLI's own certifi bundle was found and described.
+    let bundles = b.json("tls/ca-bundles.json");
+    assert!(
+        bundles["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["source"] == "azure_cli_certifi"
+                && x["certificates"].as_u64().unwrap_or(0) > 50)
+    );
+}
