@@ -766,9 +766,13 @@ fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
                 module["version"].as_str().unwrap_or(""),
             );
             let major = version_key(ver).first().copied().unwrap_or(0);
-            let old = (mname == "Microsoft.Graph" || mname == "Microsoft.Graph.Authentication")
-                && major < 2
-                || (mname == "Az.Accounts" && major < 2);
+            let old = major < 2
+                && [
+                    "Microsoft.Graph",
+                    "Microsoft.Graph.Authentication",
+                    "Az.Accounts",
+                ]
+                .contains(&mname);
             if old {
                 out.push(finding(
                     "tool.outdated",

@@ -501,3 +501,19 @@ fn golden_summary() {
         crate::report::summary_md(&m, &texts, &ja, Lang::Ja)
     );
 }
+
+#[test]
+fn docs_list_every_finding_id() {
+    let doc = include_str!("../../docs/findings.md");
+    let src = include_str!("rules.rs");
+    let re = regex::Regex::new(r#"finding\(\s*"([a-z-]+\.[a-z-]+)""#).unwrap();
+    let ids: std::collections::BTreeSet<String> =
+        re.captures_iter(src).map(|c| c[1].to_string()).collect();
+    assert!(ids.len() >= 18, "{ids:?}");
+    for id in ids {
+        assert!(
+            doc.contains(&format!("| `{id}` |")),
+            "docs/findings.md lacks {id}"
+        );
+    }
+}
