@@ -509,3 +509,30 @@ fn rules_subcommand_lists_every_rule_with_examples() {
             .all(|r| r["redacted"].as_str().unwrap() != r["example"].as_str().unwrap())
     );
 }
+
+#[test]
+fn the_top_findings_are_printed_before_the_path_without_colour_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(&fake_path())
+        .args(["-o"])
+        .arg(dir.path())
+        .args(["--", "az", "login", "-u", "app", "-p", "pw"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let verdict = stderr.find("most likely first:").expect("verdict printed");
+    assert!(stderr[verdict..].contains("[entra.aadsts]"), "{stderr}");
+    assert!(stderr.contains("fix: Use the secret's value"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes off a terminal");
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(stdout.trim_end().ends_with(".zip"));
+    // In Japanese too.
+    let out = bin(&fake_path())
+        .env("LANG", "ja_JP.UTF-8")
+        .args(["-o"])
+        .arg(dir.path())
+        .args(["--", "az", "login"])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("可能性の高い順"));
+}
