@@ -7,6 +7,18 @@ use std::time::{Duration, Instant};
 use common::*;
 use predicates::prelude::*;
 
+/// Collect quietly with the fake tools and `envs`; the directory lives as long as the result.
+fn fake_run(envs: &[(&str, &str)]) -> (tempfile::TempDir, Bundle) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = bin(&fake_path());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.args(["-q", "-o"]).arg(dir.path()).assert().success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    (dir, b)
+}
+
 #[test]
 fn without_tools_writes_a_bundle_with_skipped_collectors() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,14 +265,7 @@ fn flooding_tool_is_capped_and_marked_truncated() {
 
 #[test]
 fn failing_tool_is_failed_with_a_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    bin(&fake_path())
-        .env("FAKE_AZ_MODE", "fail")
-        .args(["-q", "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let b = read_bundle(&only_bundle(dir.path()));
+    let (_d, b) = fake_run(&[("FAKE_AZ_MODE", "fail")]);
     let az = b.collector("versions.az");
     assert_eq!(az["status"], "failed");
     assert_eq!(az["reason"], "az version exited with Some(1)");
@@ -272,14 +277,7 @@ fn failing_tool_is_failed_with_a_reason() {
 
 #[test]
 fn invalid_utf8_is_kept_lossily_and_noted() {
-    let dir = tempfile::tempdir().unwrap();
-    bin(&fake_path())
-        .env("FAKE_AZ_MODE", "badutf8")
-        .args(["-q", "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let b = read_bundle(&only_bundle(dir.path()));
+    let (_d, b) = fake_run(&[("FAKE_AZ_MODE", "badutf8")]);
     assert_eq!(
         b.collector("versions.az")["commands"][0]["lossy_utf8"],
         true
@@ -292,14 +290,7 @@ fn invalid_utf8_is_kept_lossily_and_noted() {
 
 #[test]
 fn powershell_without_inventory_is_failed_and_its_output_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    bin(&fake_path())
-        .env("FAKE_PWSH_MODE", "garbage")
-        .args(["-q", "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let b = read_bundle(&only_bundle(dir.path()));
+    let (_d, b) = fake_run(&[("FAKE_PWSH_MODE", "garbage")]);
     assert_eq!(b.collector("versions.powershell")["status"], "failed");
     assert!(
         b.text("versions/pwsh.output.txt")

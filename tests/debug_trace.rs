@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -589,14 +589,7 @@ fn trace_stop_ends_a_capture_left_by_an_earlier_run() {
 /// azure-cli from PyPI into a venv); skipped otherwise.
 #[test]
 fn real_azure_cli_debug_run() {
-    let az_dir: Option<PathBuf> = std::env::var_os("AZ_E2E_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            which::which("az")
-                .ok()
-                .and_then(|p| p.parent().map(Path::to_path_buf))
-        });
-    let Some(az_dir) = az_dir.filter(|d| d.join("az").exists()) else {
+    let Some(az_dir) = real_az_dir() else {
         eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
         return;
     };

@@ -5,27 +5,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::tls::{Ca, ProxyMode, proxy};
 use common::*;
 
-fn az_dir() -> Option<PathBuf> {
-    std::env::var_os("AZ_E2E_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            which::which("az")
-                .ok()
-                .and_then(|p| p.parent().map(Path::to_path_buf))
-        })
-        .filter(|d| d.join("az").exists())
-}
-
 #[test]
 fn real_az_behind_an_intercepting_proxy() {
-    let Some(az) = az_dir() else {
+    let Some(az) = real_az_dir() else {
         eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
         return;
     };

@@ -162,3 +162,15 @@ pub fn manifest_snapshot(name: &str, manifest: &Value) {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_json_snapshot!(name, manifest));
 }
+
+/// The directory of a real Azure CLI for the end-to-end tests: AZ_E2E_BIN, else `az` on PATH.
+pub fn real_az_dir() -> Option<PathBuf> {
+    std::env::var_os("AZ_E2E_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            which::which("az")
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+        })
+        .filter(|d| d.join("az").exists())
+}
