@@ -143,14 +143,18 @@ pub fn preflight(
     let work = state_dir(env);
     let mib = 1u64 << 20;
     let margin = 64;
-    let same_disk = free_bytes(&work).is_some() && free_bytes(&work) == free_bytes(output_dir);
-    let checks: Vec<(&Path, u64)> = if same_disk {
-        vec![(&work, 2 * max_mb + margin)]
+    let (work_free, out_free) = (free_bytes(&work), free_bytes(output_dir));
+    // The same free figure for both means the same disk: it holds the trace and its zip copy.
+    let checks: Vec<(&Path, Option<u64>, u64)> = if work_free.is_some() && work_free == out_free {
+        vec![(&work, work_free, 2 * max_mb + margin)]
     } else {
-        vec![(&work, max_mb + margin), (output_dir, max_mb + margin)]
+        vec![
+            (&work, work_free, max_mb + margin),
+            (output_dir, out_free, max_mb + margin),
+        ]
     };
-    for (dir, need_mb) in checks {
-        if let Some(free) = free_bytes(dir)
+    for (dir, free, need_mb) in checks {
+        if let Some(free) = free
             && free / mib < need_mb
         {
             return Err(TraceError::Disk {

@@ -52,6 +52,8 @@ pub struct Redactor {
     triggers: AhoCorasick,
     /// Trigger pattern index -> bit mask of the rules it triggers.
     trigger_rules: Vec<u64>,
+    /// Bit mask of the rules applied to the whole text rather than line by line.
+    multiline: u64,
     literals: Option<AhoCorasick>,
     pii: Option<Pii>,
 }
@@ -135,10 +137,16 @@ impl Redactor {
             regex: rules::pii_regex(),
             names: Mutex::new(HashMap::new()),
         });
+        let multiline = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.multiline)
+            .fold(0, |m, (i, _)| m | (1 << i));
         Redactor {
             rules,
             triggers,
             trigger_rules,
+            multiline,
             literals,
             pii,
         }
@@ -195,7 +203,7 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         for (start, end, mask) in lines {
-            let line_mask = mask & !self.multiline_mask();
+            let line_mask = mask & !self.multiline;
             if line_mask == 0 {
                 continue;
             }
@@ -213,7 +221,7 @@ impl Redactor {
         }
 
         // Multiline rules see the whole text.
-        let ml = whole_mask & self.multiline_mask();
+        let ml = whole_mask & self.multiline;
         if ml != 0
             && let Some(new) = self.apply_rules(&text, ml, &mut counts)
         {
@@ -235,14 +243,6 @@ impl Redactor {
         }
     }
 
-    fn multiline_mask(&self) -> u64 {
-        self.rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.multiline)
-            .fold(0, |m, (i, _)| m | (1 << i))
-    }
-
     /// Apply the rules in `mask` to `text`; None when nothing changed.
     fn apply_rules(
         &self,
@@ -255,7 +255,7 @@ impl Redactor {
             if mask & (1 << i) == 0 || !rule.regex.is_match(&cur) {
                 continue;
             }
-            let (next, n) = apply(&rule.regex, rule.name, &cur);
+            let (next, n) = apply(rule, &cur);
             if n > 0 {
                 *counts.entry(rule.name.to_string()).or_insert(0) += n;
                 cur = Cow::Owned(next);
@@ -348,12 +348,8 @@ fn already_masked(s: &str) -> bool {
 }
 
 /// Replace every participating `s*` group of every match with the rule's marker.
-fn apply(re: &Regex, name: &str, text: &str) -> (String, u64) {
-    let secret_groups: Vec<usize> = re
-        .capture_names()
-        .enumerate()
-        .filter_map(|(i, n)| n.filter(|n| n.starts_with('s')).map(|_| i))
-        .collect();
+fn apply(rule: &Rule, text: &str) -> (String, u64) {
+    let (re, name, secret_groups) = (&rule.regex, rule.name, &rule.secret_groups);
     let mark = marker(name);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;

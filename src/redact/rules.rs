@@ -18,6 +18,8 @@ pub struct Rule {
     /// Applied to the whole text instead of line by line (secrets that span lines).
     pub(crate) multiline: bool,
     pub(crate) regex: Regex,
+    /// Indices of the `s*` capture groups (computed once, used on every match).
+    pub(crate) secret_groups: Vec<usize>,
 }
 
 impl Rule {
@@ -66,13 +68,20 @@ fn rule(
     triggers: &'static [&'static str],
     re: &str,
 ) -> Rule {
+    let regex = Regex::new(re).unwrap_or_else(|e| panic!("rule {name}: {e}"));
+    let secret_groups = regex
+        .capture_names()
+        .enumerate()
+        .filter_map(|(i, n)| n.filter(|n| n.starts_with('s')).map(|_| i))
+        .collect();
     Rule {
         name,
         description,
         example,
         triggers,
         multiline: false,
-        regex: Regex::new(re).unwrap_or_else(|e| panic!("rule {name}: {e}")),
+        regex,
+        secret_groups,
     }
 }
 
