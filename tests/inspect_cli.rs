@@ -74,7 +74,7 @@ fn a_real_bundle_verifies_and_is_re_analysed() {
         .success()
         .stdout(
             predicate::str::contains("Verified: all").and(predicate::str::contains(
-                "AADSTS7000215 (InvalidClientSecret)",
+                "AADSTS7000215 (invalid client secret)",
             )),
         );
     let out = inspect(&b, &["--json"]).success();

@@ -1,11 +1,16 @@
 //! A catalogue of the AADSTS codes support sees most, with meaning and fix in both languages.
 //! Unknown codes are still reported, with the message the service sent.
+//!
+//! Names and meanings were checked against Microsoft's "Microsoft Entra authentication and
+//! authorization error codes" page (entra-docs, reference-error-codes.md, 2024-04-24). That page
+//! gives no name for 7000215 and does not list 1002016 (its text comes from the support article
+//! on TLS 1.0/1.1), so those two carry a description instead of a name.
 
 /// (code, name, meaning en, fix en, meaning ja, fix ja)
 pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
     (
         1002016,
-        "TLS version not supported",
+        "TLS 1.0/1.1 or 3DES deprecated",
         "The client used TLS 1.0 or 1.1; Entra ID accepts TLS 1.2 or newer only.",
         "Enable TLS 1.2 on this machine (SCHANNEL and .NET SchUseStrongCrypto / SystemDefaultTlsVersions) and install updates.",
         "クライアントが TLS 1.0/1.1 を使用しました。Entra ID は TLS 1.2 以降のみを受け付けます。",
@@ -37,7 +42,7 @@ pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
     ),
     (
         50076,
-        "UserStrongAuthRequired",
+        "UserStrongAuthClientAuthNRequired",
         "Multifactor authentication is required (a policy or a change of location).",
         "Sign in interactively so MFA can be completed (az login without -u/-p, or the browser / device code flow).",
         "多要素認証が必要です (ポリシーまたは場所の変更による)。",
@@ -93,7 +98,7 @@ pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
     ),
     (
         7000215,
-        "InvalidClientSecret",
+        "invalid client secret",
         "The client secret is invalid: often the secret's ID was sent instead of its value.",
         "Use the secret's value (not its ID), or create a new client secret for the application.",
         "クライアント シークレットが無効です。シークレットの値ではなく ID が送信されていることがよくあります。",
@@ -101,7 +106,7 @@ pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
     ),
     (
         700082,
-        "ExpiredOrRevokedGrant",
+        "ExpiredOrRevokedGrantInactiveToken",
         "The refresh token has expired because of inactivity.",
         "Sign in again; clear the tool's cache if stale tokens keep being used.",
         "非アクティブのため更新トークンの有効期限が切れました。",

@@ -9,7 +9,7 @@ use super::{Evidence, Finding, Lang, Model, Severity, aadsts, excerpt};
 const DOC_CLI_TROUBLE: &str =
     "https://learn.microsoft.com/cli/azure/use-azure-cli-successfully-troubleshooting";
 const DOC_CLI_PROXY: &str =
-    "https://learn.microsoft.com/cli/azure/use-azure-cli-successfully#work-behind-a-proxy";
+    "https://learn.microsoft.com/cli/azure/use-cli-effectively#work-behind-a-proxy";
 const DOC_ERRORS: &str =
     "https://learn.microsoft.com/entra/identity-platform/reference-error-codes";
 const DOC_TLS: &str = "https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/enable-support-tls-environment";
@@ -97,7 +97,9 @@ fn interception_cas(m: &Model) -> (Vec<Value>, BTreeSet<String>) {
     (rs, cas)
 }
 
+/// Failure texts of a TLS-inspecting proxy; the first is Azure CLI's own hint (SSLERROR_TEMPLATE).
 const CERT_FAIL: &[&str] = &[
+    "Certificate verification failed. This typically happens when using Azure CLI behind a proxy",
     "CERTIFICATE_VERIFY_FAILED",
     "The SSL connection could not be established",
     "unable to get local issuer certificate",

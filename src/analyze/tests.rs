@@ -517,3 +517,17 @@ fn docs_list_every_finding_id() {
         );
     }
 }
+
+/// The exact hint azure-cli prints (its SSLERROR_TEMPLATE), as reported in Azure/azure-cli#23820.
+#[test]
+fn azure_cli_certificate_hint_alone_is_tls_inspection() {
+    let t = log(
+        healthy(),
+        "Certificate verification failed. This typically happens when using Azure CLI behind a proxy that intercepts traffic with a self-signed certificate. Please add this certificate to the trusted CA bundle. More info: https://docs.microsoft.com/cli/azure/use-cli-effectively#work-behind-a-proxy.",
+    );
+    let f = run(&t, &[]);
+    assert_eq!(
+        (f[0].id, f[0].severity),
+        ("proxy.tls-inspection", Severity::Error)
+    );
+}
