@@ -118,13 +118,7 @@ fn json_output_names_the_bundle_and_collectors() {
 
 #[test]
 fn fake_tools_versions_appear() {
-    let dir = tempfile::tempdir().unwrap();
-    bin(&fake_path())
-        .args(["-q", "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let b = read_bundle(&only_bundle(dir.path()));
+    let (_dir, b) = fake_run(&[]);
     let az = b.json("versions/az.json");
     assert_eq!(az["azure_cli"], "2.91.0");
     assert_eq!(az["azure_cli_core"], "2.91.0");
@@ -455,13 +449,7 @@ fn sigint_kills_children_and_writes_a_partial_bundle_with_exit_130() {
 
 #[test]
 fn manifest_with_fake_tools() {
-    let dir = tempfile::tempdir().unwrap();
-    bin(&fake_path())
-        .args(["-q", "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let b = read_bundle(&only_bundle(dir.path()));
+    let (_dir, b) = fake_run(&[]);
     manifest_snapshot("manifest_fake_tools", &b.manifest);
 }
 
