@@ -1,22 +1,34 @@
 //! The redactor: the only producer of [`Redacted`] text, which is the only text the bundle
 //! writer, the manifest and `--json` output accept.
 //!
-//! Each rule is named (the name appears in `[REDACTED:<name>]` markers and in the manifest's
-//! per-file counts). A rule's regex marks the secret with capture groups whose names start with
-//! `s`; everything else in the match is kept, so logs stay readable and JSON stays JSON. Known
-//! secret values (e.g. from secret-named environment variables) are also removed wherever they
-//! appear, whatever the surrounding format.
+//! The model (docs/redaction.md):
+//! 1. What we construct ourselves is default-deny (`cmdline`, the environment and config
+//!    collectors): values are written only when known to be safe; every withheld value is
+//!    handed to [`Redactor::learn`].
+//! 2. Every secret seen — learned values and every rule hit of 6 characters or more — becomes a
+//!    known literal, searched in every later text in all its encodings (`encode`), with one
+//!    Aho-Corasick pass.
+//! 3. Shape rules (`rules`) and an entropy detector (`entropy`) are the safety net. All of them
+//!    run on the original text; their matches are merged into non-overlapping spans before
+//!    anything is replaced, so no rule sees another's output.
+//! 4. JSON is redacted value by value ([`Redactor::redact_json`]), never as serialized text, so it
+//!    stays valid. `redact(redact(x)) == redact(x)`.
+//!
+//! Text with ANSI colour sequences or NUL bytes (UTF-16LE) is matched through a view without
+//! them, and the spans are mapped back to the original.
 
+mod encode;
+mod entropy;
 mod rules;
+pub mod cmdline;
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, RwLock};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
-pub use rules::{Rule, rule_table};
+pub use rules::{Rule, is_secret_key, rule_table};
 
 /// Marker prefix of every replacement; text already carrying it is never counted twice.
 pub const MARKER_PREFIX: &str = "[REDACTED:";
@@ -44,7 +56,7 @@ impl Redacted {
     }
 }
 
-/// Replaces secrets in text. Cheap to share between threads.
+/// Replaces secrets in text. Cheap to share between threads; learns every secret it sees.
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
@@ -54,8 +66,32 @@ pub struct Redactor {
     trigger_rules: Vec<u64>,
     /// Bit mask of the rules applied to the whole text rather than line by line.
     multiline: u64,
-    literals: Option<AhoCorasick>,
+    literals: RwLock<Literals>,
     pii: Option<Pii>,
+}
+
+/// The known secrets and the automata over all their forms. New forms go to a small `recent`
+/// automaton, merged into `base` when it grows to half of it: learning n secrets one at a time
+/// costs O(n log n) automaton building, not O(n²).
+#[derive(Debug, Default)]
+struct Literals {
+    /// The secrets as seen (not their encoded forms).
+    known: HashSet<String>,
+    base: Vec<String>,
+    base_ac: Option<AhoCorasick>,
+    recent: Vec<String>,
+    recent_ac: Option<AhoCorasick>,
+}
+
+fn literal_automaton(patterns: &[String]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(patterns)
+        .ok()
 }
 
 /// Stable pseudonyms for e-mail addresses (`--mask-pii`).
@@ -65,11 +101,19 @@ struct Pii {
     names: Mutex<HashMap<String, usize>>,
 }
 
-/// The rule name used for known secret values (environment variables marked secret).
+/// The rule name used for known secret values.
 pub const LITERAL_RULE: &str = "known-secret-value";
+/// The rule name of the entropy detector.
+pub const ENTROPY_RULE: &str = "high-entropy";
+/// The rule name for secret-named JSON members.
+pub const FIELD_RULE: &str = "secret-field";
 
-/// Shortest literal secret we search for: shorter values would mask ordinary words.
+/// Shortest literal secret given explicitly (a secret variable's value).
 const MIN_LITERAL_LEN: usize = 4;
+/// Shortest rule hit that becomes a known literal, and shortest encoded form searched.
+const MIN_LEARNED_LEN: usize = 6;
+/// At most this many literals are learned: a huge log cannot make the automaton huge.
+const MAX_LITERALS: usize = 4096;
 
 /// Options for building a [`Redactor`].
 #[derive(Debug, Default, Clone)]
@@ -78,6 +122,16 @@ pub struct Options {
     pub literals: Vec<String>,
     /// Replace e-mail addresses / UPNs with stable pseudonyms.
     pub mask_pii: bool,
+}
+
+/// A secret found in the text: byte range (in the matched text) and the rule that found it.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    rule: &'static str,
+    /// Found by a rule (not as a known literal): the value is learned.
+    learn: bool,
 }
 
 impl Redactor {
@@ -99,19 +153,6 @@ impl Redactor {
     }
 
     pub fn with_options(opts: Options) -> Self {
-        let mut lits: Vec<String> = opts
-            .literals
-            .into_iter()
-            .filter(|s| s.chars().count() >= MIN_LITERAL_LEN && !s.starts_with(MARKER_PREFIX))
-            .collect();
-        lits.sort();
-        lits.dedup();
-        let literals = (!lits.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(&lits)
-                .expect("literal patterns are plain strings")
-        });
         let rules = rule_table();
         assert!(rules.len() <= 64, "rule masks are u64");
         let mut pats: Vec<String> = Vec::new();
@@ -142,46 +183,184 @@ impl Redactor {
             .enumerate()
             .filter(|(_, r)| r.multiline)
             .fold(0, |m, (i, _)| m | (1 << i));
-        Redactor {
+        let red = Redactor {
             rules,
             triggers,
             trigger_rules,
             multiline,
-            literals,
+            literals: RwLock::new(Literals::default()),
             pii,
-        }
+        };
+        red.learn_min(opts.literals, MIN_LITERAL_LEN);
+        red
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
-    /// Redact a text.
-    pub fn redact(&self, input: &str) -> Redacted {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut text: Cow<str> = Cow::Borrowed(input);
-        if let Some(ac) = &self.literals {
-            let mut n = 0u64;
-            let mut out = String::new();
-            let mut last = 0;
-            for m in ac.find_iter(text.as_ref()) {
-                out.push_str(&text[last..m.start()]);
-                out.push_str(&marker(LITERAL_RULE));
-                last = m.end();
-                n += 1;
+    /// Add known secrets (withheld argument values, secret variables): from now on they are
+    /// removed from every text, in every encoding. Values shorter than 6 characters or that
+    /// are a tool's own mask are ignored.
+    pub fn learn<I, S>(&self, secrets: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.learn_min(secrets, MIN_LEARNED_LEN);
+    }
+
+    /// Add known secrets of at least `min` characters (4 for values the caller knows are
+    /// secret, such as a password variable).
+    pub fn learn_min<I, S>(&self, secrets: I, min: usize)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let fresh: Vec<String> = {
+            let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
+            secrets
+                .into_iter()
+                .map(Into::into)
+                .filter(|s| {
+                    s.chars().count() >= min
+                        && !s.contains(MARKER_PREFIX)
+                        && !already_masked(s)
+                        && !lits.known.contains(s)
+                })
+                .collect()
+        };
+        if fresh.is_empty() {
+            return;
+        }
+        let mut lits = self.literals.write().unwrap_or_else(|e| e.into_inner());
+        let mut added = false;
+        for s in fresh {
+            if lits.known.len() >= MAX_LITERALS {
+                break;
             }
-            if n > 0 {
-                out.push_str(&text[last..]);
-                counts.insert(LITERAL_RULE.to_string(), n);
-                text = Cow::Owned(out);
+            if lits.known.insert(s.clone()) {
+                // Encoded forms shorter than the raw minimum would mask ordinary text.
+                let min_form = min.max(MIN_LEARNED_LEN).min(s.chars().count());
+                for f in encode::forms(&s, min_form) {
+                    if !f.contains(MARKER_PREFIX) {
+                        lits.recent.push(f);
+                    }
+                }
+                added = true;
             }
         }
+        if added {
+            if lits.recent.len() >= 256.max(lits.base.len() / 2) {
+                let recent = std::mem::take(&mut lits.recent);
+                lits.base.extend(recent);
+                lits.base.sort();
+                lits.base.dedup();
+                lits.base_ac = literal_automaton(&lits.base);
+                lits.recent_ac = None;
+            } else {
+                lits.recent.sort();
+                lits.recent.dedup();
+                lits.recent_ac = literal_automaton(&lits.recent);
+            }
+        }
+    }
 
+    /// How many distinct secrets are known.
+    pub fn known_secrets(&self) -> usize {
+        self.literals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .known
+            .len()
+    }
+
+    /// Redact a text.
+    pub fn redact(&self, input: &str) -> Redacted {
+        let view = View::new(input);
+        let text = view.text();
+        let mut spans: Vec<Span> = Vec::new();
+        self.literal_spans(text, &mut spans);
+        self.rule_spans(text, &mut spans);
+        let mut found = Vec::new();
+        entropy::find(text, &mut found);
+        spans.extend(found.into_iter().map(|(start, end)| Span {
+            start,
+            end,
+            rule: ENTROPY_RULE,
+            learn: true,
+        }));
+        spans.retain(|s| s.end > s.start && !already_masked(&text[s.start..s.end]));
+        extend_over_continuations(text, &mut spans);
+        let merged = merge(spans);
+
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut learned: Vec<String> = Vec::new();
+        let mut out = String::with_capacity(input.len());
+        let mut last = 0;
+        for s in &merged {
+            let (start, end) = view.original(s.start, s.end);
+            if start < last {
+                continue;
+            }
+            if s.learn {
+                let v = &input[start..end];
+                if !v.contains('\n') && v.len() <= 4096 {
+                    learned.push(v.to_string());
+                }
+            }
+            out.push_str(&input[last..start]);
+            out.push_str(&marker(s.rule));
+            last = end;
+            *counts.entry(s.rule.to_string()).or_insert(0) += 1;
+        }
+        out.push_str(&input[last..]);
+        if !learned.is_empty() {
+            self.learn(learned.into_iter().filter(|v| !stop_word(v)));
+        }
+
+        if let Some(pii) = &self.pii
+            && out.contains('@')
+        {
+            let (new, n) = pii.apply(&out);
+            if n > 0 {
+                *counts.entry(rules::PII_RULE.to_string()).or_insert(0) += n;
+                out = new;
+            }
+        }
+        Redacted { text: out, counts }
+    }
+
+    /// Redact an already-redacted text again with everything learned since (before it is
+    /// written: a secret seen in one collector's output is removed from every other's).
+    pub fn reredact(&self, text: &Redacted) -> Redacted {
+        let mut again = self.redact(text.as_str());
+        for (k, v) in &text.counts {
+            *again.counts.entry(k.clone()).or_insert(0) += v;
+        }
+        again
+    }
+
+    fn literal_spans(&self, text: &str, spans: &mut Vec<Span>) {
+        let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
+        for ac in [&lits.base_ac, &lits.recent_ac].into_iter().flatten() {
+            for m in ac.find_iter(text) {
+                spans.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    rule: LITERAL_RULE,
+                    learn: false,
+                });
+            }
+        }
+    }
+
+    fn rule_spans(&self, text: &str, spans: &mut Vec<Span>) {
         // Which rules are triggered, per line (and over the whole text for multiline rules).
         let mut lines: Vec<(usize, usize, u64)> = Vec::new();
         let mut whole_mask = 0u64;
         let bytes = text.as_bytes();
-        for m in self.triggers.find_overlapping_iter(text.as_ref()) {
+        for m in self.triggers.find_overlapping_iter(text) {
             let mask = self.trigger_rules[m.pattern().as_usize()];
             whole_mask |= mask;
             if let Some(last) = lines.last_mut()
@@ -191,108 +370,318 @@ impl Redactor {
                 last.2 |= mask;
                 continue;
             }
-            let start = memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
-            let end = memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |i| m.start() + i);
+            let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |i| m.start() + i);
             match lines.last_mut() {
                 Some(last) if last.0 == start => last.2 |= mask,
                 _ => lines.push((start, end, mask)),
             }
         }
-
-        let mut changed = false;
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
+        let mut found: Vec<(usize, usize)> = Vec::new();
         for (start, end, mask) in lines {
             let line_mask = mask & !self.multiline;
             if line_mask == 0 {
                 continue;
             }
-            let line = &text[start..end];
-            if let Some(new) = self.apply_rules(line, line_mask, &mut counts) {
-                out.push_str(&text[last..start]);
-                out.push_str(&new);
-                last = end;
-                changed = true;
-            }
-        }
-        if changed {
-            out.push_str(&text[last..]);
-            text = Cow::Owned(out);
-        }
-
-        // Multiline rules see the whole text.
-        let ml = whole_mask & self.multiline;
-        if ml != 0
-            && let Some(new) = self.apply_rules(&text, ml, &mut counts)
-        {
-            text = Cow::Owned(new);
-        }
-
-        if let Some(pii) = &self.pii
-            && text.contains('@')
-        {
-            let (new, n) = pii.apply(&text);
-            if n > 0 {
-                *counts.entry(rules::PII_RULE.to_string()).or_insert(0) += n;
-                text = Cow::Owned(new);
-            }
-        }
-        Redacted {
-            text: text.into_owned(),
-            counts,
-        }
-    }
-
-    /// Apply the rules in `mask` to `text`; None when nothing changed.
-    fn apply_rules(
-        &self,
-        text: &str,
-        mask: u64,
-        counts: &mut BTreeMap<String, u64>,
-    ) -> Option<String> {
-        let mut cur: Cow<str> = Cow::Borrowed(text);
-        for (i, rule) in self.rules.iter().enumerate() {
-            if mask & (1 << i) == 0 || !rule.regex.is_match(&cur) {
-                continue;
-            }
-            let (next, n) = apply(rule, &cur);
-            if n > 0 {
-                *counts.entry(rule.name.to_string()).or_insert(0) += n;
-                cur = Cow::Owned(next);
-            }
-        }
-        match cur {
-            Cow::Owned(s) => Some(s),
-            Cow::Borrowed(_) => None,
-        }
-    }
-
-    /// Redact an argument vector (a command line) and return it with the total counts.
-    /// A secret flag's value in the next argument is removed even when the joined text would
-    /// not show the pairing (e.g. a value with spaces).
-    pub fn redact_argv(&self, argv: &[String]) -> (Vec<String>, BTreeMap<String, u64>) {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut out = Vec::with_capacity(argv.len());
-        let mut take_next = false;
-        for arg in argv {
-            if take_next {
-                take_next = false;
-                if !arg.starts_with(MARKER_PREFIX) {
-                    *counts.entry(rules::CMDLINE_RULE.to_string()).or_insert(0) += 1;
-                    out.push(marker(rules::CMDLINE_RULE));
+            // A key whose value continues on the next line (`"password":` / an open quote)
+            // is matched together with that line.
+            let end = if opens_value(&text[start..end]) {
+                memchr::memchr(b'\n', &bytes[(end + 1).min(bytes.len())..])
+                    .map_or(bytes.len(), |i| end + 1 + i)
+            } else {
+                end
+            };
+            let region = &text[start..end];
+            for (i, rule) in self.rules.iter().enumerate() {
+                if line_mask & (1 << i) == 0 {
                     continue;
                 }
+                found.clear();
+                rule.find(region, start, &mut found);
+                spans.extend(found.iter().map(|&(s, e)| Span {
+                    start: s,
+                    end: e,
+                    rule: rule.name,
+                    learn: true,
+                }));
             }
-            if rules::is_secret_flag(arg) {
-                take_next = true;
+        }
+        let ml = whole_mask & self.multiline;
+        if ml != 0 {
+            for (i, rule) in self.rules.iter().enumerate() {
+                if ml & (1 << i) == 0 {
+                    continue;
+                }
+                found.clear();
+                rule.find(text, 0, &mut found);
+                spans.extend(found.iter().map(|&(s, e)| Span {
+                    start: s,
+                    end: e,
+                    rule: rule.name,
+                    learn: true,
+                }));
             }
-            let r = self.redact(arg);
+        }
+    }
+
+    /// Redact a JSON value string by string, so the result stays valid JSON. A string member
+    /// whose key names a secret (`client_secret`, `primaryKey`, `SecretText`, ...) is masked
+    /// whole.
+    pub fn redact_json(&self, value: &serde_json::Value) -> (serde_json::Value, BTreeMap<String, u64>) {
+        let mut counts = BTreeMap::new();
+        let v = self.walk(value, None, &mut counts);
+        (v, counts)
+    }
+
+    /// Serialize a value as pretty JSON with every string redacted.
+    pub fn redact_to_json<T: serde::Serialize>(&self, value: &T) -> serde_json::Result<Redacted> {
+        let v = serde_json::to_value(value)?;
+        let (v, counts) = self.redact_json(&v);
+        Ok(Redacted {
+            text: serde_json::to_string_pretty(&v)? + "\n",
+            counts,
+        })
+    }
+
+    fn walk(
+        &self,
+        v: &serde_json::Value,
+        key: Option<&str>,
+        counts: &mut BTreeMap<String, u64>,
+    ) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => {
+                if key.is_some_and(is_secret_key) && !s.is_empty() && !already_masked(s) {
+                    self.learn([s.clone()]);
+                    *counts.entry(FIELD_RULE.to_string()).or_insert(0) += 1;
+                    return Value::String(marker(FIELD_RULE));
+                }
+                let r = self.redact(s);
+                for (k, n) in r.counts {
+                    *counts.entry(k).or_insert(0) += n;
+                }
+                Value::String(r.text)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.walk(x, key, counts)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| {
+                        let rk = self.redact(k);
+                        for (name, n) in rk.counts {
+                            *counts.entry(name).or_insert(0) += n;
+                        }
+                        (rk.text, self.walk(x, Some(k), counts))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Redact an argument vector (a command line): default-deny, see [`cmdline`]. The withheld
+    /// values are learned, so they are also removed wherever the tool prints them.
+    pub fn redact_argv(&self, argv: &[String]) -> (Vec<String>, BTreeMap<String, u64>) {
+        let san = cmdline::sanitize_argv(argv);
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        if !san.masked.is_empty() {
+            counts.insert(cmdline::ARG_RULE.to_string(), san.masked.len() as u64);
+        }
+        self.learn_masked(&san.masked);
+        let mut out = Vec::with_capacity(san.argv.len());
+        for a in san.argv {
+            let r = self.redact(&a);
             for (k, v) in r.counts {
                 *counts.entry(k).or_insert(0) += v;
             }
             out.push(r.text);
         }
         (out, counts)
+    }
+
+    /// Learn the values a command-line sanitizer withheld: secret-flag values always (from 4
+    /// characters), others when they do not look like an ordinary word (a withheld
+    /// `--location westeurope` must not mask every "westeurope" in the logs).
+    pub fn learn_masked(&self, masked: &[cmdline::Masked]) {
+        let (secret, other): (Vec<_>, Vec<_>) = masked.iter().partition(|m| m.secret_flag);
+        self.learn_min(secret.iter().map(|m| m.value.clone()), MIN_LITERAL_LEN);
+        self.learn(
+            other
+                .iter()
+                .map(|m| m.value.clone())
+                .filter(|v| !plain_word(v)),
+        );
+    }
+}
+
+/// A value that reads like an ordinary word or path, not a credential.
+fn plain_word(v: &str) -> bool {
+    v.len() < 16
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.' || c == '/')
+}
+
+/// Values a rule may capture that are not secrets and must not be learned or counted.
+fn stop_word(v: &str) -> bool {
+    let t = v.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+    matches!(
+        t.to_ascii_lowercase().as_str(),
+        "none" | "null" | "true" | "false" | "undefined" | "n/a" | "<redacted>" | "redacted"
+            | "hidden" | "<hidden>" | "not set" | "<not set>" | "[]" | "{}"
+    )
+}
+
+/// Does this line end with a key whose value starts on the next line, or an open string?
+fn opens_value(line: &str) -> bool {
+    let t = line.trim_end();
+    t.ends_with(':') || t.ends_with('=') || t.bytes().filter(|&b| b == b'"').count() % 2 == 1
+}
+
+/// A secret that runs to the end of its line continues on the next when the tool wrapped it
+/// (console width, a JSON string split by a newline, interleaved output): extend such spans
+/// over the following lines' leading token characters.
+fn extend_over_continuations(text: &str, spans: &mut [Span]) {
+    let b = text.as_bytes();
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"._~+/=-%\\*".contains(&c);
+    for s in spans.iter_mut() {
+        for _ in 0..64 {
+            let mut i = s.end;
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            // Only when the secret reaches the end of its line with no closing delimiter.
+            if i >= b.len() || !(b[i] == b'\n' || b[i] == b'\r') || s.end == s.start {
+                break;
+            }
+            if !b[s.end - 1].is_ascii_alphanumeric() && !b"_-+/=".contains(&b[s.end - 1]) {
+                break;
+            }
+            if b[i] == b'\r' {
+                i += 1;
+            }
+            if i >= b.len() || b[i] != b'\n' {
+                break;
+            }
+            i += 1;
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            let t0 = j;
+            while j < b.len() && token(b[j]) {
+                j += 1;
+            }
+            let run = j - t0;
+            // The rest of the line after the run may only close the value.
+            let mut k = j;
+            while k < b.len() && matches!(b[k], b'"' | b'\'' | b',' | b'}' | b']' | b' ' | b'\t' | b';') {
+                k += 1;
+            }
+            let line_ends = k >= b.len() || b[k] == b'\n' || b[k] == b'\r';
+            if run < 8 || !line_ends {
+                break;
+            }
+            // Not a new log line: those start with a word and a colon, or a date.
+            let piece = &text[t0..j];
+            if piece.contains("://") || piece.chars().all(|c| c.is_ascii_lowercase()) {
+                break;
+            }
+            s.end = j;
+        }
+    }
+}
+
+/// Sort spans and merge those that overlap; the earliest-starting rule names the merged span.
+fn merge(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start < last.end => {
+                last.end = last.end.max(s.end);
+                last.learn |= s.learn;
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// The text the rules read: the input without ANSI escape sequences and NUL bytes (UTF-16LE
+/// output read as bytes), with a map back to the input's byte offsets.
+struct View<'a> {
+    input: &'a str,
+    stripped: Option<(String, Vec<usize>)>,
+}
+
+impl<'a> View<'a> {
+    fn new(input: &'a str) -> Self {
+        if !input.bytes().any(|b| b == 0x1b || b == 0) {
+            return View {
+                input,
+                stripped: None,
+            };
+        }
+        let b = input.as_bytes();
+        let mut text = String::with_capacity(input.len());
+        let mut map = Vec::with_capacity(input.len() + 1);
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                0 => i += 1,
+                0x1b => i = skip_escape(b, i),
+                _ => {
+                    let ch = input[i..].chars().next().expect("char boundary");
+                    for k in 0..ch.len_utf8() {
+                        map.push(i + k);
+                    }
+                    text.push(ch);
+                    i += ch.len_utf8();
+                }
+            }
+        }
+        map.push(input.len());
+        View {
+            input,
+            stripped: Some((text, map)),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match &self.stripped {
+            Some((t, _)) => t,
+            None => self.input,
+        }
+    }
+
+    /// The input range of a view range.
+    fn original(&self, start: usize, end: usize) -> (usize, usize) {
+        match &self.stripped {
+            None => (start, end),
+            Some((_, map)) => (map[start], map[end - 1] + 1),
+        }
+    }
+}
+
+/// The end of the escape sequence starting at `i` (CSI, OSC, or a two-byte escape).
+fn skip_escape(b: &[u8], i: usize) -> usize {
+    match b.get(i + 1) {
+        Some(b'[') => {
+            let mut j = i + 2;
+            while j < b.len() && (0x20..=0x3f).contains(&b[j]) {
+                j += 1;
+            }
+            (j + 1).min(b.len())
+        }
+        Some(b']') => {
+            let mut j = i + 2;
+            while j < b.len() && b[j] != 0x07 && !(b[j] == 0x1b && b.get(j + 1) == Some(&b'\\')) {
+                j += 1;
+            }
+            if j < b.len() && b[j] == 0x1b { j + 2 } else { (j + 1).min(b.len()) }
+        }
+        Some(c) if c.is_ascii() => i + 2,
+        _ => i + 1,
     }
 }
 
@@ -329,51 +718,34 @@ impl Default for Redactor {
     }
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
-}
-
-fn memrchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().rposition(|&b| b == needle)
-}
-
 fn marker(rule: &str) -> String {
     format!("{MARKER_PREFIX}{rule}]")
 }
 
-/// A span that is already a marker, or a tool's own mask (az writes `*****` and `{}`), is left
-/// alone so that counts report real secrets only.
+/// A span that is already a marker (with nothing but quotes, escapes and punctuation around
+/// it), or a tool's own mask (az writes `*****` and `{}`), is left alone so that counts report
+/// real secrets only and a second pass changes nothing.
 fn already_masked(s: &str) -> bool {
-    s.is_empty() || s.starts_with(MARKER_PREFIX) || s == "{}" || s.bytes().all(|b| b == b'*')
-}
-
-/// Replace every participating `s*` group of every match with the rule's marker.
-fn apply(rule: &Rule, text: &str) -> (String, u64) {
-    let (re, name, secret_groups) = (&rule.regex, rule.name, &rule.secret_groups);
-    let mark = marker(name);
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    let mut n = 0u64;
-    for caps in re.captures_iter(text) {
-        let mut spans: Vec<(usize, usize)> = secret_groups
-            .iter()
-            .filter_map(|&i| caps.get(i))
-            .filter(|m| !already_masked(m.as_str()))
-            .map(|m| (m.start(), m.end()))
-            .collect();
-        spans.sort_unstable();
-        for (s, e) in spans {
-            if s < last {
-                continue;
+    if s.is_empty() || s == "{}" || s.bytes().all(|b| b == b'*') || stop_word(s) {
+        return true;
+    }
+    if !s.contains(MARKER_PREFIX) {
+        return false;
+    }
+    let mut rest = String::with_capacity(s.len());
+    let mut t = s;
+    while let Some(i) = t.find(MARKER_PREFIX) {
+        rest.push_str(&t[..i]);
+        t = &t[i..];
+        match t.find(']') {
+            Some(j) => t = &t[j + 1..],
+            None => {
+                t = "";
             }
-            out.push_str(&text[last..s]);
-            out.push_str(&mark);
-            last = e;
-            n += 1;
         }
     }
-    out.push_str(&text[last..]);
-    (out, n)
+    rest.push_str(t);
+    !rest.chars().any(|c| c.is_alphanumeric())
 }
 
 #[cfg(test)]

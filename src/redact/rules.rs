@@ -17,15 +17,42 @@ pub struct Rule {
     pub(crate) triggers: &'static [&'static str],
     /// Applied to the whole text instead of line by line (secrets that span lines).
     pub(crate) multiline: bool,
-    pub(crate) regex: Regex,
+    pub(crate) matcher: Matcher,
     /// Indices of the `s*` capture groups (computed once, used on every match).
     pub(crate) secret_groups: Vec<usize>,
 }
 
+/// How a rule finds its secrets.
+#[derive(Debug, Clone)]
+pub(crate) enum Matcher {
+    /// A regex whose `s*` groups are the secret.
+    Regex(Regex),
+    /// Code that pushes the secret spans it finds.
+    Code(fn(&str, &mut Vec<(usize, usize)>)),
+}
+
 impl Rule {
-    /// The rule's regex (for benchmarks and diagnostics).
-    pub fn regex(&self) -> &Regex {
-        &self.regex
+    /// Push the spans of the secrets this rule finds in `text`, offset by `base`.
+    pub(crate) fn find(&self, text: &str, base: usize, out: &mut Vec<(usize, usize)>) {
+        match &self.matcher {
+            Matcher::Regex(re) => {
+                for caps in re.captures_iter(text) {
+                    for &i in &self.secret_groups {
+                        if let Some(m) = caps.get(i) {
+                            out.push((base + m.start(), base + m.end()));
+                        }
+                    }
+                }
+            }
+            Matcher::Code(f) => {
+                let n = out.len();
+                f(text, out);
+                for s in &mut out[n..] {
+                    s.0 += base;
+                    s.1 += base;
+                }
+            }
+        }
     }
     /// The literals that make a line a candidate for this rule.
     pub fn triggers(&self) -> &'static [&'static str] {
@@ -38,7 +65,7 @@ pub(crate) const CMDLINE_RULE: &str = "command-line-secret";
 /// A flag whose value is secret: `-p`, or any flag whose name ends in password, secret or token
 /// (`--client-secret`, `--federated-token`, `-ClientSecret`, `-CertificatePassword`,
 /// `-AccessToken`, `-MicrosoftGraphAccessToken`, ...).
-const SECRET_FLAG: &str = r"(?:-p|--?(?:[a-z0-9]+-?)*?(?:password|passwd|secret|token))";
+const SECRET_FLAG: &str = r"(?:-p|--p|--pass[a-z]*|--federated-tok[a-z]*|--client-sec[a-z]*|--?(?:[a-z0-9]+-?)*?(?:password|passwd|secret|token))";
 
 pub(crate) fn is_secret_flag(arg: &str) -> bool {
     use std::sync::OnceLock;
@@ -80,36 +107,91 @@ fn rule(
         example,
         triggers,
         multiline: false,
-        regex,
+        matcher: Matcher::Regex(regex),
         secret_groups,
     }
 }
 
-/// The built-in rules, in the order they are applied.
+/// Key names whose value is a secret, as a regex fragment (matched case-insensitively against
+/// the whole key): JSON members, headers, YAML / INI / `Format-List` lines.
+pub(crate) const SECRET_KEY: &str = r"(?:[a-z0-9][a-z0-9_.\-]*)?(?:token|secret|secrettext|password|passwd|pwd|passphrase|assertion|credentials?|api[_-]?key|access[_-]?key|private[_-]?key|primary[_-]?key|secondary[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|connection[_-]?string|signature|cookie)|device_?code|pat|auth|key|sig";
+
+/// Is this JSON member / setting name one whose value is secret?
+pub fn is_secret_key(key: &str) -> bool {
+    use std::sync::OnceLock;
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&format!("(?i)^(?:{SECRET_KEY})$")).expect("valid key regex"))
+        .is_match(key)
+}
+
+/// The built-in rules. They all run on the original text; their matches are merged before
+/// anything is replaced, so no rule ever sees another rule's output.
 pub fn rule_table() -> Vec<Rule> {
-    let oauth_keys = r"[a-z0-9_]*(?:token|secret|password|passwd|assertion)|device_?code";
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<Vec<Rule>> = OnceLock::new();
+    TABLE.get_or_init(build_table).clone()
+}
+
+fn build_table() -> Vec<Rule> {
+    let oauth_keys = SECRET_KEY;
     let mut private_key = rule(
         "private-key",
-        "the body of a PEM private-key block (any key type), also when written on one line with \\n escapes or cut off",
+        "the body of a PEM or PGP private-key block (any key type), also when written on one line with \\n escapes or cut off",
         "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg...\\n-----END PRIVATE KEY-----",
-        &["private key-----"],
-        // The body is base64, white space, `\n` escapes and `Proc-Type:`-style headers, and can
-        // never contain "-----": a greedy body that stops there keeps the regex engine from
-        // scanning back over the whole text, and also ends a block that was cut off.
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<s>(?:[A-Za-z0-9+/=\s\\:,.]|-[A-Za-z0-9])*)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?",
+        &["private key"],
+        // The body can never contain "-----" (which ends it, also for a block that was cut
+        // off) nor a quote or brace (the end of the string a key was embedded in). PGP armour
+        // headers (`Comment: alice@example.com`) are part of the body.
+        r#"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?P<s>(?:[^-"'{}<>]|-{1,4}[^-"'{}<>])*)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"#,
     );
     private_key.multiline = true;
+    let mut putty = rule(
+        "putty-private-key",
+        "the private lines and MAC of a PuTTY .ppk key",
+        "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAIBsT3cr3tKeyBytesAAAA\nPrivate-MAC: 6c3f0d1e",
+        &["private-lines", "private-mac", "private-hash"],
+        r"(?i)Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<s1>(?:[A-Za-z0-9+/=]+[ \t]*\r?\n)*[A-Za-z0-9+/=]+)|Private-(?:MAC|Hash):[ \t]*(?P<s2>[0-9a-fA-F]+)",
+    );
+    putty.multiline = true;
+    let mut der = rule(
+        "der-private-key",
+        "base64 DER private keys and PFX/PKCS#12 files without PEM armour (PKCS#1, PKCS#8, SEC1, Ed25519, encrypted PKCS#8, PFX), also wrapped over lines",
+        "MIIEowIBAAKCAQEAlr0GKpjKvobnDg84LXbPPEsN...",
+        &[
+            "ibazcc",
+            "ibaakc",
+            "ibadan",
+            "mhccaqee",
+            "migkagebbd",
+            "mc4caqawbqydk2vw",
+            "mighagemabmgbyqgsm49",
+            "bgkqhkig9w0bbq0w",
+        ],
+        r"(?P<s>(?:MII[A-Za-z0-9+/]{3}(?:IBAzCC|IBAAKC|IBADAN)|MHcCAQEE|MIGkAgEBBD|MC4CAQAwBQYDK2Vw|MIGHAgEAMBMGByqGSM49|MII[A-Za-z0-9+/]{2,6}BgkqhkiG9w0BBQ0w)(?:[A-Za-z0-9+/=]|\\[rn]|\r?\n[ \t]*)*)",
+    );
+    der.multiline = true;
+    let mut storage = rule(
+        "storage-key",
+        "the `value` of a storage account key object (`az storage account keys list`: keyName, permissions, value)",
+        r#"{"creationTime": "2026-11-01T00:00:00Z", "keyName": "key1", "permissions": "FULL", "value": "bXlrZXlWYWx1ZQ=="}"#,
+        &["\"keyname\""],
+        r#"(?i)"keyName"\s*:\s*"[^"]*"(?:\s*,\s*"[a-z]+"\s*:\s*(?:"[^"]*"|null|true|false|[0-9.]+))*?\s*,\s*"value"\s*:\s*"(?P<s>[^"]*)""#,
+    );
+    storage.multiline = true;
     vec![
         private_key,
+        putty,
+        der,
+        storage,
         rule(
             "authorization-header",
-            "the value of Authorization / Proxy-Authorization (any scheme; the scheme stays) in header, PowerShell debug, JSON and Python-dict form, and any `Bearer <token>`",
+            "the value of Authorization / Proxy-Authorization (any scheme; the scheme stays) in header, PowerShell debug, JSON, Python-dict and URL-encoded form, and any `Bearer <token>`",
             "'Authorization': 'Bearer eyJ0eXAiOiAiS...'",
             &["authorization", "bearer"],
             &header_regex(
                 "proxy-authorization|authorization",
                 "bearer|basic|negotiate|ntlm|digest|pop",
-                r"|\bbearer[ \t]+(?P<s3>[A-Za-z0-9._~+/\-]{8,}=*)",
+                r"|\bbearer[ \t]+(?P<s3>[A-Za-z0-9._~+/\-]{8,}=*)|authorization%3a(?:\+|%20)*(?:(?:bearer|basic|negotiate|ntlm|digest|pop)(?:\+|%20)+)?(?P<s4>[^&\s'\x22]+)",
             ),
         ),
         rule(
@@ -119,51 +201,75 @@ pub fn rule_table() -> Vec<Rule> {
             &["cookie"],
             &header_regex("set-cookie|cookie", "", ""),
         ),
+        Rule {
+            name: "url-credentials",
+            description: "user:password before the host in any URL (proxy URLs especially), also without a scheme (`alice:pw@proxy:3128`) and with raw / # ? in the password",
+            example: "http://alice:s3cret@proxy.contoso.com:8080",
+            triggers: &["@"],
+            multiline: false,
+            matcher: Matcher::Code(url_credentials),
+            secret_groups: Vec::new(),
+        },
         rule(
-            "url-credentials",
-            "user:password before the host in any URL (proxy URLs especially)",
-            "http://alice:s3cret@proxy.contoso.com:8080",
-            &["://"],
-            r#"(?i)\b[a-z][a-z0-9+.\-]*://(?P<s>[^\s/?#@'"<>\[\]]*:[^\s/?#'"<>]*)@"#,
+            "secret-field",
+            "a header, YAML, INI or PowerShell Format-List line whose key names a secret (x-ms-refresh-token:, client_secret:, SecretText :, pat =, Pwd=)",
+            "X-MS-TOKEN-AAD-ID-TOKEN: eyJ0eXAi...",
+            &[
+                "token", "secret", "password", "passwd", "pwd", "passphrase", "assertion",
+                "credential", "apikey", "api-key", "api_key", "accesskey", "access_key",
+                "access-key", "privatekey", "private_key", "primarykey", "secondarykey",
+                "accountkey", "connectionstring", "connection_string", "signature", "cookie",
+                "pat =", "pat=", "pat:", "pat :", "auth =", "auth=", "auth:", "key:", "key =",
+                "key=", "key :", "sig:", "sig =", "sig=", "devicecode", "device_code",
+            ],
+            &format!(
+                r#"(?im)^[ \t]*(?:-[ \t]+)?'?(?:{oauth_keys})'?[ \t]*[:=][ \t]*(?:(?:bearer|basic|negotiate|ntlm|digest|pop)[ \t]+)?(?:'(?P<s1>[^'\r\n]*)'?|"(?P<s2>[^"\r\n]*)"?|(?P<s3>[^\s'"][^\r\n]*?))[ \t]*\r?$"#
+            ),
         ),
         rule(
             CMDLINE_RULE,
-            "the value after a secret command-line flag: -p, and any flag ending in password, secret or token (az --password, --client-secret, --federated-token, --certificate-password; PowerShell -ClientSecret, -CertificatePassword, -Password, -AccessToken), in shell, --flag=value, -Flag:value and az's argument-list forms; and the string given to ConvertTo-SecureString",
+            "the value after a secret command-line flag: -p, and any flag ending in password, secret or token (az --password, --client-secret, --federated-token, --certificate-password; PowerShell -ClientSecret, -CertificatePassword, -Password, -AccessToken), in shell, --flag=value, -Flag:value, -Flag: value and az's argument-list forms",
             "az login --service-principal -u 0a1b... -p Zq8~s3cret --tenant contoso.onmicrosoft.com",
             // `-p` only with the separators the regex accepts: a bare "-p" is in every
             // "site-packages" of a Python traceback.
             &[
-                "-p ",
-                "-p\t",
-                "-p'",
-                "-p\"",
-                "-p=",
-                "-p:",
-                "password",
-                "passwd",
-                "secret",
+                "-p ", "-p\t", "-p'", "-p\"", "-p=", "-p:", "password", "passwd", "secret",
                 "token",
-                "convertto-securestring",
             ],
             &format!(
-                r#"(?i)(?:(?:^|[\s'"\[,(])(?:{SECRET_FLAG})(?:=|:|[ \t]+|['"][ \t]*,[ \t]*)(?:'(?P<s1>[^'\r\n]*)'|"(?P<s2>[^"\r\n]*)"|(?P<s3>[^\s'",\]\)]+))|ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force|String)\b)*[ \t]+(?:'(?P<s4>[^'\r\n]*)'|"(?P<s5>[^"\r\n]*)"|(?P<s6>[^\s|;)'"-][^\s|;)'"]*)))"#
+                r#"(?i)(?:^|[\s'"\[,(])(?:{SECRET_FLAG})(?:=|:[ \t]*|[ \t]+|['"][ \t]*,[ \t]*)(?:'(?P<s1>(?:[^'\r\n]|'')*)'|"(?P<s2>(?:[^"\\\r\n]|\\.)*)"|(?P<s3>[^\s'",\]\)(\-][^\s'",\]\)]*))"#
+            ),
+        ),
+        rule(
+            "secure-string",
+            "PowerShell plain-text secrets: the string given to ConvertTo-SecureString (as argument, -String, piped or in parentheses), to a NetworkCredential / PSCredential constructor, and assigned to a secret-named variable or $env: variable",
+            "$pw = ConvertTo-SecureString 'Zq8~s3cret' -AsPlainText -Force",
+            &["convertto-securestring", "networkcredential", "pscredential", "$env:", "$"],
+            &format!(
+                r#"(?i)ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force)\b)*(?:[ \t]*\([ \t]*|[ \t]+(?:-String[ \t:]+)?)(?:'(?P<s1>(?:[^'\r\n]|'')*)'|"(?P<s2>[^"\r\n]*)"|(?P<s3>[^\s|;)'"(-][^\s|;)'"]*))|(?:'(?P<s4>(?:[^'\r\n]|'')*)'|"(?P<s5>[^"\r\n]*)")[ \t]*\|[ \t]*ConvertTo-SecureString|(?:NetworkCredential|PSCredential)[ \t]*(?:\]::new)?\([^)\r\n]*?,[ \t]*(?:'(?P<s6>(?:[^'\r\n]|'')*)'|"(?P<s7>[^"\r\n]*)")|\$(?:env:)?[a-z0-9_]*(?:{oauth_keys}|pw|pass)[ \t]*=[ \t]*(?:'(?P<s8>(?:[^'\r\n]|'')*)'|"(?P<s9>[^"\r\n]*)")"#
             ),
         ),
         rule(
             "oauth-field",
-            "OAuth and credential fields: access_token, refresh_token, id_token, client_secret, client_assertion, assertion, password, device_code, secret and any key ending in token / secret / password, as JSON or Python-dict members and in form bodies and query strings (there also `code`)",
+            "OAuth and credential fields: access_token, refresh_token, id_token, client_secret, client_assertion, password, device_code, secretText, primaryKey and any key ending in token / secret / password / key, as JSON or Python-dict members (also when the value is on the next line or cut off) and in form bodies and query strings (there also `code`)",
             "client_id=0a1b&client_secret=Zq8~s3cret&grant_type=client_credentials",
-            &["token", "secret", "password", "passwd", "assertion", "code"],
+            &[
+                "token", "secret", "password", "passwd", "pwd", "passphrase", "assertion",
+                "code", "credential", "key", "signature", "cookie", "pat", "auth", "sig",
+            ],
             &format!(
-                r#"(?i)(?:["'](?:{oauth_keys})["'][ \t]*:[ \t]*(?:"(?P<s1>(?:[^"\\\r\n]|\\.)*)"|'(?P<s2>[^'\r\n]*)')|(?:^|[?&\s;,'"(])(?:{oauth_keys}|code)=(?P<s3>[^&\s'"\#,;)]+))"#
+                r#"(?i)(?:["'](?:{oauth_keys})["']\s*:\s*(?:"(?P<s1>(?:[^"\\\r\n]|\\.)*)"?|'(?P<s2>[^'\r\n]*)'?)|(?:^|[?&\s;,'"(])(?:{oauth_keys}|code)=(?P<s3>[^&\s'"\#,;)]+))"#
             ),
         ),
         rule(
             "connection-string-key",
-            "keys in storage / Service Bus / Event Hubs connection strings: AccountKey=, SharedAccessKey=, SharedAccessSignature=",
+            "secrets in connection strings: AccountKey=, SharedAccessKey=, SharedAccessSignature=, Password=, Pwd=, ClientSecret= (also `{braced}` values)",
             "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net",
-            &["accountkey", "sharedaccesskey", "sharedaccesssignature"],
-            r#"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=(?P<s>[^;\s'"]+)"#,
+            &[
+                "accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd",
+                "clientsecret", "client secret",
+            ],
+            r#"(?i)(?:^|[;\s"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|Client Secret)[ \t]*=[ \t]*(?:\{(?P<s1>[^}\r\n]*)\}|(?P<s2>[^;\s'"]+))"#,
         ),
         rule(
             "sas-signature",
@@ -174,10 +280,10 @@ pub fn rule_table() -> Vec<Rule> {
         ),
         rule(
             "jwt",
-            "JSON Web Tokens and their fragments: base64url text starting eyJ (a JSON header), with up to two more dot-separated segments",
+            "JSON Web Tokens and their fragments: base64url text starting eyJ (a JSON header), with up to two more dot-separated segments, also a short piece at the end of a line (wrapped)",
             "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQuYXp1cmUuY29tIn0.c2ln",
             &["eyj"],
-            r"(?P<s>eyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]*){0,2})",
+            r"(?m)(?P<s>eyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]*){0,2}|eyJ[A-Za-z0-9_\-]{1,9}[ \t]*$)",
         ),
         rule(
             "refresh-token",
@@ -187,6 +293,81 @@ pub fn rule_table() -> Vec<Rule> {
             r"(?:^|[^A-Za-z0-9.])(?P<s>[01]\.A[A-Za-z0-9_\-.*]{40,})",
         ),
     ]
+}
+
+/// `user:password@host` in URLs and proxy settings. Written as code because the password may
+/// hold raw `/ # ? @` (requests and curl accept them) and the scheme may be missing, which no
+/// regex without look-around can tell from `https://host:443/path?upn=alice@contoso.com`.
+fn url_credentials(text: &str, out: &mut Vec<(usize, usize)>) {
+    let b = text.as_bytes();
+    let stop = |c: u8| c.is_ascii_whitespace() || matches!(c, b'\'' | b'"' | b'<' | b'>' | b'`');
+    let mut last_end = 0;
+    for at in memchr::memchr_iter(b'@', b) {
+        if at < last_end {
+            continue;
+        }
+        // The token around this '@'.
+        let mut s = at;
+        while s > 0 && !stop(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = at + 1;
+        while e < b.len() && !stop(b[e]) {
+            e += 1;
+        }
+        // Credentials end at the token's last '@' that is followed by a host.
+        let Some(last_at) = (at..e).rev().find(|&i| b[i] == b'@') else {
+            continue;
+        };
+        let host_ok = |i: usize| {
+            i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'[' || b[i] == b'_')
+        };
+        if !host_ok(last_at + 1) {
+            continue;
+        }
+        let tok = &text[s..last_at];
+        let (ui_start, scheme) = match tok.find("://") {
+            Some(i) => (s + i + 3, true),
+            None => {
+                // A key=value or a quoted setting: start after the last '=' or ',' before any ':'.
+                let cut = tok
+                    .char_indices()
+                    .take_while(|&(_, c)| c != ':')
+                    .filter(|&(_, c)| c == '=' || c == ',' || c == '(' || c == '[')
+                    .map(|(i, _)| i + 1)
+                    .last()
+                    .unwrap_or(0);
+                (s + cut, false)
+            }
+        };
+        if ui_start >= last_at {
+            continue;
+        }
+        let ui = &text[ui_start..last_at];
+        let Some(colon) = ui.find(':') else { continue };
+        let user = &ui[..colon];
+        let pass = &ui[colon + 1..];
+        if user.contains('/') || pass.is_empty() {
+            continue;
+        }
+        // `host:443/path?x=a@b`: what follows the colon is a port, not a password.
+        let digits = pass.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && (digits == pass.len() || pass.as_bytes()[digits] == b'/') {
+            continue;
+        }
+        if !scheme {
+            // Without a scheme, require `host:port` after the '@' (an e-mail address has none).
+            let rest = &b[last_at + 1..e];
+            let Some(c) = rest.iter().position(|&c| c == b':') else {
+                continue;
+            };
+            if !rest[c + 1..].first().is_some_and(u8::is_ascii_digit) || user.is_empty() {
+                continue;
+            }
+        }
+        out.push((ui_start, last_at));
+        last_end = e;
+    }
 }
 
 /// The rule applied with `--mask-pii`: e-mail addresses and UPNs become stable pseudonyms.
