@@ -8,6 +8,7 @@
 //! appear, whatever the surrounding format.
 
 mod rules;
+pub mod url;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
