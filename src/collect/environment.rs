@@ -172,13 +172,20 @@ pub fn is_domain(v: &str) -> bool {
 pub fn is_path(v: &str) -> bool {
     let b = v.as_bytes();
     let starts = v.starts_with(['/', '~', '.', '\\', '%', '$'])
-        || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/'));
+        || (b.len() >= 3
+            && b[0].is_ascii_alphabetic()
+            && b[1] == b':'
+            && matches!(b[2], b'\\' | b'/'));
     starts
         && v.len() <= 1024
         && !v.contains("://")
-        && !v
-            .chars()
-            .any(|c| c.is_control() || matches!(c, ';' | '=' | '@' | '"' | '\'' | '<' | '>' | '|' | '?' | '*'))
+        && !v.chars().any(|c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    ';' | '=' | '@' | '"' | '\'' | '<' | '>' | '|' | '?' | '*'
+                )
+        })
 }
 
 /// `en_US.UTF-8`, `C.UTF-8`, `de_DE@euro`, `POSIX`.
@@ -198,9 +205,7 @@ pub fn shown_value(shape: Shape, v: &str) -> Option<String> {
         Shape::Path => is_path(t).then(|| t.to_string()),
         Shape::Bool => is_bool_word(t).then(|| t.to_string()),
         Shape::Word => is_word(t).then(|| t.to_string()),
-        Shape::GuidOrDomain => {
-            (super::context::is_guid(t) || is_domain(t)).then(|| t.to_string())
-        }
+        Shape::GuidOrDomain => (super::context::is_guid(t) || is_domain(t)).then(|| t.to_string()),
         Shape::Url => url::display_url(t),
         Shape::Locale => is_locale(t).then(|| t.to_string()),
     }
@@ -355,7 +360,10 @@ mod tests {
     #[test]
     fn safe_values_are_shown() {
         let shown = |n: &str, v: &str| describe(n, Some(v))["value"].clone();
-        assert_eq!(shown("HTTPS_PROXY", "http://proxy.corp:8080"), "http://proxy.corp:8080");
+        assert_eq!(
+            shown("HTTPS_PROXY", "http://proxy.corp:8080"),
+            "http://proxy.corp:8080"
+        );
         assert_eq!(shown("https_proxy", "proxy.corp:3128/"), "proxy.corp:3128");
         assert_eq!(
             shown("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-bundle.pem"),
@@ -371,12 +379,18 @@ mod tests {
             shown("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
             "72f988bf-86f1-41af-91ab-2d7cd011db47"
         );
-        assert_eq!(shown("AZURE_TENANT_ID", "contoso.onmicrosoft.com"), "contoso.onmicrosoft.com");
+        assert_eq!(
+            shown("AZURE_TENANT_ID", "contoso.onmicrosoft.com"),
+            "contoso.onmicrosoft.com"
+        );
         assert_eq!(
             shown("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token?x=1"),
             "http://localhost:42356/msi/token"
         );
-        assert_eq!(shown("NO_PROXY", "localhost,.contoso.com"), "localhost,.contoso.com");
+        assert_eq!(
+            shown("NO_PROXY", "localhost,.contoso.com"),
+            "localhost,.contoso.com"
+        );
         assert_eq!(shown("LANG", "en_US.UTF-8"), "en_US.UTF-8");
     }
 
@@ -434,7 +448,12 @@ mod tests {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         // Shown values, harmless words and unreported variables are not searched for.
-        for not in ["json", "true", "/usr/bin:/canary-not-reported", "http://alice:canary%40pw/x@proxy:3128"] {
+        for not in [
+            "json",
+            "true",
+            "/usr/bin:/canary-not-reported",
+            "http://alice:canary%40pw/x@proxy:3128",
+        ] {
             assert!(!s.iter().any(|x| x == not), "{not} in {s:?}");
         }
     }

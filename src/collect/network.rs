@@ -77,9 +77,8 @@ pub fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
                 proxy_enable: values.get("ProxyEnable").and_then(|v| v.number()) == Some(1),
                 proxy_server: s("ProxyServer").map(|v| url::display_proxy_list(&v)),
                 proxy_override: s("ProxyOverride").map(|v| proxy::display_host_list(&v)),
-                auto_config_url: s("AutoConfigURL").map(|v| {
-                    url::display_url(&v).unwrap_or_else(|| url::UNRECOGNISED.to_string())
-                }),
+                auto_config_url: s("AutoConfigURL")
+                    .map(|v| url::display_url(&v).unwrap_or_else(|| url::UNRECOGNISED.to_string())),
             });
         }
     }

@@ -376,7 +376,10 @@ mod tests {
         let env = Env::from_pairs(
             [
                 ("https_proxy", "alice:canarySECRET@proxy:3128"),
-                ("HTTP_PROXY", "http://bob:ca/na#ry?x'y\"z w@proxy.corp:8080/"),
+                (
+                    "HTTP_PROXY",
+                    "http://bob:ca/na#ry?x'y\"z w@proxy.corp:8080/",
+                ),
                 ("ALL_PROXY", "Basic Y2FuYXJ5"),
             ],
             false,
@@ -395,7 +398,13 @@ mod tests {
         for canary in ["canary", "Y2FuYXJ5", "alice", "bob"] {
             assert!(!shown.contains(canary), "{canary} in {shown}");
         }
-        let eff = effective(Family::AzureCli, false, &e, None, "login.microsoftonline.com");
+        let eff = effective(
+            Family::AzureCli,
+            false,
+            &e,
+            None,
+            "login.microsoftonline.com",
+        );
         assert_eq!(
             eff.proxy.as_deref(),
             Some("[REDACTED:url-credentials]@proxy:3128")
@@ -418,6 +427,9 @@ mod tests {
             p.proxy_server.as_deref(),
             Some("http=[REDACTED:url-credentials]@p1:80;https=p2:443")
         );
-        assert_eq!(p.bypass_list.as_deref(), Some("[REDACTED:unrecognised-value]"));
+        assert_eq!(
+            p.bypass_list.as_deref(),
+            Some("[REDACTED:unrecognised-value]")
+        );
     }
 }

@@ -377,7 +377,10 @@ mod tests {
                 "http://alice:pa/ss@10.0.0.1:3128",
                 Some("http://[REDACTED:url-credentials]@10.0.0.1:3128"),
             ),
-            ("http://[2001:db8::1]:3128", Some("http://[2001:db8::1]:3128")),
+            (
+                "http://[2001:db8::1]:3128",
+                Some("http://[2001:db8::1]:3128"),
+            ),
             // Not a proxy URL: withheld whole.
             ("Basic dXNlcjpwYXNz", None),
             ("http://proxy:notaport", None),
@@ -446,7 +449,9 @@ mod tests {
 
     #[test]
     fn host_lists() {
-        assert!(is_host_list("localhost,.contoso.com,10.0.0.0/8,*.corp,[::1]"));
+        assert!(is_host_list(
+            "localhost,.contoso.com,10.0.0.0/8,*.corp,[::1]"
+        ));
         assert!(is_host_list("<local>;*.contoso.com"));
         assert!(!is_host_list("Basic=abc;Pwd=x"));
         assert!(!is_host_list("a b@c"));
