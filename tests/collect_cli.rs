@@ -377,7 +377,9 @@ fn secrets_from_the_environment_never_reach_the_bundle_or_stdout() {
         .iter()
         .find(|f| f["path"] == "environment.json")
         .unwrap()["redactions"];
-    assert_eq!(counts["url-credentials"], 1, "{counts}");
+    // The proxy credentials are cut by the collector (redact::url) before the redactor sees
+    // the file, so the redactor has nothing left to count there.
+    assert!(counts.get("url-credentials").is_none(), "{counts}");
 }
 
 #[test]

@@ -45,7 +45,20 @@ fn azure_cli_profile_config_and_tenant_comparison() {
     assert_eq!(subs[0]["tenant_comparison"], "mismatch");
     assert_eq!(subs[1]["tenant_comparison"], "match");
     assert_eq!(az["config"]["core"]["encrypt_token_cache"], "true");
-    assert_eq!(az["config"]["storage"]["key"]["secret"], true);
+    assert_eq!(az["config"]["core"]["output"], "json");
+    // Default-deny: keys not known to be safe are recorded as set, without their value.
+    assert_eq!(
+        az["config"]["storage"]["key"],
+        serde_json::json!({ "set": true })
+    );
+    assert_eq!(
+        az["config"]["storage"]["account"],
+        serde_json::json!({ "set": true })
+    );
+    assert_eq!(
+        az["clouds"]["AzureCloud"]["subscription"],
+        "1111aaaa-0000-4000-8000-000000000001"
+    );
     assert!(
         !b.all_text().contains("c2VjcmV0LXN0b3JhZ2Uta2V5"),
         "storage key leaked"
@@ -226,4 +239,52 @@ fn powershell_contexts_from_the_inventory() {
     assert_eq!(mg["context"]["auth_type"], "Delegated");
     assert_eq!(mg["tenant_comparison"], "match");
     assert!(b.text("summary.md").contains("| Azure PowerShell (pwsh) | alice@contoso.com | 9a9a9a9a-0000-4000-8000-0000000000ff | Fabrikam Dev | mismatch |"));
+}
+
+#[test]
+fn az_config_and_azps_settings_keep_only_known_safe_values() {
+    let d = tempfile::tempdir().unwrap();
+    let az = d.path().join(".azure");
+    std::fs::create_dir_all(&az).unwrap();
+    std::fs::write(
+        az.join("config"),
+        "[core]\noutput = json\nlogin_experience_v2 = off\n[devops]\npat = canaryCfgPAT1\n[sql]\npwd = canaryCfgPwd2\n[http]\ncredential = canaryCfgCred3\nauth = Basic Y2FuYXJ5Q2ZnQmFzaWM0\n",
+    )
+    .unwrap();
+    let azps = d.path().join(".Azure");
+    std::fs::create_dir_all(&azps).unwrap();
+    std::fs::write(
+        azps.join("AzureRmContextSettings.json"),
+        r#"{"Mode":"CurrentUser","ContextDirectory":"/home/alice/.Azure","ContextFile":"AzureRmContext.json","CacheDirectory":"/home/alice/.Azure","CacheFile":"msal.cache","KeyStoreFile":"azkeystore","Settings":{"Extra":"canaryAzpsSetting5"},"ClientSecret":"canaryAzpsField6"}"#,
+    )
+    .unwrap();
+    let b = collect(d.path(), d.path(), &[], &[]);
+    let all = b.all_text();
+    for c in [
+        "canaryCfgPAT1",
+        "canaryCfgPwd2",
+        "canaryCfgCred3",
+        "Y2FuYXJ5Q2ZnQmFzaWM0",
+        "canaryAzpsSetting5",
+        "canaryAzpsField6",
+    ] {
+        assert!(!all.contains(c), "{c} leaked");
+    }
+    let cfg = &b.json("context/az.json")["config"];
+    assert_eq!(cfg["core"]["output"], "json");
+    assert_eq!(cfg["core"]["login_experience_v2"], "off");
+    for (s, k) in [
+        ("devops", "pat"),
+        ("sql", "pwd"),
+        ("http", "credential"),
+        ("http", "auth"),
+    ] {
+        assert_eq!(cfg[s][k], serde_json::json!({ "set": true }), "{s}.{k}");
+    }
+    let st = &b.json("context/azps-settings.json")["settings"];
+    assert_eq!(st["Mode"], "CurrentUser");
+    assert_eq!(st["ContextDirectory"], "/home/alice/.Azure");
+    assert_eq!(st["CacheFile"], "msal.cache");
+    assert_eq!(st["ClientSecret"], serde_json::json!({ "set": true }));
+    assert_eq!(st["Settings"]["Extra"], serde_json::json!({ "set": true }));
 }

@@ -234,3 +234,27 @@ fn probes_through_a_denying_proxy() {
     assert_eq!(rs[3]["proxy"], serde_json::Value::Null);
     assert_eq!(rs[3]["error_kind"], "refused");
 }
+
+#[test]
+fn probes_show_proxy_urls_without_credentials_and_still_reach_the_proxy() {
+    let p = proxy(ProxyMode::Deny);
+    let b = run(&[
+        ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+        ("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}")),
+        // No scheme, raw `/`, `#`, `?` and `@` in the password.
+        (
+            "HTTPS_PROXY",
+            "alice:canary/Pr#ob?e@x@proxy.test:8080".into(),
+        ),
+    ]);
+    let text = b.text("network/probes.json");
+    for c in ["canary", "/Pr#ob", "ob?e"] {
+        assert!(!text.contains(c), "{c} leaked: {text}");
+    }
+    assert!(!b.all_text().contains("canary"));
+    let probes = b.json("network/probes.json");
+    let r = &probes["results"][0];
+    assert_eq!(r["proxy"], "[REDACTED:url-credentials]@proxy.test:8080");
+    // The probe still reached the proxy named after the credentials.
+    assert_eq!(r["proxy_status"], 403, "{r}");
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use super::environment::{Shape, is_bool_word, shown_value};
 use super::{Collector, Context, Outcome, strip_bom};
 use crate::bundle::manifest::Status;
 
@@ -55,49 +56,167 @@ pub fn azps_dir(ctx: &Context) -> Option<PathBuf> {
     ctx.env.home_dir(ctx.platform).map(|h| h.join(".Azure"))
 }
 
-/// A very small INI reader: section → key → value.
-pub fn parse_ini(text: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut section = String::new();
+/// A very small INI reader: section → key → raw value (every value, unfiltered: use
+/// [`az_config`] or [`az_clouds`] for what goes into the bundle).
+pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for line in strip_bom(text).lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
-            out.entry(section.clone()).or_insert_with(|| json!({}));
+            out.push((name.trim().to_string(), Vec::new()));
             continue;
         }
-        if let Some((k, v)) = line.split_once('=') {
-            let entry = out.entry(section.clone()).or_insert_with(|| json!({}));
-            let (k, v) = (k.trim(), v.trim());
-            // Storage keys, SAS tokens and connection strings in az's config are never kept.
-            let value = if is_secret_setting(k) {
-                json!({ "set": true, "secret": true })
-            } else {
-                json!(v)
-            };
-            entry[k] = value;
+        if let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(':')) {
+            if out.is_empty() {
+                out.push((String::new(), Vec::new()));
+            }
+            let section = out.last_mut().expect("a section exists");
+            section.1.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
     out
 }
 
-/// az config keys whose value is a secret (`account_key`, `sas_token`, `connection_string`);
-/// settings such as `encrypt_token_cache` stay visible.
-fn is_secret_setting(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "key",
-        "secret",
-        "password",
-        "sas",
-        "connection",
-        "signature",
-    ]
-    .iter()
-    .any(|m| k.contains(m))
+/// `~/.azure/config` keys whose value may be shown, per section, with the shape it must have.
+/// Verified against azure-cli: `_profile.py` (core.enable_broker_on_windows,
+/// core.use_msal_http_cache, core.instance_discovery), `util.py` (core.encrypt_token_cache),
+/// `az login`'s `custom.py` (core.login_experience_v2), `extension/dynamic_install.py`
+/// (extension.use_dynamic_install: no / yes_prompt / yes_without_prompt,
+/// extension.run_after_dynamic_install, extension.index_url), `azlogging.py`
+/// (logging.enable_log_file, logging.log_dir), and learn.microsoft.com "Azure CLI
+/// configuration" (core.output, core.disable_confirm_prompt, core.collect_telemetry,
+/// core.only_show_errors, core.no_color, cloud.name, defaults.group, defaults.location).
+/// core.allow_broker is the pre-2.61 name of enable_broker_on_windows.
+pub const AZ_CONFIG_SAFE: &[(&str, &str, Shape)] = &[
+    ("core", "output", Shape::Word),
+    ("core", "disable_confirm_prompt", Shape::Bool),
+    ("core", "collect_telemetry", Shape::Bool),
+    ("core", "only_show_errors", Shape::Bool),
+    ("core", "no_color", Shape::Bool),
+    ("core", "enable_broker_on_windows", Shape::Bool),
+    ("core", "allow_broker", Shape::Bool),
+    ("core", "login_experience_v2", Shape::Bool),
+    ("core", "encrypt_token_cache", Shape::Bool),
+    ("core", "use_msal_http_cache", Shape::Bool),
+    ("core", "instance_discovery", Shape::Bool),
+    ("cloud", "name", Shape::Word),
+    ("defaults", "group", Shape::Word),
+    ("defaults", "location", Shape::Word),
+    ("logging", "enable_log_file", Shape::Bool),
+    ("logging", "log_dir", Shape::Path),
+    ("extension", "use_dynamic_install", Shape::Word),
+    ("extension", "run_after_dynamic_install", Shape::Bool),
+    ("extension", "index_url", Shape::Url),
+];
+
+/// A withheld setting: present, value not recorded.
+fn withheld() -> Value {
+    json!({ "set": true })
+}
+
+/// Azure CLI's `config`: section → key → value for the keys in [`AZ_CONFIG_SAFE`] whose value
+/// has the expected shape; every other key as `{"set": true}` (storage keys, PATs, `auth =
+/// Basic ...`, anything unknown).
+pub fn az_config(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (section, pairs) in parse_ini(text) {
+        let entry = out.entry(section.clone()).or_insert_with(|| json!({}));
+        for (k, v) in pairs {
+            let shape = AZ_CONFIG_SAFE
+                .iter()
+                .find(|(s, n, _)| s.eq_ignore_ascii_case(&section) && n.eq_ignore_ascii_case(&k))
+                .map(|(_, _, shape)| *shape);
+            entry[k] = shape
+                .and_then(|s| shown_value(s, &v))
+                .map_or_else(withheld, Value::String);
+        }
+    }
+    out
+}
+
+/// Azure CLI's `clouds.config` (section per cloud): `subscription` (a GUID), `profile` (a
+/// word), `endpoint_*` (URLs without credentials or query) and `suffix_*` (domain suffixes);
+/// every other key as `{"set": true}`.
+pub fn az_clouds(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (section, pairs) in parse_ini(text) {
+        let mut entry = Map::new();
+        for (k, v) in pairs {
+            let key = k.to_ascii_lowercase();
+            let shown = if key == "subscription" {
+                is_guid(&v).then(|| v.clone())
+            } else if key == "profile" {
+                shown_value(Shape::Word, &v)
+            } else if key.starts_with("endpoint_") {
+                shown_value(Shape::Url, &v)
+            } else if key.starts_with("suffix_") {
+                let d = v.trim_start_matches('.');
+                super::environment::is_domain(d).then(|| v.clone())
+            } else {
+                None
+            };
+            entry.insert(k, shown.map_or_else(withheld, Value::String));
+        }
+        out.insert(section, Value::Object(entry));
+    }
+    out
+}
+
+/// The fields of Azure PowerShell's `AzureRmContextSettings.json` (class
+/// `ContextAutosaveSettings` in Azure/azure-powershell `src/Accounts/Authentication`): `Mode`
+/// (Process / CurrentUser), the context and token-cache locations, and `Settings`, an open
+/// string dictionary whose values are shown only when they are boolean words.
+const AZPS_SETTINGS_FIELDS: &[(&str, Shape)] = &[
+    ("Mode", Shape::Word),
+    ("ContextDirectory", Shape::Path),
+    ("ContextFile", Shape::Word),
+    ("CacheDirectory", Shape::Path),
+    ("CacheFile", Shape::Word),
+    ("KeyStoreFile", Shape::Word),
+];
+
+/// `AzureRmContextSettings.json` reduced to its allowlisted fields; unknown fields by name only.
+pub fn azps_settings(v: &Value) -> Value {
+    let Some(obj) = v.as_object() else {
+        return json!({ "unrecognised": true });
+    };
+    let mut out = Map::new();
+    for (k, val) in obj {
+        let shape = AZPS_SETTINGS_FIELDS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, s)| *s);
+        let shown = match (shape, val) {
+            (_, Value::Null) => Some(Value::Null),
+            (Some(s), Value::String(t)) => shown_value(s, t)
+                .or_else(|| {
+                    (s == Shape::Word)
+                        .then(|| shown_value(Shape::Path, t))
+                        .flatten()
+                })
+                .map(Value::String),
+            (None, Value::Object(m)) if k.eq_ignore_ascii_case("Settings") => {
+                let inner: Map<String, Value> = m
+                    .iter()
+                    .map(|(sk, sv)| {
+                        let shown = match sv {
+                            Value::Bool(_) | Value::Null => Some(sv.clone()),
+                            Value::String(t) if is_bool_word(t) => Some(sv.clone()),
+                            _ => None,
+                        };
+                        (sk.clone(), shown.unwrap_or_else(withheld))
+                    })
+                    .collect();
+                Some(Value::Object(inner))
+            }
+            _ => None,
+        };
+        out.insert(k.clone(), shown.unwrap_or_else(withheld));
+    }
+    Value::Object(out)
 }
 
 /// Read a small JSON file: Ok(None) when absent, Err(reason) when unreadable or invalid.
@@ -159,10 +278,11 @@ fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
             v["profile_error"] = json!(e);
         }
     }
-    for (name, key) in [("clouds.config", "clouds"), ("config", "config")] {
-        if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
-            v[key] = Value::Object(parse_ini(&t));
-        }
+    if let Ok(t) = std::fs::read_to_string(dir.join("clouds.config")) {
+        v["clouds"] = Value::Object(az_clouds(&t));
+    }
+    if let Ok(t) = std::fs::read_to_string(dir.join("config")) {
+        v["config"] = Value::Object(az_config(&t));
     }
     if let Some(name) = v["config"]["cloud"]["name"].as_str() {
         v["active_cloud"] = json!(name);
@@ -194,7 +314,14 @@ impl Collector for Contexts {
 
         if let Some(dir) = azps_dir(ctx) {
             match read_json(&dir.join("AzureRmContextSettings.json")) {
-                Ok(Some(s)) => out.add_json(ctx, "context/azps-settings.json", &json!({ "path": dir.join("AzureRmContextSettings.json").to_string_lossy(), "settings": s })),
+                Ok(Some(s)) => out.add_json(
+                    ctx,
+                    "context/azps-settings.json",
+                    &json!({
+                        "path": dir.join("AzureRmContextSettings.json").to_string_lossy(),
+                        "settings": azps_settings(&s),
+                    }),
+                ),
                 Ok(None) => {}
                 Err(e) => out.degrade(Status::Failed, e),
             }
@@ -376,14 +503,69 @@ mod tests {
     }
 
     #[test]
-    fn ini_with_secrets() {
-        let m = parse_ini(
-            "\u{feff}[core]\nenable_broker_on_windows = true\nencrypt_token_cache = false\n\n[storage]\naccount_key = c2VjcmV0\nconnection_string = DefaultEndpointsProtocol=https\naccount = st1\n",
+    fn az_config_default_deny() {
+        let m = az_config(
+            "\u{feff}[core]\nenable_broker_on_windows = true\nencrypt_token_cache = false\noutput = json\nonly_show_errors = canaryNotBool\n\n[storage]\naccount_key = c2VjcmV0\nconnection_string = DefaultEndpointsProtocol=https\naccount = st1\n[devops]\npat = canaryPAT123456\n[sql]\npwd = canaryPwd123\n[http]\ncredential = canaryCred123\nauth = Basic Y2FuYXJ5QmFzaWM=\n[cloud]\nname = AzureCloud\n",
         );
         assert_eq!(m["core"]["enable_broker_on_windows"], "true");
         assert_eq!(m["core"]["encrypt_token_cache"], "false");
-        assert_eq!(m["storage"]["account_key"]["secret"], true);
-        assert_eq!(m["storage"]["connection_string"]["secret"], true);
-        assert_eq!(m["storage"]["account"], "st1");
+        assert_eq!(m["core"]["output"], "json");
+        assert_eq!(m["cloud"]["name"], "AzureCloud");
+        assert_eq!(m["core"]["only_show_errors"], json!({ "set": true }));
+        assert_eq!(m["storage"]["account_key"], json!({ "set": true }));
+        assert_eq!(m["storage"]["account"], json!({ "set": true }));
+        let shown = serde_json::to_string(&m).unwrap();
+        for canary in [
+            "canary",
+            "c2VjcmV0",
+            "Y2FuYXJ5",
+            "DefaultEndpointsProtocol",
+            "Basic",
+        ] {
+            assert!(!shown.contains(canary), "{canary} in {shown}");
+        }
+        assert!(m["devops"]["pat"]["set"] == true && m["http"]["auth"]["set"] == true);
+    }
+
+    #[test]
+    fn clouds_config() {
+        let m = az_clouds(
+            "[AzureCloud]\nsubscription = 1111aaaa-0000-4000-8000-000000000001\n[MyCloud]\nendpoint_resource_manager = https://u:canary@management.contoso.com/?sig=canary\nsuffix_storage_endpoint = core.contoso.com\nprofile = latest\nsecret_thing = canary\n",
+        );
+        assert_eq!(
+            m["AzureCloud"]["subscription"],
+            "1111aaaa-0000-4000-8000-000000000001"
+        );
+        assert_eq!(
+            m["MyCloud"]["endpoint_resource_manager"],
+            "https://[REDACTED:url-credentials]@management.contoso.com/"
+        );
+        assert_eq!(m["MyCloud"]["suffix_storage_endpoint"], "core.contoso.com");
+        assert_eq!(m["MyCloud"]["profile"], "latest");
+        assert!(!serde_json::to_string(&m).unwrap().contains("canary"));
+    }
+
+    #[test]
+    fn azps_settings_allowlist() {
+        let v = azps_settings(&json!({
+            "Mode": "CurrentUser",
+            "ContextDirectory": "C:\\Users\\alice\\.Azure",
+            "ContextFile": "AzureRmContext.json",
+            "CacheDirectory": "/home/alice/.Azure",
+            "CacheFile": "msal.cache",
+            "KeyStoreFile": "azkeystore",
+            "Settings": { "InstallationId": "canarySetting", "Flag": "true" },
+            "Unknown": "canaryUnknown",
+            "Mode2": { "nested": "canaryNested" },
+        }));
+        assert_eq!(v["Mode"], "CurrentUser");
+        assert_eq!(v["ContextDirectory"], "C:\\Users\\alice\\.Azure");
+        assert_eq!(v["ContextFile"], "AzureRmContext.json");
+        assert_eq!(v["CacheFile"], "msal.cache");
+        assert_eq!(v["KeyStoreFile"], "azkeystore");
+        assert_eq!(v["Settings"]["Flag"], "true");
+        assert_eq!(v["Settings"]["InstallationId"], json!({ "set": true }));
+        assert_eq!(v["Unknown"], json!({ "set": true }));
+        assert!(!v.to_string().contains("canary"), "{v}");
     }
 }

@@ -16,6 +16,7 @@ use super::{Collector, Context, Outcome, reg};
 use crate::exec::Cmd;
 use crate::probe::proxy::{self, EnvProxies, Family, WinHttp, WinInet};
 use crate::probe::{self, Cloud, Settings, Stores};
+use crate::redact::url;
 
 /// Maps endpoint host names to loopback addresses instead of DNS (tests only):
 /// `host=127.0.0.1:port,host2=...`.
@@ -70,17 +71,21 @@ pub fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
                     .map(|v| v.data.clone())
                     .filter(|d| !d.is_empty())
             };
+            // Display-safe at the source: credentials cut from the server list and the PAC
+            // URL (which also loses its query); anything unreadable becomes a marker.
             facts.wininet = Some(WinInet {
                 proxy_enable: values.get("ProxyEnable").and_then(|v| v.number()) == Some(1),
-                proxy_server: s("ProxyServer"),
-                proxy_override: s("ProxyOverride"),
-                auto_config_url: s("AutoConfigURL"),
+                proxy_server: s("ProxyServer").map(|v| url::display_proxy_list(&v)),
+                proxy_override: s("ProxyOverride").map(|v| proxy::display_host_list(&v)),
+                auto_config_url: s("AutoConfigURL")
+                    .map(|v| url::display_url(&v).unwrap_or_else(|| url::UNRECOGNISED.to_string())),
             });
         }
     }
     facts
 }
 
+/// `{variable, value}`; the proxy values in [`EnvProxies`] are display-safe already.
 fn pair(p: &Option<(String, String)>) -> Value {
     match p {
         Some((name, value)) => json!({ "variable": name, "value": value }),
@@ -122,7 +127,13 @@ impl Collector for NetworkProxy {
                 "https_proxy": pair(&facts.env.https),
                 "http_proxy": pair(&facts.env.http),
                 "all_proxy": pair(&facts.env.all),
-                "no_proxy": pair(&facts.env.no_proxy),
+                "no_proxy": pair(
+                    &facts
+                        .env
+                        .no_proxy
+                        .as_ref()
+                        .map(|(n, v)| (n.clone(), proxy::display_host_list(v)))
+                ),
                 "note": "lowercase names win over uppercase, as in Python's urllib (Azure CLI)",
             },
             "winhttp": facts.winhttp,
@@ -198,7 +209,11 @@ impl Collector for NetworkProbes {
             "cloud": format!("{:?}", self.config.cloud).to_lowercase(),
             "stage_timeout_ms": self.config.stage_timeout.as_millis() as u64,
             "proxy_family": "azure_cli",
-            "requests_ca_bundle": bundle,
+            "requests_ca_bundle": bundle.map(|b| if super::environment::is_path(b.trim()) {
+                json!(b.trim())
+            } else {
+                json!({ "set": true, "length": b.chars().count() })
+            }),
             "results": results,
         });
         out.add_json(ctx, "network/probes.json", &value);

@@ -182,14 +182,25 @@ pub struct ProbeResult {
 struct Failure(&'static str, &'static str, String);
 
 /// A proxy given as a URL or `host:port`.
+/// Credentials (anything before the last `@`) are skipped the way [`crate::redact::url`] cuts
+/// them, so a password holding `/` or `@` cannot be mistaken for the host.
 fn proxy_addr(proxy: &str) -> Option<(String, u16)> {
-    let rest = proxy.split_once("://").map_or(proxy, |(_, r)| r);
-    let hp = rest.split(['/', '?']).next()?;
-    let hp = hp.rsplit_once('@').map_or(hp, |(_, h)| h);
-    match hp.rsplit_once(':') {
-        Some((h, p)) => Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?)),
-        None => Some((hp.to_string(), 80)),
-    }
+    let hp = crate::redact::url::proxy_host_port(proxy)?;
+    let (host, port) = match hp.strip_prefix('[') {
+        Some(r) => {
+            let (h, after) = r.split_once(']')?;
+            (h.to_string(), after.strip_prefix(':'))
+        }
+        None => match hp.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (hp.clone(), None),
+        },
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => 80,
+    };
+    Some((host, port))
 }
 
 fn io_kind(e: &std::io::Error) -> &'static str {
@@ -613,6 +624,16 @@ mod tests {
         );
         assert_eq!(proxy_addr("proxy:8080"), Some(("proxy".into(), 8080)));
         assert_eq!(proxy_addr("http://proxy"), Some(("proxy".into(), 80)));
+        assert_eq!(
+            proxy_addr("alice:pa/ss@w@proxy.corp:3128"),
+            Some(("proxy.corp".into(), 3128))
+        );
+        assert_eq!(
+            proxy_addr("http://[REDACTED:url-credentials]@[::1]:3128"),
+            Some(("::1".into(), 3128))
+        );
+        assert_eq!(proxy_addr("http://[::1]"), Some(("::1".into(), 80)));
+        assert_eq!(proxy_addr("[REDACTED:unrecognised-value]"), None);
     }
 
     #[test]

@@ -8,8 +8,27 @@
 use serde::Serialize;
 
 use crate::collect::Env;
+use crate::redact::url;
 
-/// Proxy settings from the environment (values as set; the redactor masks credentials).
+/// A proxy URL as it may be shown and probed: without credentials, or a marker when it does
+/// not read as a proxy URL.
+pub fn display_proxy(value: &str) -> String {
+    url::display_proxy(value).unwrap_or_else(|| url::UNRECOGNISED.to_string())
+}
+
+/// A host list (NO_PROXY, ProxyOverride, bypass list) as it may be shown.
+pub fn display_host_list(value: &str) -> String {
+    if url::is_host_list(value) {
+        value.trim().to_string()
+    } else {
+        url::UNRECOGNISED.to_string()
+    }
+}
+
+/// Proxy settings from the environment. The proxy URLs are display-safe: credentials are cut
+/// at the source ([`url::display_proxy`]) and a value that does not read as a proxy URL is
+/// replaced by a marker. `no_proxy` is kept as set (it is matched against hosts); show it
+/// through [`display_host_list`].
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct EnvProxies {
     pub https: Option<(String, String)>,
@@ -47,10 +66,11 @@ fn lookup(env: &Env, upper: &str) -> Option<(String, String)> {
 }
 
 pub fn env_proxies(env: &Env) -> EnvProxies {
+    let proxy = |name| lookup(env, name).map(|(n, v)| (n, display_proxy(&v)));
     EnvProxies {
-        https: lookup(env, "HTTPS_PROXY"),
-        http: lookup(env, "HTTP_PROXY"),
-        all: lookup(env, "ALL_PROXY"),
+        https: proxy("HTTPS_PROXY"),
+        http: proxy("HTTP_PROXY"),
+        all: proxy("ALL_PROXY"),
         no_proxy: lookup(env, "NO_PROXY"),
     }
 }
@@ -230,7 +250,8 @@ pub fn effective(
     }
 }
 
-/// Parse `netsh winhttp show proxy`.
+/// Parse `netsh winhttp show proxy`. The proxy server list loses any credentials and the
+/// bypass list is kept only when it reads as a host list.
 pub fn parse_winhttp(text: &str) -> WinHttp {
     let mut w = WinHttp {
         direct: text.contains("Direct access"),
@@ -240,9 +261,9 @@ pub fn parse_winhttp(text: &str) -> WinHttp {
         if let Some((k, v)) = line.split_once(':') {
             let (k, v) = (k.trim(), v.trim());
             if k.starts_with("Proxy Server") {
-                w.proxy_server = Some(v.to_string());
+                w.proxy_server = Some(url::display_proxy_list(v));
             } else if k.starts_with("Bypass List") {
-                w.bypass_list = Some(v.to_string());
+                w.bypass_list = Some(display_host_list(v));
             }
         }
     }
@@ -351,6 +372,46 @@ mod tests {
     }
 
     #[test]
+    fn env_proxy_credentials_are_cut_at_the_source() {
+        let env = Env::from_pairs(
+            [
+                ("https_proxy", "alice:canarySECRET@proxy:3128"),
+                (
+                    "HTTP_PROXY",
+                    "http://bob:ca/na#ry?x'y\"z w@proxy.corp:8080/",
+                ),
+                ("ALL_PROXY", "Basic Y2FuYXJ5"),
+            ],
+            false,
+        );
+        let e = env_proxies(&env);
+        assert_eq!(
+            e.https.as_ref().unwrap().1,
+            "[REDACTED:url-credentials]@proxy:3128"
+        );
+        assert_eq!(
+            e.http.as_ref().unwrap().1,
+            "http://[REDACTED:url-credentials]@proxy.corp:8080"
+        );
+        assert_eq!(e.all.as_ref().unwrap().1, "[REDACTED:unrecognised-value]");
+        let shown = serde_json::to_string(&e).unwrap();
+        for canary in ["canary", "Y2FuYXJ5", "alice", "bob"] {
+            assert!(!shown.contains(canary), "{canary} in {shown}");
+        }
+        let eff = effective(
+            Family::AzureCli,
+            false,
+            &e,
+            None,
+            "login.microsoftonline.com",
+        );
+        assert_eq!(
+            eff.proxy.as_deref(),
+            Some("[REDACTED:url-credentials]@proxy:3128")
+        );
+    }
+
+    #[test]
     fn winhttp_output() {
         let direct = "\r\nCurrent WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server).\r\n\r\n";
         assert!(parse_winhttp(direct).direct);
@@ -359,5 +420,16 @@ mod tests {
         );
         assert_eq!(p.proxy_server.as_deref(), Some("proxy.contoso.com:8080"));
         assert_eq!(p.bypass_list.as_deref(), Some("*.contoso.com;<local>"));
+        let p = parse_winhttp(
+            "    Proxy Server(s) :  http=alice:canary;pw@p1:80;https=p2:443\r\n    Bypass List     :  Pwd=canary\r\n",
+        );
+        assert_eq!(
+            p.proxy_server.as_deref(),
+            Some("http=[REDACTED:url-credentials]@p1:80;https=p2:443")
+        );
+        assert_eq!(
+            p.bypass_list.as_deref(),
+            Some("[REDACTED:unrecognised-value]")
+        );
     }
 }

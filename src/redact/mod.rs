@@ -21,6 +21,7 @@ mod encode;
 mod entropy;
 mod rules;
 pub mod cmdline;
+pub mod url;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
