@@ -96,8 +96,8 @@ fn strip_dashes(name: &str) -> &str {
 /// An option / parameter / variable name that says its value is secret.
 fn is_secret_name(name: &str) -> bool {
     let n = strip_dashes(name).to_ascii_lowercase();
-    if n == "p" {
-        return true; // az login -p
+    if n == "p" && name.starts_with(is_dash) {
+        return true; // az login -p (a variable `$p` is not a password)
     }
     let compact: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     [
@@ -445,11 +445,61 @@ const APPROVED_VERBS: &[&str] = &[
 
 /// Programs and built-in aliases kept as command names.
 const KNOWN_COMMANDS: &[&str] = &[
-    "az", "pwsh", "powershell", "cmd", "echo", "write", "cd", "cls", "dir", "ls", "cat", "type",
-    "copy", "del", "rm", "mkdir", "md", "pushd", "popd", "iex", "iwr", "irm", "curl", "wget",
-    "gci", "gc", "gcm", "gm", "gps", "sleep", "start", "where", "select", "sort", "ft", "fl",
-    "measure", "tee", "foreach", "%", "?", "nslookup", "ping", "ipconfig", "netsh", "certutil",
-    "dsregcmd", "whoami", "git", "python", "python3", "py", "winget", "setx", "clear",
+    "az",
+    "pwsh",
+    "powershell",
+    "cmd",
+    "echo",
+    "write",
+    "cd",
+    "cls",
+    "dir",
+    "ls",
+    "cat",
+    "type",
+    "copy",
+    "del",
+    "rm",
+    "mkdir",
+    "md",
+    "pushd",
+    "popd",
+    "iex",
+    "iwr",
+    "irm",
+    "curl",
+    "wget",
+    "gci",
+    "gc",
+    "gcm",
+    "gm",
+    "gps",
+    "sleep",
+    "start",
+    "where",
+    "select",
+    "sort",
+    "ft",
+    "fl",
+    "measure",
+    "tee",
+    "foreach",
+    "%",
+    "?",
+    "nslookup",
+    "ping",
+    "ipconfig",
+    "netsh",
+    "certutil",
+    "dsregcmd",
+    "whoami",
+    "git",
+    "python",
+    "python3",
+    "py",
+    "winget",
+    "setx",
+    "clear",
 ];
 
 /// PowerShell language keywords (about_Language_Keywords).
@@ -637,9 +687,9 @@ fn valid_long_body(b: &str) -> bool {
 impl Spec {
     fn is_secret(&self, name: &str) -> bool {
         is_secret_name(name)
-            || name.strip_prefix("--").is_some_and(|b| {
-                !b.is_empty() && self.secret_long.iter().any(|s| s.starts_with(b))
-            })
+            || name
+                .strip_prefix("--")
+                .is_some_and(|b| !b.is_empty() && self.secret_long.iter().any(|s| s.starts_with(b)))
     }
 
     fn value(&self, v: &str, secret: bool, sink: &mut Sink) -> String {
@@ -869,10 +919,7 @@ fn sanitize_pwsh_host(args: &[String], sink: &mut Sink) -> Vec<String> {
             }
             // -Command and its prefixes (pwsh binds unambiguous prefixes; treating an
             // ambiguous one as -Command only means the rest is sanitized as script).
-            _ if "command".starts_with(l.as_str())
-                || l == "commandwithargs"
-                || l == "cwa" =>
-            {
+            _ if "command".starts_with(l.as_str()) || l == "commandwithargs" || l == "cwa" => {
                 out.push(a.clone());
                 let script = args[i..].join(" ");
                 if !script.is_empty() {
@@ -978,6 +1025,7 @@ fn is_ps_switch(name: &str) -> bool {
 fn is_ps_secret_param(cmd: Option<&str>, name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     is_secret_name(&n)
+        || n == "p"
         || cmd == Some("convertto-securestring")
         || (n.len() >= 2 && PS_SECRET_PARAMS.iter().any(|p| p.starts_with(n.as_str())))
 }
@@ -1092,6 +1140,9 @@ struct Tok {
     text: String,
     /// A parameter written `-Name:`.
     colon: bool,
+    /// Directly follows a string, word or number (no white space between): in argument mode
+    /// PowerShell reads both as one argument (`'abc'-def`).
+    glued: bool,
 }
 
 fn is_sq(c: char) -> bool {
@@ -1462,9 +1513,12 @@ fn lex(s: &str) -> Vec<Tok> {
             i += 2;
             Kind::Op
         } else if ch.is_ascii_digit() {
-            while i < n && (is_ident_char(c[i]) || c[i] == '.') {
-                i += 1;
+            // In argument mode `0000-1111` is one argument: a number runs to the end of the
+            // word, so no part of a value can be read as a separate (kept) token.
+            while i < n && !ends_word(c[i]) && c[i] != ']' {
+                i += if c[i] == '`' { 2 } else { 1 };
             }
+            i = i.min(n);
             Kind::Num
         } else if is_dash(ch) {
             let next = c.get(i + 1).copied();
@@ -1481,9 +1535,10 @@ fn lex(s: &str) -> Vec<Tok> {
                 }
                 Some(x) if x.is_ascii_digit() || x == '.' => {
                     i += 1;
-                    while i < n && (is_ident_char(c[i]) || c[i] == '.') {
-                        i += 1;
+                    while i < n && !ends_word(c[i]) && c[i] != ']' {
+                        i += if c[i] == '`' { 2 } else { 1 };
                     }
+                    i = i.min(n);
                     Kind::Num
                 }
                 Some(x) if is_ident_start(x) || x == '?' || is_dash(x) => {
@@ -1515,11 +1570,18 @@ fn lex(s: &str) -> Vec<Tok> {
             i = i.min(n).max(start + 1);
             Kind::Word
         };
+        let glued = toks.last().is_some_and(|t| {
+            matches!(
+                t.kind,
+                Kind::SqStr | Kind::DqStr | Kind::Word | Kind::Num | Kind::Marker
+            )
+        });
         toks.push(Tok {
             kind,
             raw: text(start, i),
             text: content,
             colon,
+            glued,
         });
     }
     toks
@@ -1573,6 +1635,8 @@ struct Frame {
     /// The parameter whose value list a following `,` continues.
     list: Option<Pending>,
     typename_done: bool,
+    /// After `param`: the group that follows ends in command position again.
+    resume_cmd: bool,
     /// `masked` index where the current pipeline element began, and the previous element's
     /// range right after a `|` (for `'X' | ConvertTo-SecureString`).
     elem_start: usize,
@@ -1593,6 +1657,7 @@ impl Frame {
             pending: None,
             list: None,
             typename_done: false,
+            resume_cmd: false,
             elem_start,
             prev_elem: None,
             last_name: None,
@@ -1786,9 +1851,11 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
                 let secret = f.secret
                     || f.cmd_secret
                     || f.stmt_secret
-                    || assign_first
+                    // A hash literal on the right of `=` flags its values by key instead.
+                    || (assign_first && op != "@{")
                     || pending.as_ref().is_some_and(|p| p.secret);
                 f.pos = match f.pos {
+                    _ if std::mem::take(&mut f.resume_cmd) => Pos::Cmd,
                     Pos::Args => Pos::Args,
                     Pos::HashKey => Pos::HashKey,
                     _ => Pos::Expr,
@@ -1820,9 +1887,7 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
                     tok.raw.as_str()
                 };
                 let keep = tok.kind == Kind::Var
-                    || name
-                        .split('-')
-                        .all(|p| p.is_empty() || is_ps_ident(p))
+                    || name.split('-').all(|p| p.is_empty() || is_ps_ident(p))
                         && name.chars().next().is_some_and(is_ident_start);
                 out.push_str(&literal(tok, keep, false, sink));
                 f.last_name = Some(var_name(name).to_string());
@@ -1855,15 +1920,16 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
                     // pipeline. A direct literal there is secret-ish (`$pw = 'X'`,
                     // `$env:X = 'X'`, `@{ClientSecret = 'X'}`), and so is everything assigned
                     // to a secret-named variable or hash key.
+                    // A hash value under a key that is a safe parameter name (`TenantId`) is
+                    // still masked, but not flagged.
+                    let name = last_name.unwrap_or_default();
+                    let l = name.to_ascii_lowercase();
+                    let safe_key = f.hash
+                        && (AZ_ACCOUNT_SAFE.contains(&l.as_str()) || MG_SAFE.contains(&l.as_str()));
                     f.pos = Pos::Cmd;
-                    f.assign_first = true;
-                    if let Some(name) = last_name {
-                        let safe_key = f.hash
-                            && (AZ_ACCOUNT_SAFE.contains(&name.to_ascii_lowercase().as_str())
-                                || MG_SAFE.contains(&name.to_ascii_lowercase().as_str()));
-                        if is_secret_name(&name) || (f.hash && !safe_key) {
-                            f.stmt_secret = true;
-                        }
+                    f.assign_first = !safe_key;
+                    if is_secret_name(&name) || (f.hash && !safe_key) {
+                        f.stmt_secret = true;
                     }
                 }
                 Kind::Op | Kind::Param | Kind::Marker => out.push_str(&tok.raw),
@@ -1906,6 +1972,10 @@ fn cmd_position(tok: &Tok, f: &mut Frame, lit_secret: bool, sink: &mut Sink, out
                     }
                     "using" => Pos::Args,
                     "in" => Pos::Expr,
+                    "param" => {
+                        f.resume_cmd = true;
+                        Pos::Cmd
+                    }
                     _ => Pos::Cmd,
                 };
             } else if is_command_name(&tok.raw) {
@@ -1921,7 +1991,8 @@ fn cmd_position(tok: &Tok, f: &mut Frame, lit_secret: bool, sink: &mut Sink, out
                         }
                     }
                 }
-                f.cmd = Some(l);
+                // `Az.Accounts\Connect-AzAccount` is Connect-AzAccount.
+                f.cmd = Some(l.rsplit('\\').next().unwrap_or(&l).to_string());
             } else {
                 out.push_str(&literal(tok, false, lit_secret, sink));
                 f.pos = Pos::Args;
@@ -1969,10 +2040,17 @@ fn args_position(
     out: &mut String,
 ) {
     let cmd = f.cmd.clone();
+    if tok.glued && matches!(tok.kind, Kind::Param | Kind::Member | Kind::TypeLit) {
+        // The tail of the previous argument, not a name.
+        out.push_str(&literal(tok, false, lit_secret, sink));
+        return;
+    }
     match tok.kind {
         Kind::Param => {
-            // A pending `-Name:` takes the next token as its value whatever it looks like.
-            if let Some(p) = f.pending.take_if(|p| p.name.ends_with(':')) {
+            // A pending `-Name:` takes the next token as its value whatever it looks like; so
+            // does a secret parameter (a password may start with a dash; PowerShell would
+            // reject `-ClientSecret -abc`, but the command line still says it).
+            if let Some(p) = f.pending.take_if(|p| p.name.ends_with(':') || p.secret) {
                 out.push_str(&sink.mask(&tok.raw, p.secret || lit_secret));
                 return;
             }
@@ -2133,10 +2211,8 @@ fn parse_py_list(s: &str) -> (Vec<String>, usize, Option<&str>) {
                             'u' => 4,
                             _ => 8,
                         };
-                        let hex: String = b[k..(k + width).min(b.len())]
-                            .iter()
-                            .map(|p| p.1)
-                            .collect();
+                        let hex: String =
+                            b[k..(k + width).min(b.len())].iter().map(|p| p.1).collect();
                         match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                             Some(c) if hex.len() == width => {
                                 item.push(c);
@@ -2207,4 +2283,672 @@ fn py_repr(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn argv(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(items: &[&str]) -> Sanitized {
+        sanitize_argv(&argv(items))
+    }
+
+    /// The joined output of `items`, asserting that `canary` appears nowhere in it and that it
+    /// was reported as masked.
+    fn no_leak(items: &[&str], canary: &str) -> String {
+        let s = run(items);
+        let joined = s.argv.join(" ");
+        assert!(!joined.contains(canary), "{canary} leaked: {joined}");
+        assert!(
+            s.masked.iter().any(|m| m.value.contains(canary)),
+            "{canary} not reported: {:?}",
+            s.masked
+        );
+        joined
+    }
+
+    fn ps_no_leak(script: &str, canary: &str) -> (String, Vec<Masked>) {
+        let (out, masked) = sanitize_powershell(script);
+        assert!(!out.contains(canary), "{canary} leaked: {out}");
+        assert!(
+            masked.iter().any(|m| m.value.contains(canary)),
+            "{canary} not reported: {masked:?}"
+        );
+        (out, masked)
+    }
+
+    fn secret_flagged(masked: &[Masked], canary: &str) -> bool {
+        masked
+            .iter()
+            .any(|m| m.value.contains(canary) && m.secret_flag)
+    }
+
+    // ---- az leaks of the regex redactor ----
+
+    #[test]
+    fn az_attached_short_option() {
+        let out = no_leak(
+            &[
+                "az",
+                "login",
+                "--service-principal",
+                "-u",
+                "app",
+                "-pCANARY1",
+            ],
+            "CANARY1",
+        );
+        assert!(out.contains("-p[REDACTED:argument]"), "{out}");
+        assert!(secret_flagged(&run(&["az", "-pCANARY1"]).masked, "CANARY1"));
+    }
+
+    #[test]
+    fn az_abbreviations() {
+        for opt in ["--pass", "--passw", "--p", "--federated-tok"] {
+            let out = no_leak(&["az", "login", opt, "CANARY2"], "CANARY2");
+            assert!(out.contains(opt), "{out}");
+            assert!(secret_flagged(
+                &run(&["az", "login", opt, "CANARY2"]).masked,
+                "CANARY2"
+            ));
+        }
+        no_leak(&["az", "login", "--passw=CANARY3"], "CANARY3");
+        // An abbreviation of a safe option is not safe either.
+        no_leak(&["az", "login", "--ten", "CANARY4"], "CANARY4");
+    }
+
+    #[test]
+    fn az_value_with_both_quotes() {
+        no_leak(&["az", "login", "-p", "CAN'A\"RY5"], "CAN'A\"RY5");
+        let line = r#"cli.knack.cli: Command arguments: ['login', '-p', 'CAN\'A"RY5b', '--debug']"#;
+        let (out, masked) = sanitize_az_arguments_line(line).unwrap();
+        assert!(!out.contains("RY5b"), "{out}");
+        assert!(
+            masked
+                .iter()
+                .any(|m| m.value == "CAN'A\"RY5b" && m.secret_flag)
+        );
+    }
+
+    #[test]
+    fn az_secret_option_swallows_a_dash_value() {
+        let out = no_leak(
+            &["az", "login", "--password", "-CANARY6", "--tenant", "t1"],
+            "CANARY6",
+        );
+        assert!(out.ends_with("--tenant t1"), "{out}");
+    }
+
+    // ---- PowerShell leaks of the regex redactor ----
+
+    #[test]
+    fn ps_client_secret_convertto_positional() {
+        let (out, m) = ps_no_leak(
+            "Connect-MgGraph -ClientSecret (ConvertTo-SecureString 'CANARY10' -AsPlainText -Force)",
+            "CANARY10",
+        );
+        assert!(
+            out.contains(
+                "-ClientSecret (ConvertTo-SecureString '[REDACTED:argument]' -AsPlainText -Force)"
+            ),
+            "{out}"
+        );
+        assert!(secret_flagged(&m, "CANARY10"));
+    }
+
+    #[test]
+    fn ps_access_token_convertto_string_param() {
+        let (_, m) = ps_no_leak(
+            "Connect-MgGraph -AccessToken (ConvertTo-SecureString -AsPlainText -Force -String CANARY11)",
+            "CANARY11",
+        );
+        assert!(secret_flagged(&m, "CANARY11"));
+    }
+
+    #[test]
+    fn ps_piped_into_convertto() {
+        let (out, m) = ps_no_leak(
+            "$s = 'CANARY12' | ConvertTo-SecureString -AsPlainText -Force",
+            "CANARY12",
+        );
+        assert!(
+            out.contains("| ConvertTo-SecureString -AsPlainText -Force"),
+            "{out}"
+        );
+        assert!(secret_flagged(&m, "CANARY12"));
+        // Piped without an assignment in front: flagged by the pipe alone.
+        let (_, m) = ps_no_leak(
+            "\"CANARY12b\" | ConvertTo-SecureString -AsPlainText -Force",
+            "CANARY12b",
+        );
+        assert!(secret_flagged(&m, "CANARY12b"));
+    }
+
+    #[test]
+    fn ps_convertto_method_syntax() {
+        let (_, m) = ps_no_leak(
+            "$s = ConvertTo-SecureString('CANARY13') -AsPlainText -Force",
+            "CANARY13",
+        );
+        assert!(secret_flagged(&m, "CANARY13"));
+    }
+
+    #[test]
+    fn ps_variable_assignment() {
+        let (out, m) = ps_no_leak("$pw='CANARY14'; Connect-AzAccount", "CANARY14");
+        assert!(
+            out.starts_with("$pw='[REDACTED:argument]'; Connect-AzAccount"),
+            "{out}"
+        );
+        assert!(secret_flagged(&m, "CANARY14"));
+    }
+
+    #[test]
+    fn ps_network_credential() {
+        let (out, m) = ps_no_leak(
+            "$c = [Net.NetworkCredential]::new('', 'CANARY15').SecurePassword",
+            "CANARY15",
+        );
+        assert!(
+            out.contains("[Net.NetworkCredential]::new('', '[REDACTED:argument]').SecurePassword"),
+            "{out}"
+        );
+        assert!(secret_flagged(&m, "CANARY15"));
+        let (out, m) = ps_no_leak(
+            "New-Object System.Net.NetworkCredential('', \"CANARY15b\")",
+            "CANARY15b",
+        );
+        assert!(out.contains("System.Net.NetworkCredential"), "{out}");
+        assert!(secret_flagged(&m, "CANARY15b"));
+    }
+
+    #[test]
+    fn ps_splatting() {
+        let (out, m) = ps_no_leak(
+            "$p = @{ClientSecret='CANARY16'; TenantId='contoso'}; Connect-MgGraph @p",
+            "CANARY16",
+        );
+        assert!(
+            out.contains("@{ClientSecret='[REDACTED:argument]'; TenantId='[REDACTED:argument]'}"),
+            "{out}"
+        );
+        assert!(out.ends_with("Connect-MgGraph @p"), "{out}");
+        assert!(secret_flagged(&m, "CANARY16"));
+        // A safe key's value is masked (default-deny) but not flagged as a secret.
+        assert!(m.iter().any(|x| x.value == "contoso" && !x.secret_flag));
+    }
+
+    #[test]
+    fn ps_env_assignment() {
+        let (out, m) = ps_no_leak("$env:AZURE_CLIENT_SECRET='CANARY17'", "CANARY17");
+        assert_eq!(out, "$env:AZURE_CLIENT_SECRET='[REDACTED:argument]'");
+        assert!(secret_flagged(&m, "CANARY17"));
+    }
+
+    #[test]
+    fn ps_colon_then_space() {
+        let (out, m) = ps_no_leak(
+            "Connect-AzAccount -ClientSecret: CANARY18 -Tenant contoso",
+            "CANARY18",
+        );
+        assert!(out.contains("-Tenant contoso"), "{out}");
+        assert!(secret_flagged(&m, "CANARY18"));
+        let (_, m) = ps_no_leak("Connect-AzAccount -Password:-CANARY18b", "CANARY18b");
+        assert!(secret_flagged(&m, "CANARY18b"));
+        let (out, m) = ps_no_leak(
+            "Connect-MgGraph -AccessToken -CANARY18c -NoWelcome",
+            "CANARY18c",
+        );
+        assert!(
+            out.ends_with("-AccessToken [REDACTED:argument] -NoWelcome"),
+            "{out}"
+        );
+        assert!(secret_flagged(&m, "CANARY18c"));
+        // The tail of a quoted value is not a parameter name.
+        ps_no_leak("Connect-AzAccount -Tenant 'contoso'-CANARY18d", "CANARY18d");
+        let (out, _) = sanitize_powershell("Connect-AzAccount -AccountId 0000-1111");
+        assert_eq!(out, "Connect-AzAccount -AccountId 0000-1111");
+    }
+
+    #[test]
+    fn ps_here_string_comment_and_smart_quotes() {
+        ps_no_leak("$x = @'\nCANARY19\n'@\nConnect-AzAccount", "CANARY19");
+        ps_no_leak("Connect-AzAccount # pw is CANARY20", "CANARY20");
+        ps_no_leak("$pw = \u{2018}CANARY21\u{2019}", "CANARY21");
+        ps_no_leak("$pw = \"a`\"CANARY22$(Get-Date \"x\")\"", "CANARY22");
+        ps_no_leak("$pw = CANARY23", "CANARY23");
+    }
+
+    // ---- what is kept ----
+
+    #[test]
+    fn safe_values_are_shown() {
+        let s = run(&[
+            "az",
+            "login",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--output",
+            "json",
+        ]);
+        assert_eq!(
+            s.argv,
+            argv(&[
+                "az",
+                "login",
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--output",
+                "json"
+            ])
+        );
+        assert!(s.masked.is_empty());
+        let s = run(&[
+            "az",
+            "account",
+            "get-access-token",
+            "--scope",
+            "a/.default",
+            "b/.default",
+            "-t",
+            "t1",
+        ]);
+        assert_eq!(
+            s.argv[1..],
+            argv(&[
+                "account",
+                "get-access-token",
+                "--scope",
+                "a/.default",
+                "b/.default",
+                "-t",
+                "t1"
+            ])[..]
+        );
+        let (out, m) = sanitize_powershell(
+            "Connect-AzAccount -Tenant 'contoso' -Subscription:sub1 -ErrorAction Stop",
+        );
+        assert_eq!(
+            out,
+            "Connect-AzAccount -Tenant 'contoso' -Subscription:sub1 -ErrorAction Stop"
+        );
+        assert!(m.is_empty());
+        let (out, _) = sanitize_powershell(
+            "Connect-MgGraph -Scopes 'User.Read','Mail.Read' -TenantId t1 -NoWelcome",
+        );
+        assert_eq!(
+            out,
+            "Connect-MgGraph -Scopes 'User.Read','Mail.Read' -TenantId t1 -NoWelcome"
+        );
+        // The same names on another cmdlet are not safe, nor are prefixes.
+        let (out, _) = sanitize_powershell("Set-Thing -Tenant x; Connect-AzAccount -Ten y");
+        assert_eq!(
+            out,
+            "Set-Thing -Tenant [REDACTED:argument]; Connect-AzAccount -Ten [REDACTED:argument]"
+        );
+    }
+
+    #[test]
+    fn cmdlet_argv() {
+        let s = run(&[
+            "Connect-AzAccount",
+            "-ServicePrincipal",
+            "-Tenant",
+            "t1",
+            "-ApplicationId",
+            "app",
+            "-CertificatePassword",
+            "CANARY30",
+        ]);
+        assert_eq!(
+            s.argv,
+            argv(&[
+                "Connect-AzAccount",
+                "-ServicePrincipal",
+                "-Tenant",
+                "t1",
+                "-ApplicationId",
+                "app",
+                "-CertificatePassword",
+                MARKER
+            ])
+        );
+        assert!(secret_flagged(&s.masked, "CANARY30"));
+    }
+
+    #[test]
+    fn boolean_flags_do_not_swallow() {
+        let s = run(&[
+            "az",
+            "login",
+            "--identity",
+            "--client-id",
+            "cid",
+            "--allow-no-subscriptions",
+            "--debug",
+            "--tenant",
+            "t1",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "az login --identity --client-id cid --allow-no-subscriptions --debug --tenant t1"
+        );
+        // A flag followed by a stray positional: the positional is masked, not shown as a value.
+        let s = run(&["az", "login", "--use-device-code", "stray"]);
+        assert_eq!(
+            s.argv.join(" "),
+            "az login --use-device-code [REDACTED:argument]"
+        );
+        let (out, _) = sanitize_powershell("Connect-AzAccount -UseDeviceAuthentication -Tenant t1");
+        assert_eq!(out, "Connect-AzAccount -UseDeviceAuthentication -Tenant t1");
+    }
+
+    #[test]
+    fn unknown_and_positional_values_are_masked() {
+        let s = run(&[
+            "az",
+            "login",
+            "--certificate",
+            "/tmp/c.pem",
+            "-uAPP",
+            "extra",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "az login --certificate [REDACTED:argument] -u[REDACTED:argument] [REDACTED:argument]"
+        );
+        let s = run(&[
+            "AZ.CMD",
+            "login",
+            "--tenant=t1",
+            "--username=u@x",
+            "--federated-token=CANARY31",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "AZ.CMD login --tenant=t1 --username=u@x --federated-token=[REDACTED:argument]"
+        );
+        let s = run(&["C:\\Program Files\\az.bat", "login", "-t", "t1"]);
+        assert_eq!(s.argv[1..], argv(&["login", "-t", "t1"])[..]);
+    }
+
+    #[test]
+    fn az_command_arguments_line() {
+        let line = "DEBUG: cli.knack.cli: Command arguments: ['login', '--service-principal', '-u', 'x', '-p', 'CANARY40', '--tenant', \"contoso's\", '--debug']";
+        let (out, masked) = sanitize_az_arguments_line(line).unwrap();
+        assert_eq!(
+            out,
+            "DEBUG: cli.knack.cli: Command arguments: ['login', '--service-principal', '-u', 'x', '-p', '[REDACTED:argument]', '--tenant', \"contoso's\", '--debug']"
+        );
+        assert_eq!(
+            masked,
+            vec![Masked {
+                value: "CANARY40".into(),
+                secret_flag: true
+            }]
+        );
+        assert!(sanitize_az_arguments_line("cli.knack.cli: Event: Cli.PreExecute []").is_none());
+        // Cut off in the middle of the secret.
+        let (out, _) =
+            sanitize_az_arguments_line("Command arguments: ['login', '-p', 'CANARY41").unwrap();
+        assert!(!out.contains("CANARY41"), "{out}");
+        // Not a Python string: masked as a whole.
+        let (out, _) =
+            sanitize_az_arguments_line("Command arguments: ['login', CANARY42]").unwrap();
+        assert!(!out.contains("CANARY42"), "{out}");
+        // Idempotent.
+        let (again, m) = sanitize_az_arguments_line(&out).unwrap();
+        assert_eq!(again, out);
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn entra_collect_own_argv() {
+        let s = run(&[
+            "entra-collect",
+            "collect",
+            "--tenant",
+            "t1",
+            "-o",
+            "C:\\Temp",
+            "--json",
+            "--",
+            "az",
+            "login",
+            "-p",
+            "CANARY50",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "entra-collect collect --tenant t1 -o C:\\Temp --json -- az login -p [REDACTED:argument]"
+        );
+        assert!(secret_flagged(&s.masked, "CANARY50"));
+        let s = run(&[
+            "entra-collect.exe",
+            "--run",
+            "azps",
+            "--powershell",
+            "desktop",
+            "--platform",
+            "linux",
+            "inspect",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "entra-collect.exe --run azps --powershell desktop --platform [REDACTED:argument] [REDACTED:argument]"
+        );
+    }
+
+    #[test]
+    fn generic_and_urls() {
+        let url = "https://st1.blob.core.windows.net/c/b?sv=2022-11-02&sig=CANARY60";
+        let out = no_leak(
+            &[
+                "curl",
+                "-H",
+                "Authorization: Bearer CANARY61",
+                "-o",
+                "out.bin",
+                url,
+            ],
+            "CANARY60",
+        );
+        assert_eq!(
+            out,
+            "curl -H [REDACTED:argument] -o [REDACTED:argument] https://st1.blob.core.windows.net/[REDACTED:argument]"
+        );
+        let out = no_leak(
+            &[
+                "curl",
+                "--proxy=http://bob:CANARY62@proxy:8080",
+                "-uadmin:CANARY63",
+            ],
+            "CANARY62",
+        );
+        assert_eq!(out, "curl --proxy=http://proxy:8080 -u[REDACTED:argument]");
+        assert!(!out.contains("CANARY63") && !out.contains("bob"), "{out}");
+        let s = run(&["/usr/bin/nslookup", "login.microsoftonline.com"]);
+        assert_eq!(s.argv, argv(&["/usr/bin/nslookup", MARKER]));
+    }
+
+    fn encode(script: &str) -> String {
+        let bytes: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn encoded_command_roundtrip() {
+        let script = "Connect-AzAccount -ServicePrincipal -Tenant contoso -Credential (New-Object PSCredential('app', (ConvertTo-SecureString 'CANARY70' -AsPlainText -Force)))";
+        let blob = encode(script);
+        let s = run(&[
+            "pwsh.exe",
+            "-NoProfile",
+            "-NonInteractive",
+            "-ExecutionPolicy",
+            "Bypass",
+            "-enc",
+            &blob,
+        ]);
+        let shown = s.argv.join(" ");
+        assert!(
+            !shown.contains("CANARY70") && !shown.contains(&blob),
+            "{shown}"
+        );
+        assert_eq!(
+            s.argv[..5],
+            argv(&[
+                "pwsh.exe",
+                "-NoProfile",
+                "-NonInteractive",
+                "-ExecutionPolicy",
+                "Bypass"
+            ])[..]
+        );
+        assert_eq!(s.argv[5], "-EncodedCommand");
+        assert!(
+            s.argv[6].starts_with("(decoded) Connect-AzAccount -ServicePrincipal -Tenant contoso -Credential (New-Object PSCredential("),
+            "{}",
+            s.argv[6]
+        );
+        assert!(secret_flagged(&s.masked, "CANARY70"));
+        assert!(s.masked.iter().any(|m| m.value == blob));
+        let again = sanitize_argv(&s.argv);
+        assert_eq!(again.argv, s.argv);
+        assert!(again.masked.is_empty());
+        // Not base64 of UTF-16: masked.
+        let s = run(&["powershell", "-EncodedCommand", "<versions>"]);
+        assert_eq!(s.argv, argv(&["powershell", "-EncodedCommand", MARKER]));
+    }
+
+    #[test]
+    fn powershell_host_command() {
+        let s = run(&[
+            "powershell.exe",
+            "-NoLogo",
+            "-Command",
+            "Connect-AzAccount",
+            "-Tenant",
+            "t1",
+            ";",
+            "$pw",
+            "=",
+            "'CANARY71'",
+        ]);
+        assert_eq!(
+            s.argv[..3],
+            argv(&["powershell.exe", "-NoLogo", "-Command"])[..]
+        );
+        assert_eq!(
+            s.argv[3],
+            "Connect-AzAccount -Tenant t1 ; $pw = '[REDACTED:argument]'"
+        );
+        let s = run(&[
+            "pwsh",
+            "-File",
+            "C:\\s\\login.ps1",
+            "-Secret",
+            "CANARY72",
+            "-Name",
+            "n",
+        ]);
+        assert_eq!(
+            s.argv.join(" "),
+            "pwsh -File C:\\s\\login.ps1 -Secret [REDACTED:argument] -Name [REDACTED:argument]"
+        );
+        let s = run(&["pwsh", "-c", "Connect-MgGraph -AccessToken CANARY73"]);
+        assert_eq!(
+            s.argv.join(" "),
+            "pwsh -c Connect-MgGraph -AccessToken [REDACTED:argument]"
+        );
+    }
+
+    #[test]
+    fn idempotent() {
+        let cases: Vec<Vec<&str>> = vec![
+            vec![
+                "az", "login", "-pX1", "--pass", "X2", "--tenant", "t", "--", "X3",
+            ],
+            vec!["curl", "-u", "a:b", "https://h/p?sig=x", "http://u:p@h:1"],
+            vec![
+                "entra-collect",
+                "--",
+                "pwsh",
+                "-Command",
+                "$a = 'x'; Connect-MgGraph -TenantId t -Scopes 'a','b' # c",
+            ],
+            vec!["Connect-AzAccount", "-Credential:", "x", "-Tenant", "t"],
+        ];
+        for c in cases {
+            let once = run(&c);
+            let twice = sanitize_argv(&once.argv);
+            assert_eq!(twice.argv, once.argv);
+            assert!(twice.masked.is_empty(), "{:?}", twice.masked);
+        }
+        let script = "$p = @{ClientSecret = 'x'}\n[Net.NetworkCredential]::new('', \"y\") | Out-Null\n$x = @'\nz\n'@\nConnect-MgGraph @p -Scopes User.Read";
+        let (once, _) = sanitize_powershell(script);
+        let (twice, m) = sanitize_powershell(&once);
+        assert_eq!(twice, once);
+        assert!(m.is_empty(), "{m:?}");
+        // Values that merely start with a marker are not trusted.
+        let s = run(&["az", "login", "-p", "[REDACTED:x] CANARY80"]);
+        assert!(!s.argv.join(" ").contains("CANARY80"));
+    }
+
+    /// Printable secrets: ASCII punctuation (quotes, backticks, `$`, spaces) and non-ASCII,
+    /// behind a fixed prefix so that the secret cannot be a substring of the output's own text.
+    fn secret() -> impl Strategy<Value = String> {
+        "[ -~\u{e9}\u{4e2d}\u{1f511}\u{2019}\u{201c}]{0,24}".prop_map(|s| format!("Zq8~{s}"))
+    }
+
+    fn ps_single_quoted(s: &str) -> String {
+        format!(
+            "'{}'",
+            s.replace(['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'], "''")
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn planted_secrets_never_appear(s in secret()) {
+            let check = |out: &str| -> Result<(), TestCaseError> {
+                prop_assert!(!out.contains(&s), "leaked {:?} in {:?}", s, out);
+                Ok(())
+            };
+            for cmd in [
+                vec!["az", "login", "-p", s.as_str(), "--tenant", "t1"],
+                vec!["az", "login", "--password", s.as_str()],
+                vec!["az", "ad", "sp", "create", "--client-secret", s.as_str()],
+                vec!["Connect-AzAccount", "-ClientSecret", s.as_str()],
+                vec!["entra-collect", "--", "az", "login", "-p", s.as_str()],
+                vec!["curl", "-u", s.as_str()],
+            ] {
+                let out = run(&cmd);
+                check(&out.argv.join(" "))?;
+            }
+            let attached = format!("-p{s}");
+            check(&run(&["az", "login", &attached]).argv.join(" "))?;
+            let eq = format!("--client-secret={s}");
+            check(&run(&["az", "login", &eq]).argv.join(" "))?;
+            let lit = ps_single_quoted(&s);
+            for script in [
+                format!("Connect-AzAccount -ClientSecret {lit} -Tenant t1"),
+                format!("$pw = {lit}; Connect-MgGraph"),
+                format!("{lit} | ConvertTo-SecureString -AsPlainText -Force"),
+                format!("Write-Host {lit}"),
+                format!("@{{ClientSecret={lit}}}"),
+            ] {
+                let (out, _) = sanitize_powershell(&script);
+                check(&out)?;
+                let blob = encode(&script);
+                check(&run(&["pwsh", "-EncodedCommand", &blob]).argv.join(" "))?;
+                check(&run(&["powershell", "-Command", &script]).argv.join(" "))?;
+            }
+            let py = format!("Command arguments: ['login', '-p', {}]", py_repr(&s));
+            let (out, _) = sanitize_az_arguments_line(&py).unwrap();
+            check(&out)?;
+        }
+    }
 }
