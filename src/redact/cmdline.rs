@@ -1424,6 +1424,18 @@ fn lex(s: &str) -> Vec<Tok> {
                     i += 2;
                     Kind::Var
                 }
+                Some(&x) if !is_ident_char(x) => {
+                    // A lone `$` is not a variable: part of a bare word.
+                    while i < n && !ends_word(c[i]) {
+                        i += if c[i] == '`' { 2 } else { 1 };
+                    }
+                    i = i.min(n).max(start + 1);
+                    Kind::Word
+                }
+                None => {
+                    i += 1;
+                    Kind::Word
+                }
                 _ => {
                     i += 1;
                     while i < n && is_ident_char(c[i]) {
@@ -1571,10 +1583,20 @@ fn lex(s: &str) -> Vec<Tok> {
             Kind::Word
         };
         let glued = toks.last().is_some_and(|t| {
+            // Every kind that may come out as a bare marker counts, so that a second pass
+            // (which sees the marker) reads the next token the same way.
             matches!(
                 t.kind,
-                Kind::SqStr | Kind::DqStr | Kind::Word | Kind::Num | Kind::Marker
-            )
+                Kind::SqStr
+                    | Kind::DqStr
+                    | Kind::HereSq
+                    | Kind::HereDq
+                    | Kind::Word
+                    | Kind::Num
+                    | Kind::Marker
+                    | Kind::Param
+                    | Kind::TypeLit
+            ) || (t.kind == Kind::Op && t.raw == "[")
         });
         toks.push(Tok {
             kind,
@@ -1766,6 +1788,11 @@ fn comment(tok: &Tok, sink: &mut Sink) -> String {
     }
 }
 
+/// Arithmetic operators the tokenizer reads as words (`$a + 1`, `$b * 2`); syntax, kept.
+fn is_operator_word(w: &str) -> bool {
+    matches!(w, "+" | "*" | "/" | "%" | "?" | "++")
+}
+
 fn is_value_token(k: Kind) -> bool {
     matches!(
         k,
@@ -1877,7 +1904,7 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
             Pos::HashKey
                 if matches!(
                     tok.kind,
-                    Kind::Word | Kind::SqStr | Kind::DqStr | Kind::Num | Kind::Var
+                    Kind::Word | Kind::SqStr | Kind::DqStr | Kind::Num | Kind::Var | Kind::Marker
                 ) && next_sig(t).is_some_and(|n| n.kind == Kind::Op && n.raw == "=") =>
             {
                 // A hash-table key: a name, kept when it looks like one.
@@ -1900,15 +1927,22 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
                         out.push_str(&tok.raw);
                         f.cmd = Some(tok.raw.to_ascii_lowercase());
                     }
-                    Kind::Var | Kind::Marker => out.push_str(&tok.raw),
+                    // Names and syntax stay (masking an operator here would make a second
+                    // pass read what follows differently).
+                    Kind::Var | Kind::Marker | Kind::Op | Kind::Param | Kind::TypeLit => {
+                        out.push_str(&tok.raw)
+                    }
+                    Kind::Member if is_ps_ident(&tok.raw) => out.push_str(&tok.raw),
                     _ => out.push_str(&literal(tok, false, lit_secret, sink)),
                 }
                 f.pos = Pos::Args;
             }
             Pos::FuncName => {
-                let keep = tok.kind == Kind::Word
-                    && tok.raw.split('-').all(is_ps_ident)
-                    && !tok.raw.is_empty();
+                let keep = match tok.kind {
+                    Kind::Word => tok.raw.split('-').all(is_ps_ident),
+                    Kind::SqStr | Kind::DqStr | Kind::HereSq | Kind::HereDq | Kind::Num => false,
+                    _ => true,
+                };
                 out.push_str(&literal(tok, keep, false, sink));
                 f.pos = Pos::Expr;
             }
@@ -1949,7 +1983,7 @@ fn sanitize_ps_into(script: &str, sink: &mut Sink) -> String {
                 }
                 Kind::Word
                     if PS_KEYWORDS.contains(&tok.raw.to_ascii_lowercase().as_str())
-                        || tok.raw.chars().all(|c| "+-*/%!?.".contains(c)) =>
+                        || is_operator_word(&tok.raw) =>
                 {
                     out.push_str(&tok.raw);
                 }
@@ -2024,6 +2058,12 @@ fn cmd_position(tok: &Tok, f: &mut Frame, lit_secret: bool, sink: &mut Sink, out
             out.push_str(&tok.raw);
             f.pos = Pos::Expr;
         }
+        Kind::Num | Kind::StopParse => {
+            // Masked to a bare marker, which a second pass reads like an unknown command:
+            // continue the same way so that sanitizing twice changes nothing.
+            out.push_str(&literal(tok, false, lit_secret, sink));
+            f.pos = Pos::Args;
+        }
         _ => {
             out.push_str(&literal(tok, false, lit_secret, sink));
             f.pos = Pos::Expr;
@@ -2041,11 +2081,13 @@ fn args_position(
 ) {
     let cmd = f.cmd.clone();
     if tok.glued && matches!(tok.kind, Kind::Param | Kind::Member | Kind::TypeLit) {
-        // The tail of the previous argument, not a name.
-        out.push_str(&literal(tok, false, lit_secret, sink));
+        // The tail of the previous argument (or the value of a glued `-Name:`), not a name.
+        let secret = f.pending.take().is_some_and(|p| p.secret);
+        out.push_str(&literal(tok, false, secret || lit_secret, sink));
         return;
     }
     match tok.kind {
+        Kind::Word if f.pending.is_none() && is_operator_word(&tok.raw) => out.push_str(&tok.raw),
         Kind::Param => {
             // A pending `-Name:` takes the next token as its value whatever it looks like; so
             // does a secret parameter (a password may start with a dash; PowerShell would
@@ -2124,6 +2166,7 @@ fn args_position(
                 f.list = Some(p);
             }
         }
+
         Kind::Member if is_ps_ident(&tok.raw) => out.push_str(&tok.raw),
         Kind::Member => out.push_str(&literal(tok, false, lit_secret, sink)),
         _ => out.push_str(&tok.raw),
@@ -2949,6 +2992,26 @@ mod tests {
             let py = format!("Command arguments: ['login', '-p', {}]", py_repr(&s));
             let (out, _) = sanitize_az_arguments_line(&py).unwrap();
             check(&out)?;
+        }
+
+        #[test]
+        fn arbitrary_input_does_not_panic_and_is_idempotent(
+            script in "[ -~\n\t\u{2018}\u{201c}\u{2013}\u{e9}]{0,80}",
+            items in proptest::collection::vec("[ -~\u{e9}]{0,12}", 0..6),
+        ) {
+            let (once, _) = sanitize_powershell(&script);
+            let (twice, m) = sanitize_powershell(&once);
+            prop_assert_eq!(&twice, &once);
+            prop_assert!(m.is_empty(), "{:?}", m);
+            for program in ["az", "pwsh", "Connect-AzAccount", "entra-collect", "curl"] {
+                let mut a = vec![program.to_string()];
+                a.extend(items.iter().cloned());
+                let s1 = sanitize_argv(&a);
+                let s2 = sanitize_argv(&s1.argv);
+                prop_assert_eq!(&s2.argv, &s1.argv);
+                prop_assert!(s2.masked.is_empty(), "{:?}", s2.masked);
+            }
+            let _ = sanitize_az_arguments_line(&format!("Command arguments: [{script}"));
         }
     }
 }
