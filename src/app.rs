@@ -113,6 +113,9 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
         literals: environment::secret_values(&env),
         mask_pii: cfg.mask_pii,
     }));
+    // The values withheld from our own command line (`-- az login -p X`) are known secrets
+    // before the first byte of output is shown or captured.
+    let _ = redactor.redact_argv(&cfg.invocation);
     // Spinners would garble the live output of an interactive sign-in.
     let spinners = crate::os::stderr_is_terminal() && cfg.debug_run.is_none();
     let mut progress = Progress::new(cfg.quiet, spinners, redactor.clone());
@@ -205,9 +208,13 @@ pub fn run(
         let mut written = Vec::new();
         for entry in std::mem::take(&mut r.outcome.entries) {
             let result = match entry.data {
-                EntryData::Text(text) => writer.add_text(&entry.name, &text).map(|_| {
+                // Again, with every secret learned since from any collector's output.
+                EntryData::Text(text) => {
+                    let text = redactor.reredact(&text);
+                    writer.add_text(&entry.name, &text).map(|_| {
                     texts.insert(entry.name.as_str().to_string(), text.into_string());
-                }),
+                })
+                },
                 EntryData::Unredacted { path, max_bytes } => match std::fs::File::open(&path) {
                     Ok(f) => writer
                         .add_unredacted_stream(&entry.name, f, max_bytes)
@@ -375,9 +382,9 @@ fn wait_for_enter(cancel: &Cancel, limit: Duration) {
     {}
 }
 
+/// JSON is redacted value by value, never as serialized text, so it stays valid JSON.
 fn redact_json<T: serde::Serialize>(redactor: &Redactor, value: &T) -> anyhow::Result<Redacted> {
-    let text = serde_json::to_string_pretty(value)? + "\n";
-    Ok(redactor.redact(&text))
+    Ok(redactor.redact_to_json(value)?)
 }
 
 fn display_path(p: &Path) -> String {

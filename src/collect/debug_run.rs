@@ -25,6 +25,9 @@ pub struct Plan {
     pub log_name: String,
 }
 
+/// az command groups that may name the debug log (`debug/az-login.log`).
+const AZ_GROUPS: &[&str] = &["login", "logout", "account", "ad", "cloud", "rest", "config", "version"];
+
 /// A program name that is the Azure CLI (az, az.cmd, az.exe, /usr/bin/az, ...).
 fn is_az(program: &str) -> bool {
     let base = Path::new(program)
@@ -172,7 +175,12 @@ pub fn plan(run: &DebugRun) -> Plan {
                 .file_stem()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| program.clone());
-            let log_name = slug(&[base.as_str(), sub.unwrap_or("")]);
+            // Entry names never come from argument values (`-- curl "https://...?sig=X"` must
+            // not name a file): the program's name, and for az only a known command group.
+            let group = sub.filter(|s| is_az(&program) && AZ_GROUPS.contains(s));
+            let mut base = slug(&[base.as_str()]);
+            base.truncate(32);
+            let log_name = slug(&[base.as_str(), group.unwrap_or("")]);
             if is_az(&program) {
                 let mut args = rest.to_vec();
                 if !has_flag(&args, "--debug") {
@@ -196,6 +204,11 @@ pub fn plan(run: &DebugRun) -> Plan {
             }
         }
     }
+}
+
+/// An exit code as users read it: the number, or "none" (killed by a signal).
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(|| "none (killed)".to_string(), |c| c.to_string())
 }
 
 /// The collector's id.
@@ -257,6 +270,20 @@ impl Collector for DebugRunCollector {
                 plan.program
             ));
         };
+        // Whatever the sanitizer withholds from the command line (the plan's real arguments
+        // and the script shown for them) is a known secret before the first byte of output.
+        let _ = ctx.redactor.redact_argv(
+            &std::iter::once(plan.program.clone())
+                .chain(plan.args.iter().cloned())
+                .collect::<Vec<_>>(),
+        );
+        if let Some(d) = &plan.display {
+            let _ = ctx.redactor.redact_argv(
+                &std::iter::once(plan.program.clone())
+                    .chain(d.iter().cloned())
+                    .collect::<Vec<_>>(),
+            );
+        }
         let mut cmd = Cmd::new(plan.program.clone())
             .args(plan.args.clone())
             .timeout(self.run.timeout);
@@ -282,9 +309,9 @@ impl Collector for DebugRunCollector {
         let (shown, _) = ctx.redactor.redact_argv(&out.argv);
         let (text, lossy) = out.stdout.text();
         let header = format!(
-            "# command: {}\n# exit code: {:?}; timed out: {}; interrupted: {}; duration: {} ms{}{}\n\n",
+            "# command: {}\n# exit code: {}; timed out: {}; interrupted: {}; duration: {} ms{}{}\n\n",
             shown.join(" "),
-            out.exit_code,
+            exit_text(out.exit_code),
             out.timed_out,
             out.interrupted,
             out.duration.as_millis(),
@@ -299,15 +326,20 @@ impl Collector for DebugRunCollector {
                 ""
             },
         );
+        let body = if out.stdout.truncated {
+            ctx.redactor.redact_truncated(&text)
+        } else {
+            ctx.redactor.redact(&text)
+        };
         outcome.add_text(
             &format!("debug/{}.log", plan.log_name),
-            ctx.redactor.redact(&(header + &text)),
+            ctx.redactor.redact(&header).join(body),
         );
         if outcome.status == Status::Ok && out.exit_code != Some(0) {
             // The sign-in failing is the expected case: the run itself worked.
             outcome.reason = Some(format!(
-                "the sign-in command exited with {:?}",
-                out.exit_code
+                "the sign-in command exited with {}",
+                exit_text(out.exit_code)
             ));
         }
         outcome

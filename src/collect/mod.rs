@@ -215,9 +215,13 @@ impl Outcome {
     }
 
     /// Serialize a JSON value, redact it and add it.
+    /// JSON is redacted string by string (and secret-named members whole) before it is
+    /// serialized, so the entry stays valid JSON.
     pub fn add_json(&mut self, ctx: &Context, name: &str, value: &serde_json::Value) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()) + "\n";
-        self.add_text(name, ctx.redactor.redact(&text));
+        match ctx.redactor.redact_to_json(value) {
+            Ok(text) => self.add_text(name, text),
+            Err(e) => self.degrade(Status::Failed, format!("{name} could not be written: {e}")),
+        }
     }
 
     /// Record a command that ran and fold its timeout / interruption into the status.

@@ -55,6 +55,14 @@ impl Redacted {
     pub fn into_string(self) -> String {
         self.text
     }
+    /// Two redacted texts one after the other, with their counts added.
+    pub fn join(mut self, other: Redacted) -> Redacted {
+        self.text.push_str(&other.text);
+        for (k, v) in other.counts {
+            *self.counts.entry(k).or_insert(0) += v;
+        }
+        self
+    }
 }
 
 /// Replaces secrets in text. Cheap to share between threads; learns every secret it sees.
@@ -106,6 +114,8 @@ struct Pii {
 pub const LITERAL_RULE: &str = "known-secret-value";
 /// The rule name of the entropy detector.
 pub const ENTROPY_RULE: &str = "high-entropy";
+/// The marker for the incomplete last line of a capture cut at its limit.
+pub const TRUNCATED_RULE: &str = "truncated-line";
 /// The rule name for secret-named JSON members.
 pub const FIELD_RULE: &str = "secret-field";
 
@@ -278,21 +288,17 @@ impl Redactor {
 
     /// Redact a text.
     pub fn redact(&self, input: &str) -> Redacted {
+        self.learn_from_az_arguments(input);
         let view = View::new(input);
-        let text = view.text();
-        let mut spans: Vec<Span> = Vec::new();
-        self.literal_spans(text, &mut spans);
-        self.rule_spans(text, &mut spans);
-        let mut found = Vec::new();
-        entropy::find(text, &mut found);
-        spans.extend(found.into_iter().map(|(start, end)| Span {
-            start,
-            end,
-            rule: ENTROPY_RULE,
-            learn: true,
-        }));
-        spans.retain(|s| s.end > s.start && !already_masked(&text[s.start..s.end]));
-        extend_over_continuations(text, &mut spans);
+        let mut spans = self.spans(view.text());
+        if view.stripped.is_some() {
+            // Found through the view (a secret split by colour codes or NULs), mapped back;
+            // and found in the input itself (an escape the view dropped may have been text).
+            for s in &mut spans {
+                (s.start, s.end) = view.original(s.start, s.end);
+            }
+            spans.extend(self.spans(input));
+        }
         let merged = merge(spans);
 
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -300,7 +306,7 @@ impl Redactor {
         let mut out = String::with_capacity(input.len());
         let mut last = 0;
         for s in &merged {
-            let (start, end) = view.original(s.start, s.end);
+            let (start, end) = (s.start, s.end);
             if start < last {
                 continue;
             }
@@ -332,6 +338,20 @@ impl Redactor {
         Redacted { text: out, counts }
     }
 
+    /// Redact captured output that was cut at the capture limit: the last, incomplete line may
+    /// hold the first part of a secret no rule can recognise any more, so it is masked whole.
+    pub fn redact_truncated(&self, input: &str) -> Redacted {
+        let cut = input.rfind('\n').map_or(0, |i| i + 1);
+        if cut >= input.len() {
+            return self.redact(input);
+        }
+        let mut r = self.redact(&input[..cut]);
+        r.text.push_str(&marker(TRUNCATED_RULE));
+        r.text.push('\n');
+        *r.counts.entry(TRUNCATED_RULE.to_string()).or_insert(0) += 1;
+        r
+    }
+
     /// Redact an already-redacted text again with everything learned since (before it is
     /// written: a secret seen in one collector's output is removed from every other's).
     pub fn reredact(&self, text: &Redacted) -> Redacted {
@@ -340,6 +360,47 @@ impl Redactor {
             *again.counts.entry(k.clone()).or_insert(0) += v;
         }
         again
+    }
+
+    /// Every secret span in `text`, unmerged.
+    fn spans(&self, text: &str) -> Vec<Span> {
+        let mut spans: Vec<Span> = Vec::new();
+        self.literal_spans(text, &mut spans);
+        self.rule_spans(text, &mut spans);
+        let mut found = Vec::new();
+        entropy::find(text, &mut found);
+        spans.extend(found.into_iter().map(|(start, end)| Span {
+            start,
+            end,
+            rule: ENTROPY_RULE,
+            learn: true,
+        }));
+        widen_over_markers(text, &mut spans);
+        spans.retain(|s| {
+            let v = &text[s.start..s.end];
+            s.end > s.start
+                && !already_masked(v)
+                // `--password --tenant` (az's ParameterSetName): a flag name is not a value.
+                && !(s.rule == rules::CMDLINE_RULE && flag_word(v))
+                && !names_itself(&text[..s.start], v)
+        });
+        extend_over_continuations(text, &mut spans);
+        spans
+    }
+
+    /// az --debug echoes its whole command line (`cli.knack.cli: Command arguments: [...]`):
+    /// the values the default-deny sanitizer would withhold there become known secrets before
+    /// the text is searched, so they are masked in that line and everywhere else.
+    fn learn_from_az_arguments(&self, text: &str) {
+        const NEEDLE: &str = "Command arguments: [";
+        if !text.contains(NEEDLE) {
+            return;
+        }
+        for line in text.lines().filter(|l| l.contains(NEEDLE)) {
+            if let Some((_, masked)) = cmdline::sanitize_az_arguments_line(line) {
+                self.learn_masked(&masked);
+            }
+        }
     }
 
     fn literal_spans(&self, text: &str, spans: &mut Vec<Span>) {
@@ -515,6 +576,48 @@ impl Redactor {
     }
 }
 
+/// A span that touches a marker from an earlier pass (`[REDACTED:x]@proxy` seen by a rule as
+/// `REDACTED:x]`) is widened over the whole marker, so `already_masked` recognises it and a
+/// second pass changes nothing.
+fn widen_over_markers(text: &str, spans: &mut [Span]) {
+    if !text.contains(MARKER_PREFIX) {
+        return;
+    }
+    let markers: Vec<(usize, usize)> = memchr::memmem::find_iter(text.as_bytes(), MARKER_PREFIX)
+        .map(|s| (s, text[s..].find(']').map_or(text.len(), |e| s + e + 1)))
+        .collect();
+    for sp in spans.iter_mut() {
+        for &(ms, me) in &markers {
+            if ms < sp.end && sp.start < me {
+                sp.start = sp.start.min(ms);
+                sp.end = sp.end.max(me);
+            }
+        }
+    }
+}
+
+/// `client_credential=client_credential` (a traceback's source line): a value that repeats its
+/// own key is a variable name in code, not a secret.
+fn names_itself(before: &str, value: &str) -> bool {
+    if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return false;
+    }
+    let key = before.trim_end_matches(['=', ':', ' ', '\t', '"', '\'']);
+    key.len() >= value.len()
+        && key.is_char_boundary(key.len() - value.len())
+        && key[key.len() - value.len()..].eq_ignore_ascii_case(value)
+}
+
+/// `-t` / `--tenant`: an option name, not a value.
+fn flag_word(v: &str) -> bool {
+    let w = v.strip_prefix("--").or_else(|| v.strip_prefix('-'));
+    w.is_some_and(|w| {
+        w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && w.len() <= 40
+    })
+}
+
 /// A value that reads like an ordinary word or path, not a credential.
 fn plain_word(v: &str) -> bool {
     v.len() < 16
@@ -594,7 +697,13 @@ fn extend_over_continuations(text: &str, spans: &mut [Span]) {
 
 /// Sort spans and merge those that overlap; the earliest-starting rule names the merged span.
 fn merge(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    // A rule's name is more telling than "known-secret-value" for the same span.
+    spans.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then((a.rule == LITERAL_RULE).cmp(&(b.rule == LITERAL_RULE)))
+    });
     let mut out: Vec<Span> = Vec::with_capacity(spans.len());
     for s in spans {
         match out.last_mut() {
@@ -630,7 +739,13 @@ impl<'a> View<'a> {
         while i < b.len() {
             match b[i] {
                 0 => i += 1,
-                0x1b => i = skip_escape(b, i),
+                0x1b => {
+                    i = skip_escape(b, i);
+                    // A malformed sequence may end inside a character: resume at the next one.
+                    while i < b.len() && !input.is_char_boundary(i) {
+                        i += 1;
+                    }
+                }
                 _ => {
                     let ch = input[i..].chars().next().expect("char boundary");
                     for k in 0..ch.len_utf8() {

@@ -67,12 +67,6 @@ pub(crate) const CMDLINE_RULE: &str = "command-line-secret";
 /// `-AccessToken`, `-MicrosoftGraphAccessToken`, ...).
 const SECRET_FLAG: &str = r"(?:-p|--p|--pass[a-z]*|--federated-tok[a-z]*|--client-sec[a-z]*|--?(?:[a-z0-9]+-?)*?(?:password|passwd|secret|token))";
 
-pub(crate) fn is_secret_flag(arg: &str) -> bool {
-    use std::sync::OnceLock;
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(&format!("(?i)^{SECRET_FLAG}$")).expect("valid flag regex"))
-        .is_match(arg)
-}
 
 /// Header-like keys whose whole value is secret, in header, PowerShell-debug, JSON and
 /// Python-dict forms. `schemes` are kept visible (e.g. `Bearer [REDACTED:...]`).
@@ -150,7 +144,7 @@ fn build_table() -> Vec<Rule> {
         "the private lines and MAC of a PuTTY .ppk key",
         "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAIBsT3cr3tKeyBytesAAAA\nPrivate-MAC: 6c3f0d1e",
         &["private-lines", "private-mac", "private-hash"],
-        r"(?i)Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<s1>(?:[A-Za-z0-9+/=]+[ \t]*\r?\n)*[A-Za-z0-9+/=]+)|Private-(?:MAC|Hash):[ \t]*(?P<s2>[0-9a-fA-F]+)",
+        r"(?im)Private-Lines:[ \t]*\d+[ \t]*\r?\n(?P<s1>(?:[A-Za-z0-9+/=]+[ \t]*\r?$\n?)+)|Private-(?:MAC|Hash):[ \t]*(?P<s2>[0-9a-fA-F]+)",
     );
     putty.multiline = true;
     let mut der = rule(
@@ -167,7 +161,7 @@ fn build_table() -> Vec<Rule> {
             "mighagemabmgbyqgsm49",
             "bgkqhkig9w0bbq0w",
         ],
-        r"(?P<s>(?:MII[A-Za-z0-9+/]{3}(?:IBAzCC|IBAAKC|IBADAN)|MHcCAQEE|MIGkAgEBBD|MC4CAQAwBQYDK2Vw|MIGHAgEAMBMGByqGSM49|MII[A-Za-z0-9+/]{2,6}BgkqhkiG9w0BBQ0w)(?:[A-Za-z0-9+/=]|\\[rn]|\r?\n[ \t]*)*)",
+        r"(?m)(?P<s>(?:MII[A-Za-z0-9+/]{3}(?:IBAzCC|IBAAKC|IBADAN)|MHcCAQEE|MIGkAgEBBD|MC4CAQAwBQYDK2Vw|MIGHAgEAMBMGByqGSM49|MII[A-Za-z0-9+/]{2,6}BgkqhkiG9w0BBQ0w)[A-Za-z0-9+/=]*(?:(?:\\[rn])+[A-Za-z0-9+/=]+)*(?:\r?\n[ \t]*[A-Za-z0-9+/=]{4,}[ \t]*\r?$)*)",
     );
     der.multiline = true;
     let mut storage = rule(
@@ -237,7 +231,7 @@ fn build_table() -> Vec<Rule> {
                 "token",
             ],
             &format!(
-                r#"(?i)(?:^|[\s'"\[,(])(?:{SECRET_FLAG})(?:=|:[ \t]*|[ \t]+|['"][ \t]*,[ \t]*)(?:'(?P<s1>(?:[^'\r\n]|'')*)'|"(?P<s2>(?:[^"\\\r\n]|\\.)*)"|(?P<s3>[^\s'",\]\)(\-][^\s'",\]\)]*))"#
+                r#"(?i)(?:^|[\s'"\[,(])(?:{SECRET_FLAG})(?:=|:[ \t]*|[ \t]+|['"][ \t]*,[ \t]*)(?:'(?P<s1>(?:[^'\r\n]|'')*)'|"(?P<s2>(?:[^"\\\r\n]|\\.)*)"|(?P<s3>[^\s'",\]\)(][^\s'",\]\)]*))"#
             ),
         ),
         rule(
