@@ -143,6 +143,9 @@ struct Span {
     rule: &'static str,
     /// Found by a rule (not as a known literal): the value is learned.
     learn: bool,
+    /// Which name wins for the same span: the rule's place in the table; literals and the
+    /// entropy detector last.
+    order: u8,
 }
 
 impl Redactor {
@@ -374,6 +377,7 @@ impl Redactor {
             end,
             rule: ENTROPY_RULE,
             learn: true,
+            order: 254,
         }));
         widen_over_markers(text, &mut spans);
         spans.retain(|s| {
@@ -412,6 +416,7 @@ impl Redactor {
                     end: m.end(),
                     rule: LITERAL_RULE,
                     learn: false,
+                    order: 255,
                 });
             }
         }
@@ -465,6 +470,7 @@ impl Redactor {
                     end: e,
                     rule: rule.name,
                     learn: true,
+                    order: i as u8,
                 }));
             }
         }
@@ -481,6 +487,7 @@ impl Redactor {
                     end: e,
                     rule: rule.name,
                     learn: true,
+                    order: i as u8,
                 }));
             }
         }
@@ -702,7 +709,7 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
         a.start
             .cmp(&b.start)
             .then(b.end.cmp(&a.end))
-            .then((a.rule == LITERAL_RULE).cmp(&(b.rule == LITERAL_RULE)))
+            .then(a.order.cmp(&b.order))
     });
     let mut out: Vec<Span> = Vec::with_capacity(spans.len());
     for s in spans {
@@ -889,12 +896,33 @@ pub fn catalogue() -> Vec<RuleRow> {
             redacted: plain.redact(r.example).into_string(),
         })
         .collect();
-    let lit_example = "MSI_SECRET=Zq8~value ... later in a log: Zq8~value";
+    let lit_example = "AZURE_DEVOPS_EXT_PAT=Zq8~value ... later: WnE4fnZhbHVl (base64), Zq8%7Evalue";
     rows.push(RuleRow {
         name: LITERAL_RULE,
-        matches: "the value of every allowlisted secret-named environment variable (AZURE_CLIENT_SECRET, AZURE_PASSWORD, IDENTITY_HEADER, MSI_SECRET, ...), wherever it appears, when 4 characters or longer",
+        matches: "every secret seen: withheld command-line values and variables, secret environment values (from 4 characters), and every rule hit of 6 characters or more, wherever it appears later, raw, URL-encoded (%20 and +), JSON- and backslash-escaped, base64 and base64url at any alignment, hex, and in UTF-16LE text",
         example: lit_example.to_string(),
         redacted: Redactor::with_literals(["Zq8~value"]).redact(lit_example).into_string(),
+    });
+    let arg_example = "az login --service-principal -u app -pZq8~s3cret --tenant contoso.onmicrosoft.com";
+    let argv: Vec<String> = arg_example.split(' ').map(str::to_string).collect();
+    rows.push(RuleRow {
+        name: cmdline::ARG_RULE,
+        matches: "default-deny for command lines we record (manifest, debug-log header, stderr): the program, subcommands and option names stay; a value stays only for an allowlisted option of az, Connect-AzAccount, Connect-MgGraph, PowerShell or entra-collect; PowerShell scripts are tokenized and every other literal is withheld",
+        example: arg_example.to_string(),
+        redacted: plain.redact_argv(&argv).0.join(" "),
+    });
+    let ent_example = "client assertion: q8Zr3Lw9Xk2PfT7vNb4YcH1sJm6GdR0aUe5WiOpQ";
+    rows.push(RuleRow {
+        name: ENTROPY_RULE,
+        matches: "a run of 32 or more base64, base64url or hex characters with high entropy within 256 characters after a secret keyword (key, secret, token, password, credential, assertion, signature, cert, auth, ...), and dot-separated base64url runs shaped like a JWT body anywhere; never GUIDs, paths or runs marked as a hash or thumbprint",
+        example: ent_example.to_string(),
+        redacted: Redactor::new().redact(ent_example).into_string(),
+    });
+    rows.push(RuleRow {
+        name: TRUNCATED_RULE,
+        matches: "the incomplete last line of output cut at the capture limit (it may hold the first part of a secret)",
+        example: "...\n{\"accessToken\": \"eyJ0eXAiOi (cut here)".to_string(),
+        redacted: "...\n[REDACTED:truncated-line]".to_string(),
     });
     let pii = Redactor::with_options(Options {
         literals: Vec::new(),

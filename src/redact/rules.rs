@@ -205,6 +205,23 @@ fn build_table() -> Vec<Rule> {
             secret_groups: Vec::new(),
         },
         rule(
+            "connection-string-key",
+            "secrets in connection strings: AccountKey=, SharedAccessKey=, SharedAccessSignature=, Password=, Pwd=, ClientSecret= (also `{braced}` values)",
+            "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net",
+            &[
+                "accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd",
+                "clientsecret", "client secret",
+            ],
+            r#"(?i)(?:^|[;\s"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|Client Secret)[ \t]*=[ \t]*(?:\{(?P<s1>[^}\r\n]*)\}|(?P<s2>[^;\s'"]+))"#,
+        ),
+        rule(
+            "sas-signature",
+            "the sig= parameter of a shared access signature URL",
+            "https://st1.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-01&sp=r&sig=abc%2Bdef%3D",
+            &["sig="],
+            r#"(?i)(?:[?&;]|\\u0026)sig=(?P<s>[^&\s'"\#;\\]+)"#,
+        ),
+        rule(
             "secret-field",
             "a header, YAML, INI or PowerShell Format-List line whose key names a secret (x-ms-refresh-token:, client_secret:, SecretText :, pat =, Pwd=)",
             "X-MS-TOKEN-AAD-ID-TOKEN: eyJ0eXAi...",
@@ -254,23 +271,6 @@ fn build_table() -> Vec<Rule> {
             &format!(
                 r#"(?i)(?:["'](?:{oauth_keys})["']\s*:\s*(?:"(?P<s1>(?:[^"\\\r\n]|\\.)*)"?|'(?P<s2>[^'\r\n]*)'?)|(?:^|[?&\s;,'"(])(?:{oauth_keys}|code)=(?P<s3>[^&\s'"\#,;)]+))"#
             ),
-        ),
-        rule(
-            "connection-string-key",
-            "secrets in connection strings: AccountKey=, SharedAccessKey=, SharedAccessSignature=, Password=, Pwd=, ClientSecret= (also `{braced}` values)",
-            "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net",
-            &[
-                "accountkey", "sharedaccesskey", "sharedaccesssignature", "password", "pwd",
-                "clientsecret", "client secret",
-            ],
-            r#"(?i)(?:^|[;\s"'])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|Client Secret)[ \t]*=[ \t]*(?:\{(?P<s1>[^}\r\n]*)\}|(?P<s2>[^;\s'"]+))"#,
-        ),
-        rule(
-            "sas-signature",
-            "the sig= parameter of a shared access signature URL",
-            "https://st1.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-01&sp=r&sig=abc%2Bdef%3D",
-            &["sig="],
-            r#"(?i)(?:[?&;]|\\u0026)sig=(?P<s>[^&\s'"\#;\\]+)"#,
         ),
         rule(
             "jwt",
