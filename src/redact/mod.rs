@@ -7,6 +7,7 @@
 //! secret values (e.g. from secret-named environment variables) are also removed wherever they
 //! appear, whatever the surrounding format.
 
+pub mod live;
 mod rules;
 
 use std::borrow::Cow;
