@@ -318,6 +318,10 @@ impl LiveFilter {
             if rest.is_empty() {
                 break;
             }
+            if self.pending.len() >= self.opts.window {
+                self.overflow(out);
+                continue;
+            }
             let take = (self.opts.window - self.pending.len()).min(rest.len());
             self.pending.extend_from_slice(&rest[..take]);
             rest = &rest[take..];

@@ -400,3 +400,31 @@ fn sink_dropped_without_an_end_stops_its_timer() {
     drop(live);
     assert_eq!(Arc::strong_count(&screen.0), 1);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// However the output is chunked, a log of complete lines comes out as the redactor
+    /// makes of the whole text, and no planted secret is shown.
+    #[test]
+    fn chunking_does_not_change_what_is_shown(
+        picks in proptest::collection::vec(0usize..8, 1..60),
+        sizes in proptest::collection::vec(1usize..300, 1..8),
+    ) {
+        let lines = [
+            "DEBUG: urllib3.connectionpool: https://login.microsoftonline.com:443 \"POST /t/oauth2/v2.0/token HTTP/1.1\" 200 1712\r\n",
+            "DEBUG: msal: {\"access_token\": \"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhIjoiYiJ9.c2ln\", \"expires_in\": 3599}\n",
+            "{\n  \"client_secret\": \"Zq8~PLANTED~a\",\n  \"scope\": [\n    \"x\"\n  ]\n}\n",
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPLANTEDPLANTEDPLANTEDPLANTEDPLANTEDPLANTEDoAoGCCqGSM49\nAwEHoUQDQgAE\n-----END EC PRIVATE KEY-----\n",
+            "\x1b[93mTo sign in, use a web browser and enter the code ABCD1234.\x1b[0m\n",
+            "az login -p Zq8~PLANTED~b --tenant t\n",
+            "progress 50%\r",
+            "caf\u{e9} \u{1f600} Set-Cookie: fpc=PLANTEDcookie; path=/\n",
+        ];
+        let input: String = picks.iter().map(|&i| lines[i]).collect();
+        let expected = redactor().redact(&input);
+        let out = text(&run(&mut filter(), input.as_bytes(), &sizes));
+        proptest::prop_assert_eq!(&out, expected.as_str());
+        proptest::prop_assert!(!out.contains("PLANTED"));
+    }
+}
