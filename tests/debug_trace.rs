@@ -213,6 +213,69 @@ fn any_command_gets_its_debug_switch_and_loses_its_secret() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("AADSTS7000215"));
 }
 
+/// The live view: a key and a token written in pieces are masked, the device-code prompt
+/// (no newline) is shown while the tool waits, and only once.
+#[cfg(unix)]
+#[test]
+fn live_output_is_redacted_and_shows_the_prompt_while_the_tool_waits() {
+    use std::io::Read;
+    let e = Env::new();
+    let done = e.dir.path().join("prompt-done");
+    let mut child = e.spawn(
+        &[
+            ("FAKE_AZ_LOGIN", "pieces"),
+            ("FAKE_AZ_PROMPT_DONE", done.to_str().unwrap()),
+        ],
+        &["-q", "--run", "az"],
+    );
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let prompt = "enter the code FAKE1234 to authenticate.";
+    while !String::from_utf8_lossy(&seen).contains(prompt) {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Shown before the tool ended its line.
+    assert!(!done.exists(), "the prompt came only with its newline");
+    stderr.read_to_end(&mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&seen);
+    assert_eq!(shown.matches(prompt).count(), 1, "{shown}");
+    assert!(
+        shown.contains(&format!("{prompt}\nERROR: AADSTS70016")),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .contains("-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("DEBUG: msal: token [REDACTED:jwt]\n"),
+        "{shown}"
+    );
+    for piece in [
+        "MIIE",
+        "BKcwgg",
+        "AQEAu1SU",
+        "ezV6ff",
+        "eyJ0eXAi",
+        "bGciOiJSUzI1",
+    ] {
+        assert!(!shown.contains(piece), "{piece} shown: {shown}");
+    }
+    // The log in the bundle has the same, redacted as a whole.
+    let log = read_bundle(&only_bundle(&e.out())).text("debug/az-login.log");
+    assert!(
+        log.contains("[REDACTED:private-key]") && !log.contains("MIIE"),
+        "{log}"
+    );
+    assert!(log.contains("FAKE1234"));
+}
+
 #[test]
 fn powershell_presets_run_the_cmdlet_in_the_right_powershell() {
     let e = Env::new();

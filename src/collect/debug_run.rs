@@ -2,9 +2,8 @@
 //! support asks for. The user interacts with it (device-code prompts, browser sign-in): stdin is
 //! theirs and the output is shown live while it is captured into `debug/<name>.log`.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::versions_powershell::encode_command;
@@ -225,32 +224,16 @@ impl DebugRunCollector {
     }
 }
 
-/// Where the live output goes: the terminal as it is (the user's own screen, as if they had
-/// run the command), or, when stderr is not a terminal, complete lines after redaction.
-pub fn live_output(stderr_is_terminal: bool, redactor: Arc<Redactor>) -> Live {
-    if stderr_is_terminal {
-        return Arc::new(|chunk: &[u8]| {
-            let mut e = std::io::stderr().lock();
-            let _ = e.write_all(chunk);
-            let _ = e.flush();
-        });
-    }
-    let pending = Mutex::new(Vec::<u8>::new());
-    Arc::new(move |chunk: &[u8]| {
-        let mut buf = pending.lock().unwrap_or_else(|e| e.into_inner());
-        buf.extend_from_slice(chunk);
-        // An empty chunk means the program ended: show what is left of the last line.
-        let cut = if chunk.is_empty() {
-            buf.len().checked_sub(1)
-        } else {
-            buf.iter().rposition(|&b| b == b'\n')
-        };
-        if let Some(last_nl) = cut {
-            let lines: Vec<u8> = buf.drain(..=last_nl).collect();
-            let text = redactor.redact(&String::from_utf8_lossy(&lines));
-            let _ = std::io::stderr().lock().write_all(text.as_str().as_bytes());
-        }
-    })
+/// Where the live output goes: stderr, redacted line by line whether or not it is a terminal
+/// (users paste screenshots of their terminal into support cases). Colour and other escape
+/// sequences stay as the tool wrote them; only secrets are replaced. A prompt without newline
+/// is shown once the tool has been quiet for 200 ms, and a multi-line block (PEM, JSON) is held
+/// until it closes or 64 KiB are held ([`crate::redact::live`]). A timer thread checks for
+/// quiet every 50 ms; it ends with the program, or when the returned function is dropped.
+pub fn live_output(_stderr_is_terminal: bool, redactor: Arc<Redactor>) -> Live {
+    use crate::redact::live::{LiveFilter, LiveOptions, sink};
+    let filter = LiveFilter::new(redactor, LiveOptions::default());
+    sink(filter, std::io::stderr(), Duration::from_millis(50))
 }
 
 impl Collector for DebugRunCollector {

@@ -19,6 +19,7 @@
 
 mod encode;
 mod entropy;
+pub mod live;
 mod rules;
 pub mod cmdline;
 pub mod url;
