@@ -115,7 +115,7 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     }));
     // The values withheld from our own command line (`-- az login -p X`) are known secrets
     // before the first byte of output is shown or captured.
-    let _ = redactor.redact_argv(&cfg.invocation);
+    let _ = shown_invocation(&redactor, &cfg.invocation);
     // Spinners would garble the live output of an interactive sign-in.
     let spinners = crate::os::stderr_is_terminal() && cfg.debug_run.is_none();
     let mut progress = Progress::new(cfg.quiet, spinners, redactor.clone());
@@ -247,7 +247,7 @@ pub fn run(
         });
     }
 
-    let (args, _) = redactor.redact_argv(&cfg.invocation);
+    let args = shown_invocation(&redactor, &cfg.invocation);
     let mut manifest = Manifest {
         schema_version: manifest::SCHEMA_VERSION,
         tool: Tool {
@@ -380,6 +380,15 @@ fn wait_for_enter(cancel: &Cancel, limit: Duration) {
         && !cancel.is_cancelled()
         && t0.elapsed() < limit
     {}
+}
+
+/// Our own arguments as they may be shown: sanitized as entra-collect's command line (its own
+/// options' values are known to be safe; everything after `--` is the sign-in command's).
+fn shown_invocation(redactor: &Redactor, invocation: &[String]) -> Vec<String> {
+    let argv: Vec<String> = std::iter::once(env!("CARGO_PKG_NAME").to_string())
+        .chain(invocation.iter().cloned())
+        .collect();
+    redactor.redact_argv(&argv).0.into_iter().skip(1).collect()
 }
 
 /// JSON is redacted value by value, never as serialized text, so it stays valid JSON.

@@ -550,6 +550,9 @@ enum Program {
     PwshHost,
     Cmdlet(String),
     EntraCollect,
+    /// A system tool the collectors run (`openssl version -a`, `reg query ...`, `netsh winhttp
+    /// show proxy`): its subcommand words are shown, every other value is withheld.
+    Tool(&'static Spec),
     Generic,
 }
 
@@ -577,6 +580,9 @@ fn classify(argv0: &str) -> Program {
         "az" => Program::Az,
         "pwsh" | "powershell" => Program::PwshHost,
         "entra-collect" => Program::EntraCollect,
+        "openssl" => Program::Tool(&OPENSSL_SPEC),
+        "reg" => Program::Tool(&REG_SPEC),
+        "netsh" => Program::Tool(&NETSH_SPEC),
         s if is_verb_noun(s) => Program::Cmdlet(s.to_string()),
         _ => Program::Generic,
     }
@@ -602,6 +608,7 @@ fn sanitize_argv_into(argv: &[String], sink: &mut Sink) -> Vec<String> {
         Program::Az => sanitize_gnu(args, &AZ_SPEC, sink),
         Program::EntraCollect => sanitize_gnu(args, &EC_SPEC, sink),
         Program::Generic => sanitize_gnu(args, &GENERIC_SPEC, sink),
+        Program::Tool(spec) => sanitize_gnu(args, spec, sink),
         Program::PwshHost => sanitize_pwsh_host(args, sink),
         Program::Cmdlet(name) => sanitize_cmdlet_args(Some(&name), args, sink),
     };
@@ -648,6 +655,26 @@ const EC_SPEC: Spec = Spec {
     leading: Leading::Words(EC_WORDS),
     recurse_after_dashdash: true,
     urls: false,
+};
+
+/// Subcommand words of the system tools the collectors and the trace run (their own
+/// documentation: `openssl version -a`, `reg query`, `netsh winhttp show proxy`,
+/// `netsh trace start|stop|show status`).
+const OPENSSL_WORDS: &[&str] = &["version", "x509", "s_client", "ciphers", "crl", "verify"];
+const REG_WORDS: &[&str] = &["query"];
+const NETSH_WORDS: &[&str] = &["winhttp", "show", "proxy", "trace", "start", "stop", "status"];
+
+const OPENSSL_SPEC: Spec = Spec {
+    leading: Leading::Words(OPENSSL_WORDS),
+    ..GENERIC_SPEC
+};
+const REG_SPEC: Spec = Spec {
+    leading: Leading::Words(REG_WORDS),
+    ..GENERIC_SPEC
+};
+const NETSH_SPEC: Spec = Spec {
+    leading: Leading::Words(NETSH_WORDS),
+    ..GENERIC_SPEC
 };
 
 const GENERIC_SPEC: Spec = Spec {
@@ -952,7 +979,7 @@ const DECODED: &str = "(decoded) ";
 
 /// `-EncodedCommand` value: base64 of UTF-16LE script text. Shown as `(decoded) <sanitized>`.
 fn encoded_command(v: &str, sink: &mut Sink) -> String {
-    if is_marked(v) {
+    if is_marked(v) || is_placeholder(v) {
         return v.to_string();
     }
     if let Some(script) = v.strip_prefix(DECODED) {
@@ -983,6 +1010,17 @@ fn encoded_command(v: &str, sink: &mut Sink) -> String {
         // Not decodable: an opaque script that may hold anything.
         None => sink.mask(v, true),
     }
+}
+
+/// `<scripts/inventory.ps1>`: the placeholder entra-collect itself shows instead of its own
+/// encoded inventory script (a file of this repository, not user input).
+fn is_placeholder(s: &str) -> bool {
+    s.len() > 2
+        && s.starts_with('<')
+        && s.ends_with('>')
+        && s[1..s.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
 }
 
 fn is_script_path(s: &str) -> bool {
@@ -2860,8 +2898,11 @@ mod tests {
         assert_eq!(again.argv, s.argv);
         assert!(again.masked.is_empty());
         // Not base64 of UTF-16: masked.
-        let s = run(&["powershell", "-EncodedCommand", "<versions>"]);
+        let s = run(&["powershell", "-EncodedCommand", "not base64!"]);
         assert_eq!(s.argv, argv(&["powershell", "-EncodedCommand", MARKER]));
+        // Our own placeholder for the inventory script is shown.
+        let s = run(&["powershell", "-EncodedCommand", "<scripts/inventory.ps1>"]);
+        assert_eq!(s.argv[2], "<scripts/inventory.ps1>");
     }
 
     #[test]

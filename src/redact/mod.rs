@@ -552,12 +552,25 @@ impl Redactor {
     /// Redact an argument vector (a command line): default-deny, see [`cmdline`]. The withheld
     /// values are learned, so they are also removed wherever the tool prints them.
     pub fn redact_argv(&self, argv: &[String]) -> (Vec<String>, BTreeMap<String, u64>) {
+        self.argv(argv, true)
+    }
+
+    /// A command line entra-collect built itself (`reg query HKLM\...`, `az version`): shown
+    /// default-deny like any other, but its withheld values (registry paths, our own script)
+    /// are not secrets and are not learned.
+    pub fn shown_argv(&self, argv: &[String]) -> (Vec<String>, BTreeMap<String, u64>) {
+        self.argv(argv, false)
+    }
+
+    fn argv(&self, argv: &[String], learn: bool) -> (Vec<String>, BTreeMap<String, u64>) {
         let san = cmdline::sanitize_argv(argv);
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         if !san.masked.is_empty() {
             counts.insert(cmdline::ARG_RULE.to_string(), san.masked.len() as u64);
         }
-        self.learn_masked(&san.masked);
+        if learn {
+            self.learn_masked(&san.masked);
+        }
         let mut out = Vec::with_capacity(san.argv.len());
         for a in san.argv {
             let r = self.redact(&a);
@@ -628,9 +641,9 @@ fn flag_word(v: &str) -> bool {
 
 /// A value that reads like an ordinary word or path, not a credential.
 fn plain_word(v: &str) -> bool {
-    v.len() < 16
+    v.len() < 24
         && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.' || c == '/')
+            .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '.' || c == '/' || c == ' ')
 }
 
 /// Values a rule may capture that are not secrets and must not be learned or counted.

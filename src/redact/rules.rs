@@ -108,7 +108,7 @@ fn rule(
 
 /// Key names whose value is a secret, as a regex fragment (matched case-insensitively against
 /// the whole key): JSON members, headers, YAML / INI / `Format-List` lines.
-pub(crate) const SECRET_KEY: &str = r"(?:[a-z0-9][a-z0-9_.\-]*)?(?:token|secret|secrettext|password|passwd|pwd|passphrase|assertion|credentials?|api[_-]?key|access[_-]?key|private[_-]?key|primary[_-]?key|secondary[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|connection[_-]?string|signature|cookie)|device_?code|pat|auth|key|sig";
+pub(crate) const SECRET_KEY: &str = r"(?:[a-z0-9][a-z0-9_.\-]*)?(?:token|secret|secrettext|password|passwd|pwd|passphrase|assertion|credentials?|api[_-]?key|access[_-]?key|private[_-]?key|primary[_-]?key|secondary[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|connection[_-]?string|signature|cookie)|device_?code|pat|auth|sig";
 
 /// Is this JSON member / setting name one whose value is secret?
 pub fn is_secret_key(key: &str) -> bool {
@@ -230,8 +230,8 @@ fn build_table() -> Vec<Rule> {
                 "credential", "apikey", "api-key", "api_key", "accesskey", "access_key",
                 "access-key", "privatekey", "private_key", "primarykey", "secondarykey",
                 "accountkey", "connectionstring", "connection_string", "signature", "cookie",
-                "pat =", "pat=", "pat:", "pat :", "auth =", "auth=", "auth:", "key:", "key =",
-                "key=", "key :", "sig:", "sig =", "sig=", "devicecode", "device_code",
+                "pat =", "pat=", "pat:", "pat :", "auth =", "auth=", "auth:", "sig:", "sig =",
+                "sig=", "devicecode", "device_code",
             ],
             &format!(
                 r#"(?im)^[ \t]*(?:-[ \t]+)?'?(?:{oauth_keys})'?[ \t]*[:=][ \t]*(?:(?:bearer|basic|negotiate|ntlm|digest|pop)[ \t]+)?(?:'(?P<s1>[^'\r\n]*)'?|"(?P<s2>[^"\r\n]*)"?|(?P<s3>[^\s'"][^\r\n]*?))[ \t]*\r?$"#

@@ -428,3 +428,54 @@ proptest::proptest! {
         proptest::prop_assert!(!out.contains("PLANTED"));
     }
 }
+
+#[test]
+fn zz_debug_ws() {
+    let mut log = String::new();
+    for i in 0..30 {
+        for src in [AZ_LOG, AZPS_LOG, MG_LOG] {
+            log.push_str(&src.replace("0000", &format!("{i:04}")));
+        }
+    }
+    let red = Redactor::with_literals(["SEKRIT~az~pw.1"]);
+    let expected = red.redact(&log).into_string();
+    let red = Arc::new(red);
+    let mut f = LiveFilter::new(red.clone(), LiveOptions::default());
+    let t0 = Instant::now();
+    let b = expected.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let e = (i + 777).min(b.len());
+        let o = f.push(&b[i..e], t0);
+        out.push_str(&String::from_utf8_lossy(&o));
+        if !expected.starts_with(&out) {
+            let k = out.len() - o.len();
+            eprintln!("chunk {i}..{e}; emitted from {k}: {:?}\nexpected: {:?}", &out[k..], &expected[k..(k + o.len() + 40).min(expected.len())]);
+            panic!();
+        }
+        i = e;
+    }
+}
+
+#[test]
+fn zz_debug_ws2() {
+    let mut log = String::new();
+    for i in 0..30 {
+        for src in [AZ_LOG, AZPS_LOG, MG_LOG] {
+            log.push_str(&src.replace("0000", &format!("{i:04}")));
+        }
+    }
+    let red = Redactor::with_literals(["SEKRIT~az~pw.1"]);
+    let expected = red.redact(&log).into_string();
+    let k = expected.find("0a1b2c3d-0007-4000-8000-00070007000a' does not").unwrap();
+    for w in [100usize, 500, 2000, 20000, 60000] {
+        let s = expected[..k].char_indices().rev().nth(w).map(|(i, _)| i).unwrap_or(0);
+        let piece = &expected[s..k + 50];
+        let r = red.redact(piece);
+        if r.as_str() != piece {
+            let i = r.as_str().bytes().zip(piece.bytes()).position(|(a, b)| a != b).unwrap();
+            eprintln!("w={w}: {:?}\nvs {:?}", &r.as_str()[i.saturating_sub(120)..i + 40], &piece[i.saturating_sub(120)..i + 40]);
+        }
+    }
+}
