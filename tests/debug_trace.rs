@@ -652,8 +652,7 @@ fn trace_stop_ends_a_capture_left_by_an_earlier_run() {
 /// azure-cli from PyPI into a venv); skipped otherwise.
 #[test]
 fn real_azure_cli_debug_run() {
-    let Some(az_dir) = real_az_dir() else {
-        eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
+    let Some(az_dir) = real_az_or_skip() else {
         return;
     };
     let e = Env::new();

@@ -13,8 +13,7 @@ use common::*;
 
 #[test]
 fn real_az_behind_an_intercepting_proxy() {
-    let Some(az) = real_az_dir() else {
-        eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
+    let Some(az) = real_az_or_skip() else {
         return;
     };
     let ca = Arc::new(Ca::new("Contoso TLS Inspection CA"));

@@ -97,7 +97,13 @@ impl Blocks {
         if let Some(rest) = t.strip_prefix(b"-----BEGIN ")
             && rest.ends_with(b"-----")
         {
-            self.pem = Some(memchr::memmem::find(rest, b"PRIVATE KEY").is_some());
+            // A block that ends on its own line (`\n` escapes, or already redacted:
+            // `-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----`) is
+            // not open: holding the lines after it as a key body would hold them to the window
+            // and then withhold the text that follows as if it were the key.
+            if memchr::memmem::find(rest, b"-----END ").is_none() {
+                self.pem = Some(memchr::memmem::find(rest, b"PRIVATE KEY").is_some());
+            }
             return;
         }
         if self.pem.is_some() {
@@ -365,14 +371,16 @@ impl LiveFilter {
         r.strip_prefix(self.ctx_out.as_str())
     }
 
-    /// Show the complete lines `pending[..end]`.
-    fn release(&mut self, end: usize, out: &mut Vec<u8>) {
+    /// Show the complete lines `pending[..end]`; returns whether their redaction ends in a
+    /// redaction marker (a secret runs to the end of what was shown).
+    fn release(&mut self, end: usize, out: &mut Vec<u8>) -> bool {
         let r = self.redact(..end);
         match self.after_ctx(&r) {
             Some(s) => out.extend_from_slice(s.as_bytes()),
             None => diverged(&r, out),
         }
         self.drain(end);
+        ends_with_marker(&r)
     }
 
     /// Forget `pending[..n]` (shown); the context is gone with it.
@@ -397,14 +405,16 @@ impl LiveFilter {
 
     /// Show the complete lines an open block holds. A private key without its end line is
     /// masked by the redactor up to the end of the text; its body goes on being masked.
+    ///
+    /// The body is withheld only when the redaction of the lines let go really ends in a mask
+    /// (the redactor, too, saw a key running to the end): otherwise the key ended, or the
+    /// block heuristics were wrong, and what follows is ordinary text, shown as redacted.
     fn let_block_go(&mut self, out: &mut Vec<u8>) {
         let private = self.blocks.private_key_open();
         self.blocks = Blocks::default();
-        if self.line_start > 0 {
-            self.release(self.line_start, out);
-        }
+        let masked_to_end = self.line_start > 0 && self.release(self.line_start, out);
         self.release_to = 0;
-        if private {
+        if private && masked_to_end {
             self.enter_withhold(Withhold::Pem { dash: false }, out);
         }
     }

@@ -386,7 +386,7 @@ impl Redactor {
             s.end > s.start
                 && !already_masked(v)
                 // `--password --tenant` (az's ParameterSetName): a flag name is not a value.
-                && !(s.rule == rules::CMDLINE_RULE && flag_word(v))
+                && (s.rule != rules::CMDLINE_RULE || !flag_word(v))
                 && !names_itself(&text[..s.start], v)
         });
         extend_over_continuations(text, &mut spans);

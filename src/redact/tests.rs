@@ -644,3 +644,152 @@ fn the_whole_corpus_at_once_is_masked_and_idempotent() {
     }
     assert_eq!(red.redact(out.as_str()).as_str(), out.as_str());
 }
+
+mod more_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rsa_keys() -> Vec<&'static str> {
+        let all = include_str!("../../tests/fixtures/secrets/rsa-keys.pem");
+        let mut v = Vec::new();
+        let mut rest = all;
+        while let Some(s) = rest.find("-----BEGIN") {
+            let e = rest[s..].find("KEY-----\n").map(|i| s + i + 9);
+            let e = e.and_then(|x| rest[x..].find("KEY-----").map(|j| x + j + 8)).unwrap();
+            v.push(&rest[s..e]);
+            rest = &rest[e..];
+        }
+        v
+    }
+
+    /// Every base64 line of a key's body (16+ characters) must be gone.
+    fn body_lines(key: &str) -> Vec<&str> {
+        key.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16).collect()
+    }
+
+    #[test]
+    fn all_fixture_rsa_keys_are_masked_in_every_layout() {
+        let keys = rsa_keys();
+        assert_eq!(keys.len(), 120);
+        assert!(keys.iter().any(|k| body_lines(k).concat().contains("eyJ")));
+        let red = Redactor::new();
+        // Each key in one layout, the layouts taken in turn: PEM, CRLF, a JSON string with \n
+        // escapes, an indented YAML block.
+        for (i, key) in keys.into_iter().enumerate() {
+            let layouts = [
+                key.to_string(),
+                key.replace('\n', "\r\n"),
+                serde_json::to_string(&serde_json::json!({ "key": key })).unwrap(),
+                format!("  privateKey: |\n    {}", key.replace('\n', "\n    ")),
+            ];
+            for text in layouts.into_iter().skip(i % 4).take(1) {
+                let out = red.redact(&format!("before\n{text}\nafter"));
+                for l in body_lines(key) {
+                    assert!(!out.as_str().contains(l), "{l} survived in\n{}", out.as_str());
+                }
+                assert!(out.as_str().contains("before") && out.as_str().contains("after"));
+            }
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            "\\PC{0,40}".prop_map(serde_json::Value::String),
+            "[ -~]{0,60}".prop_map(serde_json::Value::String),
+            "[A-Za-z0-9_-]{10,40}".prop_map(|t| serde_json::Value::String(format!("eyJ{t}.eyJ{t}.{t}"))),
+            "[ -~]{1,30}".prop_map(|t| serde_json::Value::String(format!("-p \"{t}\" --tenant x"))),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        "[a-z_]{1,12}",
+                        Just("client_secret".to_string()),
+                        Just("evidence".to_string()),
+                        Just("primaryKey".to_string())
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A printable secret of any characters: ASCII punctuation (quotes, backslashes, spaces)
+    /// and non-ASCII, never a placeholder word.
+    fn any_secret() -> impl Strategy<Value = String> {
+        "[!-~][ -~\\u{a0}-\\u{2fff}]{6,28}[!-~]"
+            .prop_filter("not a placeholder", |s| !stop_word(s) && !s.contains(MARKER_PREFIX))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn redacted_json_stays_valid_json_and_is_idempotent(v in json_value()) {
+            let red = Redactor::new();
+            let once = red.redact_to_json(&v).unwrap();
+            let back: serde_json::Value = serde_json::from_str(once.as_str()).expect("valid JSON");
+            let twice = red.redact_to_json(&back).unwrap();
+            prop_assert_eq!(twice.as_str(), once.as_str());
+        }
+
+        #[test]
+        fn any_printable_secret_in_a_quoted_shape_never_survives(secret in any_secret(), shape in 0usize..8) {
+            let json = serde_json::to_string(&secret).unwrap();
+            let sq = secret.replace('\'', "''");
+            let text = match shape {
+                0 => format!("{{\"client_secret\": {json}}}"),
+                1 => format!("Connect-AzAccount -ClientSecret '{sq}' -Tenant t"),
+                2 => format!("$s = ConvertTo-SecureString '{sq}' -AsPlainText -Force"),
+                3 => format!("{{\"password\": {json}, \"x\": 1}}"),
+                4 => format!("[Net.NetworkCredential]::new('', '{sq}')"),
+                5 => format!("$env:AZURE_CLIENT_SECRET='{sq}'"),
+                6 => format!("{{\"secretText\": {json}}}"),
+                _ => format!("{{\"accessToken\": {json}}}"),
+            };
+            let red = Redactor::new();
+            let out = red.redact(&format!("line before\n{text}\nline after"));
+            prop_assert!(!out.as_str().contains(&secret), "shape {shape}: {}", out.as_str());
+            prop_assert!(!out.as_str().contains(&json[1..json.len() - 1]), "shape {shape} (escaped): {}", out.as_str());
+            let again = red.redact(out.as_str());
+            prop_assert_eq!(again.as_str(), out.as_str());
+        }
+
+        #[test]
+        fn a_learned_secret_is_found_in_every_encoding(secret in "[ -~]{8,30}", enc in 0usize..6) {
+            use base64::Engine;
+            let red = Redactor::new();
+            red.learn([secret.clone()]);
+            let form = match enc {
+                0 => secret.clone(),
+                // As urllib.parse.quote writes it: unreserved characters stay.
+                1 => secret
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect(),
+                2 => serde_json::to_string(&secret).unwrap(),
+                3 => base64::engine::general_purpose::STANDARD.encode(format!("user:{secret}")),
+                4 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("ab{secret}cd")),
+                _ => hex::encode_upper(secret.as_bytes()),
+            };
+            let out = red.redact(&format!("x {form} y"));
+            prop_assert!(out.total() >= 1, "form {enc} {form:?} not found: {}", out.as_str());
+            if enc == 0 {
+                let masked = out.as_str().replace("[REDACTED:known-secret-value]", "\0");
+                prop_assert!(!masked.contains(&secret));
+            }
+        }
+    }
+}

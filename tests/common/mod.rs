@@ -163,6 +163,21 @@ pub fn manifest_snapshot(name: &str, manifest: &Value) {
     settings.bind(|| insta::assert_json_snapshot!(name, manifest));
 }
 
+/// The real Azure CLI for an end-to-end test, or None to skip it on a developer machine
+/// without one. In CI (`CI` set) a missing Azure CLI fails the test instead of passing it
+/// silently: .ci/run installs it from PyPI.
+pub fn real_az_or_skip() -> Option<PathBuf> {
+    let dir = real_az_dir();
+    if dir.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the real Azure CLI end-to-end tests: .ci/run installs azure-cli into target/azvenv and sets AZ_E2E_BIN"
+        );
+        eprintln!("skipped: no Azure CLI (set AZ_E2E_BIN or put az on PATH)");
+    }
+    dir
+}
+
 /// The directory of a real Azure CLI for the end-to-end tests: AZ_E2E_BIN, else `az` on PATH.
 pub fn real_az_dir() -> Option<PathBuf> {
     std::env::var_os("AZ_E2E_BIN")

@@ -132,26 +132,40 @@ fn prompt_is_shown_after_idle_and_not_repeated_when_its_line_ends() {
 fn prompt_continued_after_idle_shows_only_the_rest() {
     let mut f = filter();
     let t0 = Instant::now();
-    assert!(f.push(b"Password: ", t0).is_empty());
-    assert_eq!(text(&f.idle(t0 + Duration::from_millis(300))), "Password: ");
+    // Not a secret key (the redactor masks the value after `Password: `).
+    assert!(f.push(b"Continue? [y/n]: ", t0).is_empty());
+    assert_eq!(
+        text(&f.idle(t0 + Duration::from_millis(300))),
+        "Continue? [y/n]: "
+    );
     let t1 = t0 + Duration::from_secs(3);
     // More of the same line, then idle again, then the line ends.
-    assert!(f.push(b"(typed) ok", t1).is_empty());
-    assert_eq!(text(&f.idle(t1 + Duration::from_millis(300))), "(typed) ok");
+    assert!(f.push(b"(typed) y", t1).is_empty());
+    assert_eq!(text(&f.idle(t1 + Duration::from_millis(300))), "(typed) y");
     assert_eq!(text(&f.push(b"\n", t1 + Duration::from_secs(1))), "\n");
 }
 
 #[test]
 fn secret_completed_after_a_prompt_was_shown_is_not_shown() {
-    // The shown part did not look secret yet; the whole line does.
+    // The start of a JWT at the end of a prompt; the rest comes later. The redactor masks the
+    // start already (a wrapped JWT piece) and the rest of the line is withheld; were the start
+    // shown as it is, the rest would be cut. Either way no part of the token is shown, and the
+    // lines after it are.
     let mut f = filter();
     let t0 = Instant::now();
     f.push(b"x eyJ0eXAiOi", t0);
     let first = text(&f.idle(t0 + Duration::from_millis(300)));
-    assert_eq!(first, "x eyJ0eXAiOi");
+    assert!(first.starts_with("x "), "{first:?}");
     let rest = "JKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln tail\nnext\n";
     let out = text(&f.push(rest.as_bytes(), t0 + Duration::from_secs(1)));
-    assert_eq!(out, format!("{LIVE_CUT_MARKER}\nnext\n"));
+    let jwt = format!("eyJ0eXAiOi{}", rest.split(' ').next().unwrap());
+    let shown = first + &out;
+    assert_no_piece(&shown, &jwt, 6);
+    assert!(
+        !shown.contains("tail"),
+        "rest of the line withheld: {shown:?}"
+    );
+    assert!(out.ends_with("\nnext\n"), "{out:?}");
 }
 
 #[test]
@@ -429,53 +443,105 @@ proptest::proptest! {
     }
 }
 
+/// Regression: a PEM block written on one line (`\n` escapes, or already redacted as
+/// `-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----`) was taken for
+/// an open private key. The lines after it were held until the window filled, then let go as a
+/// key without its end line, and the private-key withholding dropped the start of the line in
+/// progress as key body: here the indentation before `"message"` in a JSON body.
 #[test]
-fn zz_debug_ws() {
-    let mut log = String::new();
-    for i in 0..30 {
-        for src in [AZ_LOG, AZPS_LOG, MG_LOG] {
-            log.push_str(&src.replace("0000", &format!("{i:04}")));
+fn a_one_line_pem_block_does_not_hold_or_eat_what_follows() {
+    let red = redactor();
+    for pem in [
+        "-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0\\n-----END PRIVATE KEY-----\n",
+    ] {
+        let mut input = String::from(pem);
+        while input.len() < 3 * LiveOptions::default().window {
+            input.push_str("Body:\n{\n  \"error\": {\n    \"message\": \"denied\"\n  }\n}\n");
         }
+        let expected = red.redact(&input);
+        let mut f = filter();
+        let t0 = Instant::now();
+        // Lines come out as they complete: nothing is held behind the PEM line.
+        let first = text(&f.push(&input.as_bytes()[..200], t0));
+        assert!(
+            expected.as_str().starts_with(&first) && first.len() > pem.len() + 50,
+            "{first:?}"
+        );
+        let out = first + &text(&run(&mut f, &input.as_bytes()[200..], &[777]));
+        assert_eq!(out, expected.as_str());
+        assert!(!out.contains("MIIEvQ"));
     }
-    let red = Redactor::with_literals(["SEKRIT~az~pw.1"]);
-    let expected = red.redact(&log).into_string();
-    let red = Arc::new(red);
-    let mut f = LiveFilter::new(red.clone(), LiveOptions::default());
-    let t0 = Instant::now();
-    let b = expected.as_bytes();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < b.len() {
-        let e = (i + 777).min(b.len());
-        let o = f.push(&b[i..e], t0);
-        out.push_str(&String::from_utf8_lossy(&o));
-        if !expected.starts_with(&out) {
-            let k = out.len() - o.len();
-            eprintln!("chunk {i}..{e}; emitted from {k}: {:?}\nexpected: {:?}", &out[k..], &expected[k..(k + o.len() + 40).min(expected.len())]);
-            panic!();
-        }
-        i = e;
+    // A key's header without its end line, whose body the redactor sees end (at a quote): the
+    // block is held to the window and let go, and what follows is shown as redacted, not
+    // withheld as key body.
+    let mut input = String::from("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0\n");
+    while input.len() < 3 * LiveOptions::default().window {
+        input.push_str("    \"message\": \"denied\"\n");
+    }
+    let expected = red.redact(&input);
+    assert!(!expected.as_str().contains("MIIEvQ"));
+    for sizes in [&[777][..], &[65536]] {
+        let out = text(&run(&mut filter(), input.as_bytes(), sizes));
+        assert_eq!(out, expected.as_str(), "{sizes:?}");
     }
 }
 
+/// The redactor learns: the redaction of what was already shown can change between two calls
+/// (here a literal learned while a prompt was shown, as another collector's output would
+/// teach it). The shown part is not shown again; the rest of its line is replaced by the cut
+/// marker, and the secret is masked from then on.
 #[test]
-fn zz_debug_ws2() {
-    let mut log = String::new();
-    for i in 0..30 {
-        for src in [AZ_LOG, AZPS_LOG, MG_LOG] {
-            log.push_str(&src.replace("0000", &format!("{i:04}")));
-        }
+fn a_secret_learned_after_its_line_was_partly_shown_is_cut_not_shown_again() {
+    const SECRET: &str = "Zq8learnedLiteral42";
+    // Idle release of a prompt, then the literal is learned, then the line ends.
+    let red = Arc::new(Redactor::new());
+    let mut f = LiveFilter::new(red.clone(), LiveOptions::default());
+    let t0 = Instant::now();
+    let prompt = format!("retrying with {SECRET} (attempt 2) ");
+    assert!(f.push(prompt.as_bytes(), t0).is_empty());
+    assert_eq!(text(&f.idle(t0 + Duration::from_millis(300))), prompt);
+    red.learn([SECRET]);
+    let t1 = t0 + Duration::from_secs(1);
+    let out = text(&f.push(format!("done\nagain {SECRET}\nnext\n").as_bytes(), t1));
+    assert_eq!(
+        out,
+        format!("{LIVE_CUT_MARKER}\nagain [REDACTED:known-secret-value]\nnext\n")
+    );
+    assert!(f.finish().is_empty());
+
+    // A forced cut keeps the end of the piece shown as context; the literal is learned
+    // between the two pushes and sits in that context.
+    let red = Arc::new(Redactor::new());
+    let opts = LiveOptions {
+        window: MIN_WINDOW,
+        ..LiveOptions::default()
+    };
+    let mut f = LiveFilter::new(red.clone(), opts);
+    let mut line = "lorem ipsum ".repeat(MIN_WINDOW / 12);
+    // The cut falls in the last 1024 bytes but one 512, after a space; the context is the
+    // 512 bytes before it.
+    line.truncate(MIN_WINDOW - 2 * CUT_TAIL + 200);
+    line.push_str(&format!(" {SECRET} "));
+    while line.len() < MIN_WINDOW {
+        line.push_str("dolor sit ");
     }
-    let red = Redactor::with_literals(["SEKRIT~az~pw.1"]);
-    let expected = red.redact(&log).into_string();
-    let k = expected.find("0a1b2c3d-0007-4000-8000-00070007000a' does not").unwrap();
-    for w in [100usize, 500, 2000, 20000, 60000] {
-        let s = expected[..k].char_indices().rev().nth(w).map(|(i, _)| i).unwrap_or(0);
-        let piece = &expected[s..k + 50];
-        let r = red.redact(piece);
-        if r.as_str() != piece {
-            let i = r.as_str().bytes().zip(piece.bytes()).position(|(a, b)| a != b).unwrap();
-            eprintln!("w={w}: {:?}\nvs {:?}", &r.as_str()[i.saturating_sub(120)..i + 40], &piece[i.saturating_sub(120)..i + 40]);
-        }
-    }
+    let (a, b) = line.as_bytes().split_at(MIN_WINDOW);
+    let shown = text(&f.push(a, t0));
+    assert!(shown.contains(SECRET), "not known yet: shown as it was");
+    red.learn([SECRET]);
+    let mut rest = text(&f.push(b, t0));
+    rest.push_str(&text(
+        &f.push(format!(" amet {SECRET}\nnext\n").as_bytes(), t0),
+    ));
+    rest.push_str(&text(&f.finish()));
+    assert!(!rest.contains(SECRET), "{rest}");
+    assert!(rest.contains(LIVE_CUT_MARKER), "{rest}");
+    assert!(rest.ends_with("\nnext\n"), "{rest}");
+    // Nothing shown twice: the text before the marker continues what was shown.
+    let before_cut = &rest[..rest.find(LIVE_CUT_MARKER).unwrap()];
+    assert!(
+        line.starts_with(&(shown.clone() + before_cut)),
+        "{before_cut:?}"
+    );
 }
