@@ -443,13 +443,16 @@ proptest::proptest! {
     }
 }
 
-/// Regression: a PEM block written on one line (`\n` escapes, or already redacted as
+/// Regression (the idempotence check of `a_normal_log_comes_out_as_if_redacted_whole_in_order`
+/// lost the indentation before `"message"` in a JSON body). A PEM block written on one line
+/// (`\n` escapes, or already redacted as
 /// `-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----`) was taken for
-/// an open private key. The lines after it were held until the window filled, then let go as a
+/// an open private key: the lines after it were held until the window filled, then let go as a
 /// key without its end line, and the private-key withholding dropped the start of the line in
-/// progress as key body: here the indentation before `"message"` in a JSON body.
+/// progress (white space and words are key-body characters) although the redactor had not
+/// masked anything there.
 #[test]
-fn a_one_line_pem_block_does_not_hold_or_eat_what_follows() {
+fn a_pem_line_does_not_hold_or_eat_the_text_after_it() {
     let red = redactor();
     for pem in [
         "-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----\n",
