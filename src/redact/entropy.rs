@@ -89,21 +89,23 @@ pub fn find(text: &str, out: &mut Vec<(usize, usize)>) {
             end += 1;
         }
         // A dotted chain of base64url runs (a JWT body without its header).
-        let mut j = end;
-        let mut segments = vec![(start, i)];
-        while j + 1 < b.len() && b[j] == b'.' && CLASS[b[j + 1] as usize] != 0 {
-            let s = j + 1;
-            let mut k = s;
-            while k < b.len() && CLASS[b[k] as usize] != 0 {
-                k += 1;
+        if end < b.len() && b[end] == b'.' && i - start >= 16 {
+            let mut j = end;
+            let mut segments = vec![(start, i)];
+            while j + 1 < b.len() && b[j] == b'.' && CLASS[b[j + 1] as usize] != 0 {
+                let s = j + 1;
+                let mut k = s;
+                while k < b.len() && CLASS[b[k] as usize] != 0 {
+                    k += 1;
+                }
+                segments.push((s, k));
+                j = k;
             }
-            segments.push((s, k));
-            j = k;
-        }
-        if segments.len() >= 3 && jwt_like(b, &segments) {
-            out.push((start, j));
-            i = j;
-            continue;
+            if segments.len() >= 3 && jwt_like(b, &segments) {
+                out.push((start, j));
+                i = j;
+                continue;
+            }
         }
         if i - start >= MIN_RUN && secret_run(text, start, i) {
             out.push((start, end));

@@ -264,9 +264,13 @@ fn build_table() -> Vec<Rule> {
             "oauth-field",
             "OAuth and credential fields: access_token, refresh_token, id_token, client_secret, client_assertion, password, device_code, secretText, primaryKey and any key ending in token / secret / password / key, as JSON or Python-dict members (also when the value is on the next line or cut off) and in form bodies and query strings (there also `code`)",
             "client_id=0a1b&client_secret=Zq8~s3cret&grant_type=client_credentials",
+            // Short keys only in the forms the regex reads (`"pat"`, `auth=`, `Key"`), so that
+            // "path", "authority" or "keep-alive" do not send every log line to the regex.
             &[
                 "token", "secret", "password", "passwd", "pwd", "passphrase", "assertion",
-                "code", "credential", "key", "signature", "cookie", "pat", "auth", "sig",
+                "code=", "device_code", "devicecode", "credential", "signature", "cookie",
+                "key\"", "key'", "key=", "\"pat\"", "'pat'", "pat=", "\"auth\"", "'auth'",
+                "auth=", "\"sig\"", "'sig'", "sig=",
             ],
             &format!(
                 r#"(?i)(?:["'](?:{oauth_keys})["']\s*:\s*(?:"(?P<s1>(?:[^"\\\r\n]|\\.)*)"?|'(?P<s2>[^'\r\n]*)'?)|(?:^|[?&\s;,'"(])(?:{oauth_keys}|code)=(?P<s3>[^&\s'"\#,;)]+))"#
