@@ -198,8 +198,15 @@ impl Run {
         let mut out = Vec::new();
         for p in planted {
             for (place, text) in &places {
-                if let Some(line) = text.lines().find(|l| l.contains(p.canary.as_str())) {
-                    let line: String = line.chars().take(300).collect();
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.contains(p.canary.as_str()))
+                    .collect();
+                if let Some(first) = lines.first() {
+                    let mut line: String = first.chars().take(300).collect();
+                    if lines.len() > 1 {
+                        line = format!("({} lines; first:) {line}", lines.len());
+                    }
                     out.push((p, place.clone(), line));
                 }
             }
@@ -219,7 +226,15 @@ fn run_scenario(s: &Scenario) -> Run {
     let out_dir = dir.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = c
-        .args(["collect", "--json", "--timeout", "5", "--run-timeout", "20", "-o"])
+        .args([
+            "collect",
+            "--json",
+            "--timeout",
+            "5",
+            "--run-timeout",
+            "20",
+            "-o",
+        ])
         .arg(&out_dir)
         .arg("--")
         .args(&s.argv)
@@ -228,11 +243,63 @@ fn run_scenario(s: &Scenario) -> Run {
         .success();
     let path = only_bundle(&out_dir);
     Run {
-        bundle: read_bundle(&path),
+        bundle: read_entries(&path),
         zip: std::fs::read(&path).unwrap(),
         stdout: String::from_utf8_lossy(&out.get_output().stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.get_output().stderr).into_owned(),
     }
+}
+
+/// Read every entry without checking the manifest (see [`integrity`]), so that the leak
+/// check still runs on a bundle whose manifest does not match its entries.
+fn read_entries(path: &std::path::Path) -> Bundle {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut entries = BTreeMap::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).unwrap();
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf).unwrap();
+        entries.insert(e.name().unwrap().to_string(), buf);
+    }
+    let manifest = serde_json::from_slice(&entries["manifest.json"]).unwrap_or_else(|e| {
+        panic!(
+            "manifest.json is not JSON ({e}): {}",
+            String::from_utf8_lossy(&entries["manifest.json"])
+        )
+    });
+    Bundle {
+        path: path.to_path_buf(),
+        manifest,
+        entries,
+    }
+}
+
+/// What `read_bundle` asserts, as a list of problems: every file the manifest lists is there
+/// with its size and sha256, and nothing else (but manifest.json) is.
+fn integrity(b: &Bundle) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::new();
+    let files = b.manifest["files"].as_array().cloned().unwrap_or_default();
+    for f in &files {
+        let name = f["path"].as_str().unwrap_or("?");
+        match b.entries.get(name) {
+            None => out.push(format!("manifest lists `{name}`, which is not in the zip")),
+            Some(data) => {
+                if f["size"].as_u64() != Some(data.len() as u64)
+                    || f["sha256"].as_str() != Some(hex::encode(Sha256::digest(data)).as_str())
+                {
+                    out.push(format!("size or sha256 of `{name}` does not match"));
+                }
+            }
+        }
+    }
+    for name in b.entries.keys() {
+        if name != "manifest.json" && !files.iter().any(|f| f["path"] == name.as_str()) {
+            out.push(format!("zip entry `{name}` is not listed in the manifest"));
+        }
+    }
+    out
 }
 
 /// Each scenario runs once per test binary; concurrent callers wait for the first.
@@ -249,42 +316,66 @@ fn result(s: &Scenario) -> Arc<Run> {
     cell.get_or_init(|| Arc::new(run_scenario(s))).clone()
 }
 
-/// Panic naming every shape that leaked and where.
-fn assert_no_leak(s: &Scenario, run: &Run) {
-    let leaks = run.leaks(&s.planted);
-    if leaks.is_empty() {
-        return;
-    }
-    let mut shapes: Vec<&str> = leaks.iter().map(|(p, _, _)| p.shape.as_str()).collect();
-    shapes.dedup();
-    let detail: Vec<String> = leaks
+/// Every shape that leaked and where, one line each.
+fn leak_report(s: &Scenario, run: &Run) -> Vec<String> {
+    run.leaks(&s.planted)
         .iter()
         .map(|(p, place, line)| {
             format!(
-                "  shape `{}`: canary `{}` in {place}: {line}",
+                "leak: shape `{}`: canary `{}` in {place}: {line}",
                 p.shape, p.canary
             )
         })
+        .collect()
+}
+
+/// Safe values the manifest's command line of the debug run no longer shows.
+fn safe_report(s: &Scenario, run: &Run) -> Vec<String> {
+    let line = run.command_line();
+    s.safe
+        .iter()
+        .filter(|v| !line.contains(v.as_str()))
+        .map(|v| format!("over-redaction: safe value `{v}` hidden in the manifest's debug.run command line: {line}"))
+        .collect()
+}
+
+/// Panic with every problem of a scenario, leaks first.
+fn report(s: &Scenario, problems: Vec<String>) {
+    if problems.is_empty() {
+        return;
+    }
+    let mut shapes: Vec<&str> = s
+        .planted
+        .iter()
+        .filter(|p| {
+            problems
+                .iter()
+                .any(|l| l.starts_with(&format!("leak: shape `{}`:", p.shape)))
+        })
+        .map(|p| p.shape.as_str())
         .collect();
+    shapes.dedup();
     panic!(
-        "scenario `{}` (collect -- {:?}): {} shape(s) leaked: {}\n{}",
+        "scenario `{}` (collect -- {:?}): {} shape(s) leaked{}{}\n  {}",
         s.name,
         s.argv,
         shapes.len(),
+        if shapes.is_empty() { "" } else { ": " },
         shapes.join(", "),
-        detail.join("\n")
+        problems.join("\n  ")
     );
 }
 
-fn assert_safe_shown(s: &Scenario, run: &Run) {
-    let line = run.command_line();
-    for v in &s.safe {
-        assert!(
-            line.contains(v.as_str()),
-            "scenario `{}`: safe value `{v}` hidden in the manifest's command line: {line}",
-            s.name
-        );
-    }
+/// Leaks, hidden safe values and a manifest that does not match the zip.
+fn assert_clean(s: &Scenario, run: &Run) {
+    let mut problems = leak_report(s, run);
+    problems.extend(safe_report(s, run));
+    problems.extend(
+        integrity(&run.bundle)
+            .into_iter()
+            .map(|p| format!("bundle: {p}")),
+    );
+    report(s, problems);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,12 +391,15 @@ fn curl_corpus() -> Scenario {
         &["curl", "-v", SAS_URL],
     );
     s.planted = corpus_canaries();
-    s.plant("sas-url in the command line (sig)", &["CANARYSIG", "q7Zx2Wv"])
-        .plant(
-            // The fake writes "Authorization: Bearer Cn2517xW1Z" on stdout, the rest on stderr.
-            "authorization-bearer split across stdout and stderr (second half)",
-            &["CseigkXep6LPX0y9"],
-        )
+    s.plant(
+        "sas-url in the command line (sig)",
+        &["CANARYSIG", "q7Zx2Wv"],
+    )
+    .plant(
+        // The fake writes "Authorization: Bearer Cn2517xW1Z" on stdout, the rest on stderr.
+        "authorization-bearer split across stdout and stderr (second half)",
+        &["CseigkXep6LPX0y9"],
+    )
 }
 
 #[test]
@@ -317,7 +411,10 @@ fn corpus_through_the_debug_run_leaks_nothing() {
     assert_eq!(log_name, "debug/curl.log");
     let log = run.bundle.text(&log_name);
     for marker in ["-----BEGIN PRIVATE KEY-----", "ExpiresOn   :", "curl: (22)"] {
-        assert!(log.contains(marker), "{marker} missing from the log:\n{log}");
+        assert!(
+            log.contains(marker),
+            "{marker} missing from the log:\n{log}"
+        );
         assert!(
             run.stderr.contains(marker),
             "{marker} missing from the live view:\n{}",
@@ -325,7 +422,7 @@ fn corpus_through_the_debug_run_leaks_nothing() {
         );
     }
     assert!(log.starts_with("# command: curl "), "{log}");
-    assert_no_leak(&s, &run);
+    assert_clean(&s, &run);
 }
 
 #[test]
@@ -375,7 +472,10 @@ fn az_corpus() -> Scenario {
     );
     s.planted = corpus_canaries();
     s.plant("az -p attached value", &["CnAzP1w"])
-        .plant("az -p attached value, URL-encoded (%7E)", &["Zq8%7ECnAzP1w"])
+        .plant(
+            "az -p attached value, URL-encoded (%7E)",
+            &["Zq8%7ECnAzP1w"],
+        )
         .plant("az -p attached value, base64", &[b64.as_str()])
         .safe(&["--tenant contoso.onmicrosoft.com"])
 }
@@ -393,10 +493,12 @@ fn corpus_through_az_login_leaks_nothing() {
         "credential blob",
         "AADSTS7000215",
     ] {
-        assert!(log.contains(marker), "{marker} missing from the log:\n{log}");
+        assert!(
+            log.contains(marker),
+            "{marker} missing from the log:\n{log}"
+        );
     }
-    assert_safe_shown(&s, &run);
-    assert_no_leak(&s, &run);
+    assert_clean(&s, &run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,7 +534,11 @@ fn cmdline_shapes() -> Vec<Scenario> {
             &["--passw=CnShpPassw3x7Ty"],
             &["CnShpPassw3x7Ty"],
         ),
-        az_shape("az --p SECRET", &["--p", "CnShpP4x6UiKl"], &["CnShpP4x6UiKl"]),
+        az_shape(
+            "az --p SECRET",
+            &["--p", "CnShpP4x6UiKl"],
+            &["CnShpP4x6UiKl"],
+        ),
         az_shape(
             "az --federated-tok SECRET",
             &["--federated-tok", "CnShpFed5x5OpAs"],
@@ -512,11 +618,23 @@ fn cmdline_shapes() -> Vec<Scenario> {
             ],
         )
         .plant("pwsh -Command: $pw='SECRET'", &["CnShpCmd1xQa"])
-        .plant("pwsh -Command: [Net.NetworkCredential]::new('', 'SECRET')", &["CnShpCmd2xWs"])
+        .plant(
+            "pwsh -Command: [Net.NetworkCredential]::new('', 'SECRET')",
+            &["CnShpCmd2xWs"],
+        )
         .plant("pwsh -Command: @{ClientSecret='SECRET'}", &["CnShpCmd3xEd"])
-        .plant("pwsh -Command: $env:AZURE_CLIENT_SECRET='SECRET'", &["CnShpCmd4xRf"])
-        .plant("pwsh -Command: 'SECRET' | ConvertTo-SecureString", &["CnShpCmd5xTg"])
-        .plant("pwsh -Command: ConvertTo-SecureString('SECRET')", &["CnShpCmd6xYh"])
+        .plant(
+            "pwsh -Command: $env:AZURE_CLIENT_SECRET='SECRET'",
+            &["CnShpCmd4xRf"],
+        )
+        .plant(
+            "pwsh -Command: 'SECRET' | ConvertTo-SecureString",
+            &["CnShpCmd5xTg"],
+        )
+        .plant(
+            "pwsh -Command: ConvertTo-SecureString('SECRET')",
+            &["CnShpCmd6xYh"],
+        )
         .safe(&["-Command"]),
     ]
 }
@@ -531,8 +649,7 @@ fn check_shape(i: usize) {
         "scenario `{}`: the fake's output is missing:\n{log}",
         s.name
     );
-    assert_safe_shown(s, &run);
-    assert_no_leak(s, &run);
+    assert_clean(s, &run);
 }
 
 #[test]
@@ -627,7 +744,10 @@ fn env_basic_pat_and_schemeless_proxy_are_not_echoed() {
         ],
         &["curl", "-v", "https://login.microsoftonline.com/"],
     )
-    .plant("AZURE_FOO=Basic <base64>", &[basic.as_str(), "CnEnvBasic7PwQ"])
+    .plant(
+        "AZURE_FOO=Basic <base64>",
+        &[basic.as_str(), "CnEnvBasic7PwQ"],
+    )
     .plant("AZURE_DEVOPS_EXT_PAT", &["CnEnvPat9x4Lm2Qw"])
     .plant(
         "HTTPS_PROXY=alice:SECRET@proxy:3128",
@@ -640,14 +760,18 @@ fn env_basic_pat_and_schemeless_proxy_are_not_echoed() {
         "{log}"
     );
     let places = env_places(&run);
-    assert_eq!(places.len(), 5, "probes.json is absent with no network: {places:?}");
+    assert_eq!(
+        places.len(),
+        5,
+        "probes.json is absent with no network: {places:?}"
+    );
     let proxy = run.bundle.json("network/proxy.json").to_string();
     assert!(proxy.contains("proxy:3128"), "{proxy}");
     assert_eq!(
         run.bundle.json("environment.json")["variables"]["AZURE_DEVOPS_EXT_PAT"]["set"],
         true
     );
-    assert_no_leak(&s, &run);
+    assert_clean(&s, &run);
 }
 
 #[test]
@@ -674,7 +798,7 @@ fn env_proxy_password_with_raw_slash_hash_question_mark_is_not_echoed() {
             .text("debug/curl.log")
             .contains("Proxy-Authorization")
     );
-    assert_no_leak(&s, &run);
+    assert_clean(&s, &run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,33 +832,52 @@ fn quoted_secrets_in_error_lines_keep_every_json_valid() {
     let run = run_scenario(&s);
     let log = run.bundle.text("debug/az-login.log");
     assert!(log.contains("\r\n"), "CRLF lines missing:\n{log}");
+    let mut problems = Vec::new();
     let mut parsed = 0;
     for (name, data) in &run.bundle.entries {
         if name.ends_with(".json") {
-            let text = String::from_utf8_lossy(data);
             if let Err(e) = serde_json::from_slice::<Value>(data) {
-                panic!("{name} is not JSON ({e}):\n{text}");
+                let text = String::from_utf8_lossy(data);
+                problems.push(format!("broken JSON: {name} ({e}):\n{text}"));
             }
             parsed += 1;
         }
     }
     assert!(parsed >= 5, "{parsed} JSON entries");
-    let findings = run.bundle.json("findings.json").to_string();
-    assert!(
-        findings.contains("AADSTS7000215"),
-        "the error lines did not reach the findings: {findings}"
+    if let Ok(f) = serde_json::from_slice::<Value>(&run.bundle.entries["findings.json"]) {
+        assert!(
+            f.to_string().contains("AADSTS7000215"),
+            "the error lines did not reach the findings: {f}"
+        );
+    }
+    problems.extend(leak_report(&s, &run));
+    problems.extend(
+        integrity(&run.bundle)
+            .into_iter()
+            .map(|p| format!("bundle: {p}")),
     );
-    assert_no_leak(&s, &run);
 
     // The bundle verifies: written back out and inspected.
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("bundle.zip");
     std::fs::write(&zip, &run.zip).unwrap();
-    bin(&fake_path())
+    let out = bin(&fake_path())
         .args(["inspect", "--json"])
         .arg(&zip)
-        .assert()
-        .code(0);
+        .output()
+        .unwrap();
+    if out.status.code() != Some(0) {
+        problems.push(format!(
+            "inspect exited {:?}: {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+                .chars()
+                .take(2000)
+                .collect::<String>(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    report(&s, problems);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +907,10 @@ fn count_planted_and_leaked_canaries() {
             canaries.len()
         );
         for (p, place, line) in &leaks {
-            report.push(format!("{} / {}: `{}` in {place}: {line}", s.name, p.shape, p.canary));
+            report.push(format!(
+                "{} / {}: `{}` in {place}: {line}",
+                s.name, p.shape, p.canary
+            ));
         }
     }
     eprintln!("secrets_cli: total planted {planted}, leaked {leaked}");
