@@ -21,6 +21,8 @@ pub fn forms(secret: &str, min: usize) -> Vec<String> {
     v.push(json_escape(secret, true));
     v.push(backslash_escape(secret));
     v.push(secret.replace('\'', "''"));
+    // cmd.exe / batch quoting (az.cmd on Windows echoes arguments with `"` doubled).
+    v.push(secret.replace('"', "\"\""));
     for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
         for k in 0..3 {
             v.push(aligned_base64(secret.as_bytes(), k, engine));
