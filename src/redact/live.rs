@@ -6,6 +6,11 @@
 //!
 //! - Complete lines (ended by `\n` or `\r`) are shown after [`Redactor::redact`], one call per
 //!   [`LiveFilter::push`] over all the complete lines it can release.
+//! - A complete line the next line may continue is held back: one whose redaction ends in a
+//!   redaction marker (a wrapped token) or that opens a value (ends in `:` or `=`, or leaves a
+//!   `"` open). It is shown with the next line(s), redacted together so the redactor can extend
+//!   the mask, or after [`LiveOptions::idle`], or at the end. A chain of such lines is let go
+//!   when the window fills or after 64 rounds (each round redacts it again).
 //! - An unterminated line (a prompt: "Password: ", "... enter the code ABC to authenticate.") is
 //!   shown, redacted, once no input arrived for [`LiveOptions::idle`]. What was shown of it is
 //!   remembered: when the rest of the line comes, the whole line is redacted again and only
@@ -38,6 +43,9 @@ const CUT_TAIL: usize = 512;
 const CONTEXT: usize = 512;
 /// The smallest window the filter accepts (room for context, tail and progress).
 pub const MIN_WINDOW: usize = 8 * CUT_TAIL;
+/// Rounds a chain of held lines may grow by before it is shown anyway: the redactor extends a
+/// mask over at most 64 continuation lines, and each round redacts the chain again.
+const MAX_HOLD_ROUNDS: u32 = 64;
 
 /// Tuning of a [`LiveFilter`].
 #[derive(Debug, Clone, Copy)]
@@ -186,6 +194,11 @@ pub struct LiveFilter {
     ctx: usize,
     /// `redact(pending[..ctx])`: what the next release of this line is compared with.
     ctx_out: String,
+    /// `pending[..held_to]`: complete lines held back because the next line may continue them
+    /// (0: none). When set, it equals `release_to`.
+    held_to: usize,
+    /// Rounds the held lines grew by as a whole (see [`MAX_HOLD_ROUNDS`]).
+    hold_rounds: u32,
     blocks: Blocks,
     withhold: Withhold,
     last_input: Option<Instant>,
@@ -206,6 +219,8 @@ impl LiveFilter {
             release_to: 0,
             ctx: 0,
             ctx_out: String::new(),
+            held_to: 0,
+            hold_rounds: 0,
             blocks: Blocks::default(),
             withhold: Withhold::None,
             last_input: None,
@@ -257,6 +272,10 @@ impl LiveFilter {
         }
         if self.blocks.open() {
             if quiet < self.opts.block_idle {
+                if self.held_to > 0 {
+                    // Lines held back before the block: the screen is not kept waiting.
+                    self.release(self.held_to, false, &mut out);
+                }
                 return out;
             }
             self.let_block_go(&mut out);
@@ -264,15 +283,28 @@ impl LiveFilter {
                 return out;
             }
         }
+        let mut end = utf8_complete_end(&self.pending);
+        let mut together = None;
         if self.release_to > 0 {
-            self.release(self.release_to, &mut out);
+            // Held lines followed by the start of a line that may continue them: redacted
+            // together, so a mask extends over that start.
+            if end > self.release_to {
+                let r = self.redact(..end);
+                if self.after_ctx(&r).is_some() {
+                    together = Some(r);
+                }
+            }
+            if together.is_none() {
+                self.release(self.release_to, false, &mut out);
+                end = utf8_complete_end(&self.pending);
+            }
         }
-        // Only the unterminated line is left: show it, short of an incomplete character.
-        let end = utf8_complete_end(&self.pending);
+        // The unterminated line is left (with the held lines before it): show it, short of an
+        // incomplete character.
         if end <= self.ctx {
             return out;
         }
-        let r = self.redact(..end);
+        let r = together.unwrap_or_else(|| self.redact(..end));
         let Some(shown) = self.after_ctx(&r) else {
             out.extend_from_slice(LIVE_CUT_MARKER.as_bytes());
             self.enter_withhold(Withhold::Line, &mut out);
@@ -281,9 +313,14 @@ impl LiveFilter {
         out.extend_from_slice(shown.as_bytes());
         if ends_with_marker(&r) {
             // A secret runs to the end of what is there: the rest of the line may be more of it.
+            self.drain(self.line_start);
             self.enter_withhold(Withhold::Line, &mut out);
             return out;
         }
+        // The complete lines shown with it are context now, no longer to release.
+        self.release_to = 0;
+        self.held_to = 0;
+        self.hold_rounds = 0;
         if end <= CONTEXT {
             self.ctx = end;
             self.ctx_out = r;
@@ -312,6 +349,8 @@ impl LiveFilter {
         self.release_to = 0;
         self.ctx = 0;
         self.ctx_out.clear();
+        self.held_to = 0;
+        self.hold_rounds = 0;
         self.blocks = Blocks::default();
         self.withhold = Withhold::None;
         self.last_input = None;
@@ -332,8 +371,8 @@ impl LiveFilter {
             self.pending.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
             self.scan();
-            if self.release_to > 0 {
-                self.release(self.release_to, out);
+            if self.release_to > self.held_to {
+                self.release(self.release_to, true, out);
             }
             if self.pending.len() >= self.opts.window {
                 self.overflow(out);
@@ -372,15 +411,70 @@ impl LiveFilter {
     }
 
     /// Show the complete lines `pending[..end]`; returns whether their redaction ends in a
-    /// redaction marker (a secret runs to the end of what was shown).
-    fn release(&mut self, end: usize, out: &mut Vec<u8>) -> bool {
+    /// redaction marker (a secret runs to the end of what was shown). With `may_hold`, the last
+    /// line is held back when the next line may continue it (see [`LiveFilter::hold_back`]).
+    fn release(&mut self, end: usize, may_hold: bool, out: &mut Vec<u8>) -> bool {
         let r = self.redact(..end);
+        if may_hold && self.hold_back(end, &r, out) {
+            return false;
+        }
         match self.after_ctx(&r) {
             Some(s) => out.extend_from_slice(s.as_bytes()),
             None => diverged(&r, out),
         }
         self.drain(end);
+        self.held_to = 0;
+        self.hold_rounds = 0;
         ends_with_marker(&r)
+    }
+
+    /// The redactor masks the next line together with the last of `pending[..end]` (`r` is
+    /// their redaction) when that line ends in a secret (a wrapped token goes on) or in a key
+    /// whose value follows (`:`, `=`, an open quote). Such a line is held: the lines before it
+    /// are shown when their redaction does not depend on it, and it stays pending to be
+    /// redacted with what follows (or shown by [`LiveFilter::idle`] or
+    /// [`LiveFilter::finish`]). Returns whether something is held; then what could be shown
+    /// was.
+    fn hold_back(&mut self, end: usize, r: &str, out: &mut Vec<u8>) -> bool {
+        if self.after_ctx(r).is_none() {
+            return false;
+        }
+        let body = strip_line_end(&self.pending[..end]);
+        let ls = memchr::memrchr2(b'\n', b'\r', body).map_or(0, |i| i + 1);
+        let r_body = strip_line_end(r.as_bytes());
+        let r_last = &r_body[memchr::memrchr2(b'\n', b'\r', r_body).map_or(0, |i| i + 1)..];
+        let r_last = std::str::from_utf8(r_last).unwrap_or_default();
+        if !ends_with_marker(r_last.trim_end_matches([' ', '\t'])) && !opens_value(&body[ls..]) {
+            return false;
+        }
+        if ls > self.ctx {
+            // Show the lines before it when the last line's redaction is its own (checked on
+            // the last line first: a chain that goes on costs one redaction of that line).
+            let q = self
+                .redactor
+                .redact(&String::from_utf8_lossy(&self.pending[ls..end]))
+                .into_string();
+            if r.ends_with(q.as_str())
+                && let p = self.redact(..ls)
+                && r.len() == p.len() + q.len()
+                && r.starts_with(p.as_str())
+                && let Some(s) = self.after_ctx(&p)
+            {
+                out.extend_from_slice(s.as_bytes());
+                self.drain(ls);
+                self.held_to = end - ls;
+                self.hold_rounds = 0;
+                return true;
+            }
+        }
+        // The last line continues what is before it (or was partly shown): hold it all, as
+        // long as the chain does not grow without end (the window bounds it too).
+        if self.hold_rounds >= MAX_HOLD_ROUNDS {
+            return false;
+        }
+        self.held_to = end;
+        self.hold_rounds += 1;
+        true
     }
 
     /// Forget `pending[..n]` (shown); the context is gone with it.
@@ -389,6 +483,7 @@ impl LiveFilter {
         self.scanned -= n;
         self.line_start = self.line_start.saturating_sub(n);
         self.release_to = self.release_to.saturating_sub(n);
+        self.held_to = self.held_to.saturating_sub(n);
         self.ctx = 0;
         self.ctx_out.clear();
     }
@@ -412,7 +507,7 @@ impl LiveFilter {
     fn let_block_go(&mut self, out: &mut Vec<u8>) {
         let private = self.blocks.private_key_open();
         self.blocks = Blocks::default();
-        let masked_to_end = self.line_start > 0 && self.release(self.line_start, out);
+        let masked_to_end = self.line_start > 0 && self.release(self.line_start, false, out);
         self.release_to = 0;
         if private && masked_to_end {
             self.enter_withhold(Withhold::Pem { dash: false }, out);
@@ -476,6 +571,8 @@ impl LiveFilter {
         self.scanned = 0;
         self.line_start = 0;
         self.release_to = 0;
+        self.held_to = 0;
+        self.hold_rounds = 0;
         self.ctx = 0;
         self.ctx_out.clear();
         self.blocks = Blocks::default();
@@ -564,6 +661,19 @@ fn diverged(r: &str, out: &mut Vec<u8>) {
     if let Some(i) = r.find(['\n', '\r']) {
         out.extend_from_slice(&r.as_bytes()[i..]);
     }
+}
+
+/// `line` without its line end (`\r\n`, `\n` or `\r`).
+fn strip_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The line ends in a key whose value follows on the next line (`:` or `=` after trailing
+/// white space) or leaves a string open (an odd number of `"`), as the redactor reads it.
+fn opens_value(line: &[u8]) -> bool {
+    let t = line.trim_ascii_end();
+    matches!(t.last(), Some(b':' | b'=')) || memchr::memchr_iter(b'"', t).count() % 2 == 1
 }
 
 /// The text ends in a redaction marker.

@@ -70,8 +70,9 @@ impl Redacted {
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
-    /// All rules' trigger literals, ASCII case-insensitive.
-    triggers: AhoCorasick,
+    /// All rules' trigger literals (lower case); the automaton that finds them lives in
+    /// `literals.scan`, together with the known secrets' forms, so one pass finds both.
+    trigger_pats: Vec<String>,
     /// Trigger pattern index -> bit mask of the rules it triggers.
     trigger_rules: Vec<u64>,
     /// Bit mask of the rules applied to the whole text rather than line by line.
@@ -80,34 +81,39 @@ pub struct Redactor {
     pii: Option<Pii>,
 }
 
-/// The known secrets and the automata over all their forms. New forms go to a small `recent`
-/// automaton, merged into `base` when it grows to half of it: learning n secrets one at a time
-/// costs O(n log n) automaton building, not O(n²).
-#[derive(Debug, Default)]
+/// The known secrets and the automata over all their forms.
+///
+/// `scan` finds the rules' triggers and the `base` literal forms in one overlapping pass (the
+/// spans of overlapping literal matches are merged later anyway). Newly learned forms go to a
+/// small `recent` automaton, merged into `scan` when it reaches half of `base` or when a large
+/// text is about to be read: learning n secrets one at a time costs O(n log n) building, and a
+/// large text is read once.
+#[derive(Debug)]
 struct Literals {
     /// The secrets as seen (not their encoded forms).
     known: HashSet<String>,
     base: Vec<String>,
-    base_ac: Option<AhoCorasick>,
+    scan: AhoCorasick,
     recent: Vec<String>,
     recent_ac: Option<AhoCorasick>,
 }
 
-fn literal_automaton(patterns: &[String]) -> Option<AhoCorasick> {
-    if patterns.is_empty() {
-        return None;
-    }
-    // A DFA searches several times faster than the NFA the builder picks for many patterns;
-    // its memory grows with the patterns, so it is used up to a bound.
+/// An automaton over `patterns`, ASCII case-insensitive, overlapping matches. A DFA searches
+/// several times faster than the NFA the builder picks for many patterns; its memory grows
+/// with the patterns, so it is used up to a bound.
+fn scan_automaton(patterns: &[String]) -> Option<AhoCorasick> {
     let total: usize = patterns.iter().map(String::len).sum();
-    let kind = (total <= 64 * 1024).then_some(aho_corasick::AhoCorasickKind::DFA);
+    let kind = (total <= 96 * 1024).then_some(aho_corasick::AhoCorasickKind::DFA);
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .match_kind(aho_corasick::MatchKind::Standard)
         .kind(kind)
         .build(patterns)
         .ok()
 }
+
+/// Texts at least this long get the recent literals merged into the main automaton first.
+const MERGE_BEFORE: usize = 1 << 20;
 
 /// Stable pseudonyms for e-mail addresses (`--mask-pii`).
 #[derive(Debug)]
@@ -189,11 +195,7 @@ impl Redactor {
                 }
             }
         }
-        let triggers = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(&pats)
-            .expect("trigger patterns are plain strings");
+        let scan = scan_automaton(&pats).expect("trigger patterns are plain strings");
         let pii = opts.mask_pii.then(|| Pii {
             regex: rules::pii_regex(),
             names: Mutex::new(HashMap::new()),
@@ -205,10 +207,16 @@ impl Redactor {
             .fold(0, |m, (i, _)| m | (1 << i));
         let red = Redactor {
             rules,
-            triggers,
+            trigger_pats: pats,
             trigger_rules,
             multiline,
-            literals: RwLock::new(Literals::default()),
+            literals: RwLock::new(Literals {
+                known: HashSet::new(),
+                base: Vec::new(),
+                scan,
+                recent: Vec::new(),
+                recent_ac: None,
+            }),
             pii,
         };
         red.learn_min(opts.literals, MIN_LITERAL_LEN);
@@ -272,18 +280,31 @@ impl Redactor {
         }
         if added {
             if lits.recent.len() >= 256.max(lits.base.len() / 2) {
-                let recent = std::mem::take(&mut lits.recent);
-                lits.base.extend(recent);
-                lits.base.sort();
-                lits.base.dedup();
-                lits.base_ac = literal_automaton(&lits.base);
-                lits.recent_ac = None;
+                self.merge_recent(&mut lits);
             } else {
                 lits.recent.sort();
                 lits.recent.dedup();
-                lits.recent_ac = literal_automaton(&lits.recent);
+                lits.recent_ac = scan_automaton(&lits.recent);
             }
         }
+    }
+
+    /// Move the recent literal forms into the main automaton.
+    fn merge_recent(&self, lits: &mut Literals) {
+        let recent = std::mem::take(&mut lits.recent);
+        lits.base.extend(recent);
+        lits.base.sort();
+        lits.base.dedup();
+        let all: Vec<String> = self
+            .trigger_pats
+            .iter()
+            .chain(lits.base.iter())
+            .cloned()
+            .collect();
+        if let Some(ac) = scan_automaton(&all) {
+            lits.scan = ac;
+        }
+        lits.recent_ac = None;
     }
 
     /// How many distinct secrets are known.
@@ -374,8 +395,7 @@ impl Redactor {
     /// Every secret span in `text`, unmerged.
     fn spans(&self, text: &str) -> Vec<Span> {
         let mut spans: Vec<Span> = Vec::new();
-        self.literal_spans(text, &mut spans);
-        self.rule_spans(text, &mut spans);
+        self.scan_spans(text, &mut spans);
         let mut found = Vec::new();
         entropy::find(text, &mut found);
         spans.extend(found.into_iter().map(|(start, end)| Span {
@@ -413,28 +433,43 @@ impl Redactor {
         }
     }
 
-    fn literal_spans(&self, text: &str, spans: &mut Vec<Span>) {
-        let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
-        for ac in [&lits.base_ac, &lits.recent_ac].into_iter().flatten() {
-            for m in ac.find_iter(text) {
-                spans.push(Span {
-                    start: m.start(),
-                    end: m.end(),
-                    rule: LITERAL_RULE,
-                    learn: false,
-                    order: 255,
-                });
+    /// One pass over `text` for the rules' triggers and the known secrets: literal spans go to
+    /// `spans`, the rule regexes run on the triggered lines.
+    fn scan_spans(&self, text: &str, spans: &mut Vec<Span>) {
+        if text.len() >= MERGE_BEFORE {
+            let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
+            let pending = !lits.recent.is_empty();
+            drop(lits);
+            if pending {
+                let mut lits = self.literals.write().unwrap_or_else(|e| e.into_inner());
+                if !lits.recent.is_empty() {
+                    self.merge_recent(&mut lits);
+                }
             }
         }
-    }
-
-    fn rule_spans(&self, text: &str, spans: &mut Vec<Span>) {
+        let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
+        let literal = |start, end| Span {
+            start,
+            end,
+            rule: LITERAL_RULE,
+            learn: false,
+            order: 255,
+        };
+        if let Some(ac) = &lits.recent_ac {
+            spans.extend(ac.find_overlapping_iter(text).map(|m| literal(m.start(), m.end())));
+        }
+        let n_triggers = self.trigger_pats.len();
         // Which rules are triggered, per line (and over the whole text for multiline rules).
         let mut lines: Vec<(usize, usize, u64)> = Vec::new();
         let mut whole_mask = 0u64;
         let bytes = text.as_bytes();
-        for m in self.triggers.find_overlapping_iter(text) {
-            let mask = self.trigger_rules[m.pattern().as_usize()];
+        for m in lits.scan.find_overlapping_iter(text) {
+            let p = m.pattern().as_usize();
+            if p >= n_triggers {
+                spans.push(literal(m.start(), m.end()));
+                continue;
+            }
+            let mask = self.trigger_rules[p];
             whole_mask |= mask;
             if let Some(last) = lines.last_mut()
                 && m.start() >= last.0
@@ -446,10 +481,16 @@ impl Redactor {
             let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
             let end = memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |i| m.start() + i);
             match lines.last_mut() {
-                Some(last) if last.0 == start => last.2 |= mask,
+                // Consecutive triggered lines are read as one region: fewer regex calls. The
+                // rules' anchors accept a newline where they accept a line start.
+                Some(last) if last.0 == start || last.1 + 1 == start => {
+                    last.1 = last.1.max(end);
+                    last.2 |= mask;
+                }
                 _ => lines.push((start, end, mask)),
             }
         }
+        drop(lits);
         let mut found: Vec<(usize, usize)> = Vec::new();
         for (start, end, mask) in lines {
             let line_mask = mask & !self.multiline;

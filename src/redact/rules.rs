@@ -110,6 +110,23 @@ fn rule(
 /// the whole key): JSON members, headers, YAML / INI / `Format-List` lines.
 pub(crate) const SECRET_KEY: &str = r"(?:[a-z0-9][a-z0-9_.\-]*)?(?:token|secret|secrettext|password|passwd|pwd|passphrase|assertion|credentials?|api[_-]?key|access[_-]?key|private[_-]?key|primary[_-]?key|secondary[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|connection[_-]?string|signature|cookie)|device_?code|pat|auth|sig";
 
+/// The trigger literals of `oauth-field`: every ending of a [`SECRET_KEY`] followed by a quote
+/// or `=` (made once; the rule table is built once).
+fn oauth_triggers() -> &'static [&'static str] {
+    const ENDS: &[&str] = &[
+        "token", "secret", "secrettext", "password", "passwd", "pwd", "passphrase", "assertion",
+        "credential", "credentials", "key", "connectionstring", "connection_string",
+        "connection-string", "signature", "cookie", "device_code", "devicecode", "pat", "auth",
+        "sig",
+    ];
+    let mut v: Vec<&'static str> = ENDS
+        .iter()
+        .flat_map(|e| ["\"", "'", "="].map(|q| &*Box::leak(format!("{e}{q}").into_boxed_str())))
+        .collect();
+    v.push("code=");
+    Box::leak(v.into_boxed_slice())
+}
+
 /// Is this JSON member / setting name one whose value is secret?
 pub fn is_secret_key(key: &str) -> bool {
     use std::sync::OnceLock;
@@ -243,9 +260,14 @@ fn build_table() -> Vec<Rule> {
             "az login --service-principal -u 0a1b... -p Zq8~s3cret --tenant contoso.onmicrosoft.com",
             // `-p` only with the separators the regex accepts: a bare "-p" is in every
             // "site-packages" of a Python traceback.
+            // A flag's name ends right before its separator (`--client-secret X`,
+            // `-AccessToken:X`, `'--password', 'X'`).
             &[
-                "-p ", "-p\t", "-p'", "-p\"", "-p=", "-p:", "password", "passwd", "secret",
-                "token",
+                "-p ", "-p\t", "-p'", "-p\"", "-p=", "-p:", "password ", "password\t",
+                "password=", "password:", "password'", "password\"", "passwd ", "passwd=",
+                "passwd:", "passwd'", "passwd\"", "secret ", "secret\t", "secret=", "secret:",
+                "secret'", "secret\"", "token ", "token\t", "token=", "token:", "token'",
+                "token\"", "--pass", "--p ", "--federated-tok", "--client-sec",
             ],
             &format!(
                 r#"(?i)(?:^|[\s'"\[,(])(?:{SECRET_FLAG})(?:=|:[ \t]*|[ \t]+|['"][ \t]*,[ \t]*)(?:'(?P<s1>(?:[^'\r\n]|'')*)'|"(?P<s2>(?:[^"\\\r\n]|\\.|"")*)"|(?P<s3>[^\s'",\]\)(][^\s'",\]\)]*))"#
@@ -264,14 +286,9 @@ fn build_table() -> Vec<Rule> {
             "oauth-field",
             "OAuth and credential fields: access_token, refresh_token, id_token, client_secret, client_assertion, password, device_code, secretText, primaryKey and any key ending in token / secret / password / key, as JSON or Python-dict members (also when the value is on the next line or cut off) and in form bodies and query strings (there also `code`)",
             "client_id=0a1b&client_secret=Zq8~s3cret&grant_type=client_credentials",
-            // Short keys only in the forms the regex reads (`"pat"`, `auth=`, `Key"`), so that
-            // "path", "authority" or "keep-alive" do not send every log line to the regex.
-            &[
-                "token", "secret", "password", "passwd", "pwd", "passphrase", "assertion",
-                "code=", "device_code", "devicecode", "credential", "signature", "cookie",
-                "key\"", "key'", "key=", "\"pat\"", "'pat'", "pat=", "\"auth\"", "'auth'",
-                "auth=", "\"sig\"", "'sig'", "sig=",
-            ],
+            // The key's end and the quote or `=` after it (`token"`, `key'`, `secret=`): the
+            // regex reads only those forms, and "token_cache" or "authority" lines stay out.
+            oauth_triggers(),
             &format!(
                 r#"(?i)(?:["'](?:{oauth_keys})["']\s*:\s*(?:"(?P<s1>(?:[^"\\\r\n]|\\.)*)"?|'(?P<s2>[^'\r\n]*)'?)|(?:^|[?&\s;,'"(])(?:{oauth_keys}|code)=(?P<s3>[^&\s'"\#,;)]+))"#
             ),

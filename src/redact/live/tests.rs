@@ -548,3 +548,165 @@ fn a_secret_learned_after_its_line_was_partly_shown_is_cut_not_shown_again() {
         "{before_cut:?}"
     );
 }
+
+/// The three shapes whose second line the redactor masks only together with the first: a
+/// wrapped bearer token, a JSON key whose value is on the next line, a wrapped JWT.
+fn continuations() -> Vec<(String, String)> {
+    let jwt = format!("{JWT}{}", "X".repeat(60));
+    let (head, rest) = jwt.split_at(70);
+    vec![
+        (
+            "Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123\n  ABCDEFGHIJKLMNOP12345678\nnext\n"
+                .to_string(),
+            "ABCDEFGHIJKLMNOP12345678".to_string(),
+        ),
+        (
+            "{\"client_secret\":\n  \"Zq8~s3cretValue.123\"}\nnext\n".to_string(),
+            "Zq8~s3cretValue.123".to_string(),
+        ),
+        (
+            format!("AccessToken : {head}\n              {rest}\nnext\n"),
+            rest.to_string(),
+        ),
+    ]
+}
+
+/// Split in two chunks at every byte around the first line end: the continuation is masked as
+/// in the whole text. A fresh redactor each time: one that saw the whole text has learned the
+/// secret and would mask it anyway.
+#[test]
+fn a_continuation_line_is_masked_wherever_the_chunks_split() {
+    for (input, secret) in continuations() {
+        let expected = Redactor::new().redact(&input);
+        assert_no_piece(expected.as_str(), &secret, 6);
+        let nl = input.find('\n').unwrap();
+        for cut in nl - 8..nl + 16 {
+            let mut f = LiveFilter::new(Arc::new(Redactor::new()), LiveOptions::default());
+            let now = Instant::now();
+            let mut out = f.push(&input.as_bytes()[..cut], now);
+            out.extend(f.push(&input.as_bytes()[cut..], now));
+            out.extend(f.finish());
+            let out = text(&out);
+            assert_no_piece(&out, &secret, 6);
+            assert_eq!(out, expected.as_str(), "cut {cut}");
+        }
+    }
+}
+
+#[test]
+fn a_held_line_is_shown_after_idle_when_nothing_follows() {
+    for (line, shown) in [
+        (
+            "Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123\n",
+            "Authorization: Bearer [REDACTED:authorization-header]\n",
+        ),
+        ("DEBUG: Request headers:\n", "DEBUG: Request headers:\n"),
+    ] {
+        let mut f = filter();
+        let t0 = Instant::now();
+        assert_eq!(text(&f.push(b"before\n", t0)), "before\n");
+        assert!(f.push(line.as_bytes(), t0).is_empty(), "held: {line:?}");
+        assert!(f.idle(t0 + Duration::from_millis(100)).is_empty());
+        assert_eq!(text(&f.idle(t0 + Duration::from_millis(250))), shown);
+        assert!(f.idle(t0 + Duration::from_millis(500)).is_empty());
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(text(&f.push(b"next\n", t1)), "next\n");
+        assert!(f.finish().is_empty());
+    }
+}
+
+#[test]
+fn a_held_line_goes_out_with_the_line_that_follows() {
+    let mut f = filter();
+    let t0 = Instant::now();
+    assert!(f.push(b"DEBUG: Response headers:\n", t0).is_empty());
+    assert_eq!(
+        text(&f.push(b"DEBUG:     'Date': 'Mon'\n", t0)),
+        "DEBUG: Response headers:\nDEBUG:     'Date': 'Mon'\n"
+    );
+}
+
+/// A held line and the start of the next one are redacted together when idle comes: a
+/// continuation written without its newline is masked, and the rest of its line withheld.
+#[test]
+fn a_held_line_and_a_started_continuation_are_masked_together_at_idle() {
+    let mut f = LiveFilter::new(Arc::new(Redactor::new()), LiveOptions::default());
+    let t0 = Instant::now();
+    f.push(
+        b"Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123\n  ABCDEFGHIJKLMNOP12345678",
+        t0,
+    );
+    let shown = text(&f.idle(t0 + Duration::from_millis(300)));
+    assert!(
+        shown.starts_with("Authorization: Bearer [REDACTED:"),
+        "{shown:?}"
+    );
+    assert_no_piece(&shown, "ABCDEFGHIJKLMNOP12345678", 6);
+    let t1 = t0 + Duration::from_secs(1);
+    let rest = text(&f.push(b"9abc\nnext\n", t1));
+    assert_eq!(rest, "\nnext\n");
+    // A prompt after a held line is shown after idle, with the line.
+    let mut f = filter();
+    assert!(f.push(b"Login:\nEnter the code ABC: ", t0).is_empty());
+    assert_eq!(
+        text(&f.idle(t0 + Duration::from_millis(300))),
+        "Login:\nEnter the code ABC: "
+    );
+    assert_eq!(text(&f.push(b"y\nok\n", t1)), "y\nok\n");
+}
+
+/// Every line ends in a marker (a token wrapped over many lines): the chain is held only
+/// within bounds, shown as it goes, and the window is never exceeded.
+#[test]
+fn a_chain_of_lines_ending_in_a_marker_stays_within_the_window() {
+    let chain = |width: usize, len: usize| {
+        let mut input = String::from("Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123\n");
+        let mut n = 0;
+        while input.len() < len {
+            let piece: String = (0..width)
+                .map(|i| (b'A' + ((i * 7 + n * 3) % 26) as u8) as char)
+                .collect();
+            input.push_str(&format!("  {piece}{n:04}\n"));
+            n += 1;
+        }
+        input.push_str("next\n");
+        input
+    };
+    let small = LiveOptions {
+        window: MIN_WINDOW,
+        ..LiveOptions::default()
+    };
+    for (width, opts) in [
+        (24, LiveOptions::default()),
+        (200, LiveOptions::default()),
+        (24, small),
+        (200, small),
+        (1500, small),
+        (1500, LiveOptions::default()),
+    ] {
+        let input = chain(width, 3 * opts.window);
+        let mut f = LiveFilter::new(Arc::new(Redactor::new()), opts);
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        let mut shown_before_end = 0;
+        for line in input.split_inclusive('\n') {
+            out.extend(f.push(line.as_bytes(), t0));
+            assert!(f.buffered() <= f.window(), "{width}: held {}", f.buffered());
+            shown_before_end = out.len();
+        }
+        assert!(shown_before_end > 0, "{width}: the chain is let go");
+        out.extend(f.finish());
+        let out = text(&out);
+        assert!(out.ends_with("\nnext\n"), "{width}");
+        if 65 * (width + 7) < opts.window {
+            // The redactor masks up to 64 continuation lines with the first: so does the screen
+            // when they fit in the window.
+            let expected = Redactor::new().redact(&input);
+            let first: Vec<&str> = expected.as_str().lines().take(2).collect();
+            assert!(out.starts_with(&first.join("\n")), "{width}: {first:?}");
+        }
+        // Bounded too with chunks of the window's size.
+        let mut f = LiveFilter::new(Arc::new(Redactor::new()), opts);
+        run(&mut f, input.as_bytes(), &[opts.window, 777]);
+    }
+}
