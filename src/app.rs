@@ -212,9 +212,9 @@ pub fn run(
                 EntryData::Text(text) => {
                     let text = redactor.reredact(&text);
                     writer.add_text(&entry.name, &text).map(|_| {
-                    texts.insert(entry.name.as_str().to_string(), text.into_string());
-                })
-                },
+                        texts.insert(entry.name.as_str().to_string(), text.into_string());
+                    })
+                }
                 EntryData::Unredacted { path, max_bytes } => match std::fs::File::open(&path) {
                     Ok(f) => writer
                         .add_unredacted_stream(&entry.name, f, max_bytes)

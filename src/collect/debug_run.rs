@@ -25,7 +25,9 @@ pub struct Plan {
 }
 
 /// az command groups that may name the debug log (`debug/az-login.log`).
-const AZ_GROUPS: &[&str] = &["login", "logout", "account", "ad", "cloud", "rest", "config", "version"];
+const AZ_GROUPS: &[&str] = &[
+    "login", "logout", "account", "ad", "cloud", "rest", "config", "version",
+];
 
 /// A program name that is the Azure CLI (az, az.cmd, az.exe, /usr/bin/az, ...).
 fn is_az(program: &str) -> bool {

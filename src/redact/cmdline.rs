@@ -662,7 +662,9 @@ const EC_SPEC: Spec = Spec {
 /// `netsh trace start|stop|show status`).
 const OPENSSL_WORDS: &[&str] = &["version", "x509", "s_client", "ciphers", "crl", "verify"];
 const REG_WORDS: &[&str] = &["query"];
-const NETSH_WORDS: &[&str] = &["winhttp", "show", "proxy", "trace", "start", "stop", "status"];
+const NETSH_WORDS: &[&str] = &[
+    "winhttp", "show", "proxy", "trace", "start", "stop", "status",
+];
 
 const OPENSSL_SPEC: Spec = Spec {
     leading: Leading::Words(OPENSSL_WORDS),

@@ -223,8 +223,14 @@ mod tests {
     #[test]
     fn high_entropy_near_keyword_is_found() {
         let k = "q8Zr3Lw9Xk2PfT7vNb4YcH1sJm6GdR0aUe5WiO+/Kx==";
-        assert_eq!(spans(&format!("\"keyName\": \"key1\", \"value\": \"{k}\"")), vec![k]);
-        assert!(spans(&format!("\"value\": \"{k}\"")).is_empty(), "no keyword");
+        assert_eq!(
+            spans(&format!("\"keyName\": \"key1\", \"value\": \"{k}\"")),
+            vec![k]
+        );
+        assert!(
+            spans(&format!("\"value\": \"{k}\"")).is_empty(),
+            "no keyword"
+        );
     }
 
     #[test]

@@ -17,11 +17,11 @@
 //! Text with ANSI colour sequences or NUL bytes (UTF-16LE) is matched through a view without
 //! them, and the spans are mapped back to the original.
 
+pub mod cmdline;
 mod encode;
 mod entropy;
 pub mod live;
 mod rules;
-pub mod cmdline;
 pub mod url;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -316,9 +316,50 @@ impl Redactor {
             .len()
     }
 
-    /// Redact a text.
+    /// Redact a text. A large text is cut at blank lines outside any multi-line block and its
+    /// parts are redacted on all cores (each part is redacted exactly as it would be alone;
+    /// nothing the rules match spans a blank line outside a block).
     pub fn redact(&self, input: &str) -> Redacted {
         self.learn_from_az_arguments(input);
+        let parts = split_for_threads(input);
+        let mut r = if parts.len() > 1 {
+            let results: Vec<Redacted> = std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|p| s.spawn(move || self.redact_part(p)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            let mut it = results.into_iter();
+            let first = it.next().expect("at least two parts");
+            it.fold(first, Redacted::join)
+        } else {
+            self.redact_part(input)
+        };
+        // Pseudonyms are numbered in reading order, so they are given after the parts are joined.
+        if let Some(pii) = &self.pii
+            && r.text.contains('@')
+        {
+            let (new, n) = pii.apply(&r.text);
+            if n > 0 {
+                *r.counts.entry(rules::PII_RULE.to_string()).or_insert(0) += n;
+                r.text = new;
+            }
+        }
+        r
+    }
+
+    /// Redact on the calling thread only (benchmarks compare it with [`Redactor::redact`]).
+    pub fn redact_single_thread(&self, input: &str) -> Redacted {
+        self.learn_from_az_arguments(input);
+        self.redact_part(input)
+    }
+
+    /// Redact one text (or one part of a large one), without pseudonyms.
+    fn redact_part(&self, input: &str) -> Redacted {
         let view = View::new(input);
         let mut spans = self.spans(view.text());
         if view.stripped.is_some() {
@@ -331,9 +372,10 @@ impl Redactor {
         }
         let merged = merge(spans);
 
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut learned: Vec<String> = Vec::new();
-        let mut out = String::with_capacity(input.len());
+        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+        // Distinct values only: a log repeats the same secret many times.
+        let mut learned: HashSet<&str> = HashSet::new();
+        let mut out = String::with_capacity(input.len() + merged.len() * 16);
         let mut last = 0;
         for s in &merged {
             let (start, end) = (s.start, s.end);
@@ -342,29 +384,33 @@ impl Redactor {
             }
             if s.learn {
                 let v = &input[start..end];
-                if !v.contains('\n') && v.len() <= 4096 {
-                    learned.push(v.to_string());
+                if v.len() >= MIN_LEARNED_LEN && v.len() <= 4096 && !v.contains('\n') {
+                    learned.insert(v);
                 }
             }
             out.push_str(&input[last..start]);
-            out.push_str(&marker(s.rule));
+            out.push_str(MARKER_PREFIX);
+            out.push_str(s.rule);
+            out.push(']');
             last = end;
-            *counts.entry(s.rule.to_string()).or_insert(0) += 1;
+            *counts.entry(s.rule).or_insert(0) += 1;
         }
         out.push_str(&input[last..]);
         if !learned.is_empty() {
-            self.learn(learned.into_iter().filter(|v| !stop_word(v)));
+            let fresh: Vec<String> = {
+                let lits = self.literals.read().unwrap_or_else(|e| e.into_inner());
+                learned
+                    .into_iter()
+                    .filter(|v| !lits.known.contains(*v) && !stop_word(v))
+                    .map(str::to_string)
+                    .collect()
+            };
+            self.learn(fresh);
         }
-
-        if let Some(pii) = &self.pii
-            && out.contains('@')
-        {
-            let (new, n) = pii.apply(&out);
-            if n > 0 {
-                *counts.entry(rules::PII_RULE.to_string()).or_insert(0) += n;
-                out = new;
-            }
-        }
+        let counts: BTreeMap<String, u64> = counts
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         Redacted { text: out, counts }
     }
 
@@ -456,7 +502,10 @@ impl Redactor {
             order: 255,
         };
         if let Some(ac) = &lits.recent_ac {
-            spans.extend(ac.find_overlapping_iter(text).map(|m| literal(m.start(), m.end())));
+            spans.extend(
+                ac.find_overlapping_iter(text)
+                    .map(|m| literal(m.start(), m.end())),
+            );
         }
         let n_triggers = self.trigger_pats.len();
         // Which rules are triggered, per line (and over the whole text for multiline rules).
@@ -479,7 +528,8 @@ impl Redactor {
                 continue;
             }
             let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |i| m.start() + i);
+            let end =
+                memchr::memchr(b'\n', &bytes[m.start()..]).map_or(bytes.len(), |i| m.start() + i);
             match lines.last_mut() {
                 // Consecutive triggered lines are read as one region: fewer regex calls. The
                 // rules' anchors accept a newline where they accept a line start.
@@ -543,7 +593,10 @@ impl Redactor {
     /// Redact a JSON value string by string, so the result stays valid JSON. A string member
     /// whose key names a secret (`client_secret`, `primaryKey`, `SecretText`, ...) is masked
     /// whole.
-    pub fn redact_json(&self, value: &serde_json::Value) -> (serde_json::Value, BTreeMap<String, u64>) {
+    pub fn redact_json(
+        &self,
+        value: &serde_json::Value,
+    ) -> (serde_json::Value, BTreeMap<String, u64>) {
         let mut counts = BTreeMap::new();
         let v = self.walk(value, None, &mut counts);
         (v, counts)
@@ -666,7 +719,11 @@ fn widen_over_markers(text: &str, spans: &mut [Span]) {
 /// `client_credential=client_credential` (a traceback's source line): a value that repeats its
 /// own key is a variable name in code, not a secret.
 fn names_itself(before: &str, value: &str) -> bool {
-    if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if value.len() > 64
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return false;
     }
     let key = before.trim_end_matches(['=', ':', ' ', '\t', '"', '\'']);
@@ -697,9 +754,66 @@ fn stop_word(v: &str) -> bool {
     let t = v.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
     matches!(
         t.to_ascii_lowercase().as_str(),
-        "none" | "null" | "true" | "false" | "undefined" | "n/a" | "<redacted>" | "redacted"
-            | "hidden" | "<hidden>" | "not set" | "<not set>" | "[]" | "{}"
+        "none"
+            | "null"
+            | "true"
+            | "false"
+            | "undefined"
+            | "n/a"
+            | "<redacted>"
+            | "redacted"
+            | "hidden"
+            | "<hidden>"
+            | "not set"
+            | "<not set>"
+            | "[]"
+            | "{}"
     )
+}
+
+/// Texts at least this long are redacted in parts on several threads.
+const PARALLEL_MIN: usize = 4 << 20;
+
+/// Cut a large text into one part per core at blank lines (`\n\n`) where no PEM/PGP block is
+/// open: the multi-line rules, the value-on-the-next-line rule and wrapped-token continuation
+/// never cross a blank line outside a block. A text without such cuts stays whole.
+fn split_for_threads(input: &str) -> Vec<&str> {
+    let n = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if n < 2 || input.len() < PARALLEL_MIN {
+        return vec![input];
+    }
+    let b = input.as_bytes();
+    let mut parts = Vec::with_capacity(n);
+    let mut from = 0;
+    for k in 1..n {
+        let target = (input.len() * k / n).max(from);
+        let window_end = (target + (1 << 20)).min(b.len());
+        let mut cut = None;
+        let mut at = target;
+        while let Some(p) = memchr::memmem::find(&b[at..window_end], b"\n\n") {
+            let pos = at + p + 2;
+            if !block_open(&input[from..pos]) {
+                cut = Some(pos);
+                break;
+            }
+            at = pos;
+        }
+        let Some(cut) = cut else { break };
+        parts.push(&input[from..cut]);
+        from = cut;
+    }
+    parts.push(&input[from..]);
+    parts
+}
+
+/// Is a PEM/PGP block begun in `text` and not ended?
+fn block_open(text: &str) -> bool {
+    match memchr::memmem::rfind(text.as_bytes(), b"-----BEGIN") {
+        Some(i) => memchr::memmem::find(&text.as_bytes()[i..], b"-----END").is_none(),
+        None => false,
+    }
 }
 
 /// Does this line end with a key whose value starts on the next line, or an open string?
@@ -745,7 +859,12 @@ fn extend_over_continuations(text: &str, spans: &mut [Span]) {
             let run = j - t0;
             // The rest of the line after the run may only close the value.
             let mut k = j;
-            while k < b.len() && matches!(b[k], b'"' | b'\'' | b',' | b'}' | b']' | b' ' | b'\t' | b';') {
+            while k < b.len()
+                && matches!(
+                    b[k],
+                    b'"' | b'\'' | b',' | b'}' | b']' | b' ' | b'\t' | b';'
+                )
+            {
                 k += 1;
             }
             let line_ends = k >= b.len() || b[k] == b'\n' || b[k] == b'\r';
@@ -861,7 +980,11 @@ fn skip_escape(b: &[u8], i: usize) -> usize {
             while j < b.len() && b[j] != 0x07 && !(b[j] == 0x1b && b.get(j + 1) == Some(&b'\\')) {
                 j += 1;
             }
-            if j < b.len() && b[j] == 0x1b { j + 2 } else { (j + 1).min(b.len()) }
+            if j < b.len() && b[j] == 0x1b {
+                j + 2
+            } else {
+                (j + 1).min(b.len())
+            }
         }
         Some(c) if c.is_ascii() => i + 2,
         _ => i + 1,
@@ -956,14 +1079,16 @@ pub fn catalogue() -> Vec<RuleRow> {
             redacted: plain.redact(r.example).into_string(),
         })
         .collect();
-    let lit_example = "AZURE_DEVOPS_EXT_PAT=Zq8~value ... later: WnE4fnZhbHVl (base64), Zq8%7Evalue";
+    let lit_example =
+        "AZURE_DEVOPS_EXT_PAT=Zq8~value ... later: WnE4fnZhbHVl (base64), Zq8%7Evalue";
     rows.push(RuleRow {
         name: LITERAL_RULE,
         matches: "every secret seen: withheld command-line values and variables, secret environment values (from 4 characters), and every rule hit of 6 characters or more, wherever it appears later, raw, URL-encoded (%20 and +), JSON- and backslash-escaped, base64 and base64url at any alignment, hex, and in UTF-16LE text",
         example: lit_example.to_string(),
         redacted: Redactor::with_literals(["Zq8~value"]).redact(lit_example).into_string(),
     });
-    let arg_example = "az login --service-principal -u app -pZq8~s3cret --tenant contoso.onmicrosoft.com";
+    let arg_example =
+        "az login --service-principal -u app -pZq8~s3cret --tenant contoso.onmicrosoft.com";
     let argv: Vec<String> = arg_example.split(' ').map(str::to_string).collect();
     rows.push(RuleRow {
         name: cmdline::ARG_RULE,

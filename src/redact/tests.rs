@@ -596,7 +596,10 @@ pub(crate) fn corpus() -> Vec<Shape> {
                 text: String::new(),
             });
         } else if let Some(c) = line.strip_prefix("## canary: ") {
-            cur.as_mut().unwrap().canaries.push(c.trim_end_matches('\n').to_string());
+            cur.as_mut()
+                .unwrap()
+                .canaries
+                .push(c.trim_end_matches('\n').to_string());
         } else if line.starts_with("## end") {
             out.push(cur.take().unwrap());
         } else if let Some(s) = cur.as_mut() {
@@ -628,7 +631,12 @@ fn every_shape_in_the_secrets_corpus_is_masked() {
         }
     }
     assert!(planted >= 60);
-    assert!(leaked.is_empty(), "{} of {planted} canaries leaked:\n{}", leaked.len(), leaked.join("\n---\n"));
+    assert!(
+        leaked.is_empty(),
+        "{} of {planted} canaries leaked:\n{}",
+        leaked.len(),
+        leaked.join("\n---\n")
+    );
 }
 
 #[test]
@@ -655,7 +663,9 @@ mod more_properties {
         let mut rest = all;
         while let Some(s) = rest.find("-----BEGIN") {
             let e = rest[s..].find("KEY-----\n").map(|i| s + i + 9);
-            let e = e.and_then(|x| rest[x..].find("KEY-----").map(|j| x + j + 8)).unwrap();
+            let e = e
+                .and_then(|x| rest[x..].find("KEY-----").map(|j| x + j + 8))
+                .unwrap();
             v.push(&rest[s..e]);
             rest = &rest[e..];
         }
@@ -664,7 +674,9 @@ mod more_properties {
 
     /// Every base64 line of a key's body (16+ characters) must be gone.
     fn body_lines(key: &str) -> Vec<&str> {
-        key.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16).collect()
+        key.lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+            .collect()
     }
 
     #[test]
@@ -685,7 +697,11 @@ mod more_properties {
             for text in layouts.into_iter().skip(i % 4).take(1) {
                 let out = red.redact(&format!("before\n{text}\nafter"));
                 for l in body_lines(key) {
-                    assert!(!out.as_str().contains(l), "{l} survived in\n{}", out.as_str());
+                    assert!(
+                        !out.as_str().contains(l),
+                        "{l} survived in\n{}",
+                        out.as_str()
+                    );
                 }
                 assert!(out.as_str().contains("before") && out.as_str().contains("after"));
             }
@@ -699,7 +715,8 @@ mod more_properties {
             any::<i64>().prop_map(|n| serde_json::json!(n)),
             "\\PC{0,40}".prop_map(serde_json::Value::String),
             "[ -~]{0,60}".prop_map(serde_json::Value::String),
-            "[A-Za-z0-9_-]{10,40}".prop_map(|t| serde_json::Value::String(format!("eyJ{t}.eyJ{t}.{t}"))),
+            "[A-Za-z0-9_-]{10,40}"
+                .prop_map(|t| serde_json::Value::String(format!("eyJ{t}.eyJ{t}.{t}"))),
             "[ -~]{1,30}".prop_map(|t| serde_json::Value::String(format!("-p \"{t}\" --tenant x"))),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
@@ -723,8 +740,9 @@ mod more_properties {
     /// A printable secret of any characters: ASCII punctuation (quotes, backslashes, spaces)
     /// and non-ASCII, never a placeholder word.
     fn any_secret() -> impl Strategy<Value = String> {
-        "[!-~][ -~\\u{a0}-\\u{2fff}]{6,28}[!-~]"
-            .prop_filter("not a placeholder", |s| !stop_word(s) && !s.contains(MARKER_PREFIX))
+        "[!-~][ -~\\u{a0}-\\u{2fff}]{6,28}[!-~]".prop_filter("not a placeholder", |s| {
+            !stop_word(s) && !s.contains(MARKER_PREFIX)
+        })
     }
 
     proptest! {
@@ -792,4 +810,47 @@ mod more_properties {
             }
         }
     }
+}
+
+/// A large text is redacted in parts on several threads: the result must be exactly the
+/// single-thread result, also when a PEM block, a wrapped token and a value on the next line
+/// sit next to the middle, and pseudonyms keep their reading order.
+#[test]
+fn parallel_redaction_equals_single_thread() {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < (4 << 20) + (1 << 19) {
+        i += 1;
+        text.push_str(&format!(
+            "DEBUG: request {i} for user{i}@contoso.com\nAuthorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJuIjo{i}fQ.c2ln\n"
+        ));
+        if i % 997 == 0 {
+            text.push_str("{\"client_secret\":\n  \"Zq8~wrapped~");
+            text.push_str(&i.to_string());
+            text.push_str("\"}\n\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n\n");
+        }
+        if i % 500 == 0 {
+            text.push('\n');
+        }
+    }
+    assert!(
+        split_for_threads(&text).len() > 1
+            || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
+    );
+    for part in split_for_threads(&text) {
+        assert!(!block_open(part), "a part ends inside a block");
+    }
+    let opts = || Options {
+        literals: vec![],
+        mask_pii: true,
+    };
+    let a = Redactor::with_options(opts()).redact(&text);
+    let b = Redactor::with_options(opts()).redact_single_thread(&text);
+    let b_pii = Redactor::with_options(opts()).redact(b.as_str());
+    assert_eq!(a.as_str().len(), b_pii.as_str().len());
+    assert!(
+        a.as_str() == b_pii.as_str(),
+        "parallel and single-thread results differ"
+    );
+    assert!(!a.as_str().contains("MIIEvQ") && !a.as_str().contains("Zq8~wrapped"));
 }
