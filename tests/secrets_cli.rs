@@ -18,38 +18,11 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------------------------
 // The corpus
 
-/// One block of the corpus: a shape, its canaries and its text.
-struct Shape {
-    name: String,
-    canaries: Vec<String>,
-    text: String,
-}
+use common::corpus::{Shape, visible};
 
-/// Parse `## shape: NAME`, `## canary: TEXT`, the text, `## end` (as src/redact/tests.rs does).
+/// The corpus from its file.
 fn corpus() -> Vec<Shape> {
-    let raw = std::fs::read_to_string(fixtures().join("secrets/corpus.txt")).unwrap();
-    let mut out = Vec::new();
-    let mut cur: Option<Shape> = None;
-    for line in raw.split_inclusive('\n') {
-        if let Some(n) = line.strip_prefix("## shape: ") {
-            cur = Some(Shape {
-                name: n.trim().to_string(),
-                canaries: Vec::new(),
-                text: String::new(),
-            });
-        } else if let Some(c) = line.strip_prefix("## canary: ") {
-            cur.as_mut()
-                .unwrap()
-                .canaries
-                .push(c.trim_end_matches('\n').to_string());
-        } else if line.starts_with("## end") {
-            out.push(cur.take().unwrap());
-        } else if let Some(s) = cur.as_mut() {
-            s.text.push_str(line);
-        }
-    }
-    assert!(cur.is_none(), "corpus ends inside a block");
-    out
+    common::corpus::parse(&std::fs::read_to_string(fixtures().join("secrets/corpus.txt")).unwrap())
 }
 
 /// Every corpus canary, labelled with its shape.
@@ -82,12 +55,6 @@ fn planted(shape: &str, canary: &str) -> Planted {
         shape: shape.to_string(),
         canary: canary.to_string(),
     }
-}
-
-/// What a reader sees: NULs (UTF-16LE) and ANSI escapes removed, so a canary cannot hide there.
-fn visible(s: &str) -> String {
-    let re = regex::Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]").unwrap();
-    re.replace_all(&s.replace('\0', ""), "").into_owned()
 }
 
 #[derive(Clone)]

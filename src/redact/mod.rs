@@ -560,15 +560,7 @@ impl Redactor {
                 if line_mask & (1 << i) == 0 {
                     continue;
                 }
-                found.clear();
-                rule.find(region, start, &mut found);
-                spans.extend(found.iter().map(|&(s, e)| Span {
-                    start: s,
-                    end: e,
-                    rule: rule.name,
-                    learn: true,
-                    order: i as u8,
-                }));
+                rule_hits(i, rule, region, start, &mut found, spans);
             }
         }
         let ml = whole_mask & self.multiline;
@@ -577,15 +569,7 @@ impl Redactor {
                 if ml & (1 << i) == 0 {
                     continue;
                 }
-                found.clear();
-                rule.find(text, 0, &mut found);
-                spans.extend(found.iter().map(|&(s, e)| Span {
-                    start: s,
-                    end: e,
-                    rule: rule.name,
-                    learn: true,
-                    order: i as u8,
-                }));
+                rule_hits(i, rule, text, 0, &mut found, spans);
             }
         }
     }
@@ -769,6 +753,26 @@ fn stop_word(v: &str) -> bool {
             | "[]"
             | "{}"
     )
+}
+
+/// Run rule `i` on `region` (at offset `base` of the text) and add its hits as spans.
+fn rule_hits(
+    i: usize,
+    rule: &Rule,
+    region: &str,
+    base: usize,
+    found: &mut Vec<(usize, usize)>,
+    spans: &mut Vec<Span>,
+) {
+    found.clear();
+    rule.find(region, base, found);
+    spans.extend(found.iter().map(|&(s, e)| Span {
+        start: s,
+        end: e,
+        rule: rule.name,
+        learn: true,
+        order: i as u8,
+    }));
 }
 
 /// Texts at least this long are redacted in parts on several threads.

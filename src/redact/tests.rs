@@ -577,42 +577,12 @@ fn docs_list_every_rule() {
     }
 }
 
-/// One block of tests/fixtures/secrets/corpus.txt: a shape, its canaries and its text.
-pub(crate) struct Shape {
-    pub name: String,
-    pub canaries: Vec<String>,
-    pub text: String,
-}
+#[path = "../../tests/common/corpus.rs"]
+mod corpus_file;
+use corpus_file::visible;
 
-pub(crate) fn corpus() -> Vec<Shape> {
-    let raw = include_str!("../../tests/fixtures/secrets/corpus.txt");
-    let mut out = Vec::new();
-    let mut cur: Option<Shape> = None;
-    for line in raw.split_inclusive('\n') {
-        if let Some(n) = line.strip_prefix("## shape: ") {
-            cur = Some(Shape {
-                name: n.trim().to_string(),
-                canaries: Vec::new(),
-                text: String::new(),
-            });
-        } else if let Some(c) = line.strip_prefix("## canary: ") {
-            cur.as_mut()
-                .unwrap()
-                .canaries
-                .push(c.trim_end_matches('\n').to_string());
-        } else if line.starts_with("## end") {
-            out.push(cur.take().unwrap());
-        } else if let Some(s) = cur.as_mut() {
-            s.text.push_str(line);
-        }
-    }
-    out
-}
-
-/// What a reader sees: NULs (UTF-16LE) and ANSI escapes removed, so a canary cannot hide there.
-fn visible(s: &str) -> String {
-    let re = regex::Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]").unwrap();
-    re.replace_all(&s.replace('\0', ""), "").into_owned()
+fn corpus() -> Vec<corpus_file::Shape> {
+    corpus_file::parse(include_str!("../../tests/fixtures/secrets/corpus.txt"))
 }
 
 #[test]

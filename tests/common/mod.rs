@@ -2,6 +2,7 @@
 //! bundle back with the zip crate.
 #![allow(dead_code, unused_imports)]
 
+pub mod corpus;
 pub mod proc;
 pub mod tls;
 pub use proc::alive;
