@@ -29,7 +29,7 @@ pub fn main_with(cli: Cli) -> Exit {
     let command = match cli.into_command() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("entra-collect: error: {e}");
+            crate::fsutil::err_line(&format!("entra-collect: error: {e}"));
             return Exit::Usage;
         }
     };
@@ -37,14 +37,21 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Collect(cfg) => match collect(&cfg) {
             Ok(exit) => exit,
             Err(e) => {
-                eprintln!("entra-collect: error: {e:#}");
+                // Nothing half-written survives an error: the partial bundle and the capture
+                // directory are removed by their owners' Drop; this catches anything left.
+                crate::fsutil::remove_all();
+                crate::fsutil::err_line(&format!("entra-collect: error: {e:#}"));
                 Exit::NoBundle
             }
         },
-        Command::Rules { json } => {
-            print_rules(json);
-            Exit::Ok
-        }
+        Command::Rules { json } => match print_rules(json) {
+            Ok(()) => Exit::Ok,
+            Err(e) if crate::fsutil::is_broken_pipe(&e) => Exit::BrokenPipe,
+            Err(e) => {
+                crate::fsutil::err_line(&format!("entra-collect: error: {e}"));
+                Exit::Failure
+            }
+        },
         Command::Inspect {
             bundle,
             json,
@@ -54,11 +61,11 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::TraceStop { platform, timeout } => {
             match crate::trace::stop_leftover(platform, timeout) {
                 Ok(msg) => {
-                    eprintln!("entra-collect: {msg}");
+                    crate::fsutil::err_line(&format!("entra-collect: {msg}"));
                     Exit::Ok
                 }
                 Err(e) => {
-                    eprintln!("entra-collect: error: {e:#}");
+                    crate::fsutil::err_line(&format!("entra-collect: error: {e:#}"));
                     Exit::Failure
                 }
             }
@@ -66,29 +73,32 @@ pub fn main_with(cli: Cli) -> Exit {
     }
 }
 
-/// Stop anything that must never be left running. Called on a second Ctrl-C before exiting.
+/// Stop anything that must never be left running, remove what must not be left behind (the
+/// partial bundle, the unredacted capture directory) and exit 130. Called on a second Ctrl-C.
 fn stop_everything() {
     crate::trace::stop_active();
     // The first Ctrl-C already cancelled every runner; give them the moment they need to kill
     // their children so none outlives this exit.
     crate::exec::wait_for_children(Duration::from_secs(3));
+    crate::fsutil::remove_all_and_exit(Exit::Interrupted as i32);
 }
 
-fn print_rules(json: bool) {
+fn print_rules(json: bool) -> std::io::Result<()> {
+    use crate::fsutil::out;
     let rows = crate::redact::catalogue();
     if json {
-        println!(
-            "{}",
+        return out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
-        return;
+        ));
     }
     for r in rows {
-        println!(
-            "{}\n  matches:  {}\n  example:  {}\n  becomes:  {}\n",
+        out(&format!(
+            "{}\n  matches:  {}\n  example:  {}\n  becomes:  {}\n\n",
             r.name, r.matches, r.example, r.redacted
-        );
+        ))?;
     }
+    Ok(())
 }
 
 fn rfc3339(t: chrono::DateTime<Utc>) -> String {
@@ -124,7 +134,14 @@ pub fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
     }
     let result = run(cfg, env, redactor, cancel.clone(), &progress)?;
     let interrupted = cancel.is_cancelled();
-    print_result(cfg, &result, &progress)?;
+    if let Err(e) = print_result(cfg, &result, &progress) {
+        return match e.downcast_ref::<std::io::Error>() {
+            // The reader of stdout went away (`| head -c1`): the bundle is written, its path
+            // could not be told. No panic, a code of its own.
+            Some(io) if crate::fsutil::is_broken_pipe(io) => Ok(Exit::BrokenPipe),
+            _ => Err(e),
+        };
+    }
     Ok(if interrupted {
         Exit::Interrupted
     } else {
@@ -142,8 +159,10 @@ pub fn run(
 ) -> anyhow::Result<RunResult> {
     let started = Utc::now();
     let host = system::host_info(cfg.platform);
-    let state_dir = trace::state_dir(&env);
-    if let Some(s) = trace::read_state(&state_dir) {
+    if let Ok(state_dir) = trace::state_dir(&env)
+        && let Some(s) = trace::read_state(&state_dir)
+        && trace::capture_running(&s)
+    {
         progress.say(&format!(
             "entra-collect: warning: a network trace started at {} by an earlier run may still be running; stop it with `entra-collect trace stop`",
             s.started_at
@@ -177,8 +196,9 @@ pub fn run(
         },
         None => (None, None),
     };
-    // Stops the trace on every path out of this function, errors and panics included.
-    let guard = trace.clone().map(TraceGuard);
+    // Stops the trace and removes its unredacted files on every path out of this function,
+    // errors and panics included: it lives until the capture is in the bundle.
+    let _guard = trace.clone().map(TraceGuard);
     if trace.is_some() && cfg.debug_run.is_none() {
         wait_for_enter(&cancel, cfg.debug_run_limit());
     }
@@ -199,7 +219,6 @@ pub fn run(
         tr.stop();
         trace_report = Some(trace_outcome(&ctx, tr, t.max_mb, cancel.is_cancelled()));
     }
-    drop(guard);
     reports.extend(trace_report);
 
     let mut texts = report::Texts::new();
@@ -215,8 +234,11 @@ pub fn run(
                         texts.insert(entry.name.as_str().to_string(), text.into_string());
                     })
                 }
-                EntryData::Unredacted { path, max_bytes } => match std::fs::File::open(&path) {
-                    Ok(f) => writer
+                // Never through a symlink, never anything but a regular file.
+                EntryData::Unredacted { path, max_bytes } => match crate::fsutil::open_regular(
+                    &path, false,
+                ) {
+                    Ok((f, _)) => writer
                         .add_unredacted_stream(&entry.name, f, max_bytes)
                         .map(|_| ()),
                     Err(e) => {
@@ -283,7 +305,12 @@ pub fn run(
         .add_text(&EntryName::new("findings.json")?, &findings_json)
         .context("writing findings.json failed")?;
     manifest.files = writer.files().to_vec();
-    let summary = redactor.redact(&report::summary_md(&manifest, &texts, &findings, cfg.lang));
+    let sudo = crate::fsutil::sudo_invoker(&ctx.env);
+    let mut summary_text = report::summary_md(&manifest, &texts, &findings, cfg.lang);
+    if let Some((_, _, user)) = &sudo {
+        summary_text = report::with_sudo_note(&summary_text, user, cfg.lang);
+    }
+    let summary = redactor.redact(&summary_text);
     writer
         .add_text(&EntryName::new("summary.md")?, &summary)
         .context("writing summary.md failed")?;
@@ -293,8 +320,13 @@ pub fn run(
     let bundle = writer
         .finish(&manifest_text)
         .context("finishing the bundle failed")?;
-    if let Some(tr) = &trace {
-        tr.remove_files();
+    // Run through sudo: the bundle is for the invoking user to attach.
+    if let Some((uid, gid, user)) = &sudo
+        && let Err(e) = crate::fsutil::give_to(&bundle, *uid, *gid)
+    {
+        progress.say(&format!(
+            "entra-collect: warning: cannot give the bundle to {user}: {e}"
+        ));
     }
     Ok(RunResult {
         bundle,
@@ -366,8 +398,8 @@ fn trace_outcome(
 
 /// Without a sign-in command to run, the trace records while the user reproduces the failure.
 fn wait_for_enter(cancel: &Cancel, limit: Duration) {
-    eprintln!(
-        "entra-collect: the network trace is running. Reproduce the failing sign-in now, then press Enter here (Ctrl-C stops)."
+    crate::fsutil::err_line(
+        "entra-collect: the network trace is running. Reproduce the failing sign-in now, then press Enter here (Ctrl-C stops).",
     );
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -416,7 +448,7 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
         });
         // --json output passes the redactor like everything else that leaves the process.
         let text = redact_json(progress.redactor(), &value)?;
-        print!("{}", text.as_str());
+        crate::fsutil::out(text.as_str())?;
         return Ok(());
     }
     let redactions: u64 = m.files.iter().flat_map(|f| f.redactions.values()).sum();
@@ -447,7 +479,7 @@ fn print_result(cfg: &CollectConfig, r: &RunResult, progress: &Progress) -> anyh
         }
     ));
     print_findings(&r.findings, progress, cfg.lang);
-    println!("{}", display_path(&r.bundle));
+    crate::fsutil::out(&format!("{}\n", display_path(&r.bundle)))?;
     Ok(())
 }
 

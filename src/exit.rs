@@ -13,6 +13,9 @@ pub enum Exit {
     NoBundle = 3,
     /// Interrupted by Ctrl-C / SIGTERM; a partial bundle was written if possible.
     Interrupted = 130,
+    /// stdout was closed before everything was printed (`| head -c1`): the bundle was written,
+    /// its path or JSON summary could not be. 128 + SIGPIPE, as a shell reports a pipe death.
+    BrokenPipe = 141,
 }
 
 impl From<Exit> for std::process::ExitCode {

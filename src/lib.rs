@@ -15,6 +15,7 @@ pub mod collect;
 pub mod config;
 pub mod exec;
 pub mod exit;
+pub mod fsutil;
 pub mod inspect;
 pub mod os;
 pub mod platform;

@@ -66,7 +66,7 @@ impl Progress {
         let msg = self.redactor.redact(msg);
         match &self.mode {
             Mode::Quiet => {}
-            Mode::Plain => eprintln!("{}", msg.as_str()),
+            Mode::Plain => crate::fsutil::err_line(msg.as_str()),
             Mode::Terminal { multi, .. } => {
                 let _ = multi.println(msg.as_str());
             }
@@ -112,12 +112,12 @@ impl Observer for Progress {
                 match (held.as_mut(), self.hold_for == Some(id)) {
                     (Some(queue), false) => queue.push(line.to_string()),
                     (Some(_), true) => {
-                        eprintln!("entra-collect: {line}");
+                        crate::fsutil::err_line(&format!("entra-collect: {line}"));
                         for l in held.take().unwrap_or_default() {
-                            eprintln!("entra-collect: {l}");
+                            crate::fsutil::err_line(&format!("entra-collect: {l}"));
                         }
                     }
-                    (None, _) => eprintln!("entra-collect: {line}"),
+                    (None, _) => crate::fsutil::err_line(&format!("entra-collect: {line}")),
                 }
             }
             Mode::Terminal { multi, bars } => {

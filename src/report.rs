@@ -72,6 +72,28 @@ pub fn version_rows(texts: &Texts) -> Vec<(String, String, String)> {
     rows
 }
 
+/// The note for a run through sudo: what was collected is root's, not the invoking user's.
+/// Inserted after the summary's status paragraph.
+pub fn with_sudo_note(summary: &str, user: &str, lang: Lang) -> String {
+    let note = lang.t(
+        &format!(
+            "> Run through sudo by `{user}`: the sign-in contexts, token cache metadata and tool configuration in this bundle are root's, not `{user}`'s. To diagnose `{user}`'s own sign-in, run entra-collect again as `{user}` without sudo (only `--net-trace` needs root). The bundle file was given to `{user}`.\n"
+        ),
+        &format!(
+            "> `{user}` が sudo で実行しました: このバンドルのサインイン コンテキスト、トークン キャッシュのメタデータ、ツールの設定は root のもので、`{user}` のものではありません。`{user}` 自身のサインインを調べるには、sudo なしで `{user}` として再実行してください (root が必要なのは `--net-trace` だけです)。バンドル ファイルの所有者は `{user}` に変更されています。\n"
+        ),
+    );
+    // After the title and the "Created ... Status" paragraph.
+    let mut at = 0;
+    for _ in 0..2 {
+        match summary[at..].find("\n\n") {
+            Some(k) => at += k + 2,
+            None => return format!("{summary}\n{note}"),
+        }
+    }
+    format!("{}{note}\n{}", &summary[..at], &summary[at..])
+}
+
 /// Render summary.md. `manifest.files` lists the entries written before this page.
 pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang) -> String {
     let mut s = String::new();

@@ -6,6 +6,12 @@
 //! main flow after the sign-in, and by the second-Ctrl-C handler through [`stop_active`]. Its
 //! commands run on a runner of their own, so the Ctrl-C that cancels the collection cannot
 //! cancel the stop.
+//!
+//! The capture is root's and unredacted, so its working directory is private: a random 0700
+//! directory inside the per-user directory of [`crate::fsutil::user_dir`] (never a predictable
+//! name in a world-writable directory), registered for removal on every way out. The state file
+//! is created there without following symlinks, and records the capture's identity (executable
+//! and start time): `trace stop` signals a pid only when it is still that process.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,7 +27,9 @@ use crate::platform::Platform;
 /// Name of the state file in [`state_dir`].
 pub const STATE_FILE: &str = "entra-collect-trace.json";
 /// Overrides the directory of the state file and of the trace files (tests).
-pub const STATE_DIR_ENV: &str = "ENTRA_COLLECT_STATE_DIR";
+pub use crate::fsutil::STATE_DIR_ENV;
+/// The state file is small; anything larger is not ours.
+const STATE_CAP: u64 = 64 << 10;
 
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// `netsh trace stop` merges and can take minutes on a busy machine.
@@ -49,6 +57,8 @@ pub enum TraceError {
     AlreadyRunning,
     #[error("cannot prepare the trace directory {0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("no private directory for the network trace: {0}")]
+    NoPrivateDir(std::io::Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,23 +77,105 @@ pub struct State {
     pub entra_collect_pid: u32,
     #[serde(default)]
     pub capture_pid: Option<u32>,
+    /// Who `capture_pid` was when the capture started: a pid is signalled only while it is
+    /// still this process.
+    #[serde(default)]
+    pub capture: Option<ProcId>,
 }
 
-pub fn state_dir(env: &Env) -> PathBuf {
-    env.get(STATE_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
+/// A process's identity beyond its pid (pids are reused): its executable and start time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcId {
+    pub exe: String,
+    /// Linux: field 22 of /proc/<pid>/stat (clock ticks since boot); elsewhere `ps -o lstart`.
+    pub start_time: String,
+    /// Linux: /proc/sys/kernel/random/boot_id (start times restart at every boot).
+    #[serde(default)]
+    pub boot_id: String,
+}
+
+/// The identity of a running process (None when it is gone or cannot be read).
+pub fn proc_id(pid: u32) -> Option<ProcId> {
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // rest starts at field 3 (state); starttime is field 22.
+        if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+            return None;
+        }
+        let start_time = fields.get(19)?.to_string();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        Some(ProcId {
+            exe,
+            start_time,
+            boot_id,
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let o = own_runner()
+            .run(&Cmd::new("ps").args(["-o", "lstart=", "-o", "comm=", "-p", &pid.to_string()]))
+            .ok()?;
+        let text = o.stdout.text().0.trim().to_string();
+        if !o.success() || text.is_empty() {
+            return None;
+        }
+        // lstart is five words ("Tue Nov 25 06:07:08 2026"), the command follows.
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let (start, exe) = words.split_at(words.len().min(5));
+        Some(ProcId {
+            exe: exe.join(" "),
+            start_time: start.join(" "),
+            boot_id: String::new(),
+        })
+    }
+}
+
+/// Is `pid` still the process that `id` recorded?
+fn is_same_process(pid: u32, id: &ProcId) -> bool {
+    proc_id(pid).is_some_and(|now| &now == id)
+}
+
+/// Is the capture a state file records still running (as the very process it started)?
+pub fn capture_running(s: &State) -> bool {
+    match (s.capture_pid, &s.capture) {
+        (Some(pid), Some(id)) => is_same_process(pid, id),
+        _ => false,
+    }
+}
+
+/// The directory of the state file and of the trace working directories: private to us
+/// (see [`crate::fsutil::user_dir`]).
+pub fn state_dir(env: &Env) -> std::io::Result<PathBuf> {
+    crate::fsutil::user_dir(env)
 }
 
 pub fn read_state(dir: &Path) -> Option<State> {
-    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
+    // Never through a symlink, never a FIFO or device, never more than a small file.
+    let (f, _) = crate::fsutil::open_regular(&dir.join(STATE_FILE), false).ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(f, STATE_CAP), &mut text).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-fn write_state(dir: &Path, state: &State) -> std::io::Result<()> {
+/// Create the state file: fails if anything (a file, a symlink) is there already.
+fn create_state(dir: &Path, state: &State) -> std::io::Result<()> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(state).unwrap_or_default();
-    std::fs::write(dir.join(STATE_FILE), text)
+    let mut f = crate::fsutil::create_new_nofollow(&dir.join(STATE_FILE))?;
+    f.write_all(text.as_bytes())
+}
+
+fn update_state(dir: &Path, state: &State) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(state).unwrap_or_default();
+    crate::fsutil::rewrite_nofollow(&dir.join(STATE_FILE), text.as_bytes())
 }
 
 /// A runner for trace commands that no Ctrl-C can cancel.
@@ -137,10 +229,15 @@ pub fn preflight(
             return Err(TraceError::AlreadyRunning);
         }
     }
-    if read_state(&state_dir(env)).is_some() {
-        return Err(TraceError::AlreadyRunning);
+    let work = state_dir(env).map_err(TraceError::NoPrivateDir)?;
+    if let Some(s) = read_state(&work) {
+        // Only a capture that is really still running blocks a new one; a state file left by a
+        // crashed run whose capture has ended is stale.
+        if capture_running(&s) || (s.tool == Tool::Netsh && platform.is_windows()) {
+            return Err(TraceError::AlreadyRunning);
+        }
+        let _ = std::fs::remove_file(work.join(STATE_FILE));
     }
-    let work = state_dir(env);
     let mib = 1u64 << 20;
     let margin = 64;
     let (work_free, out_free) = (free_bytes(&work), free_bytes(output_dir));
@@ -194,12 +291,15 @@ pub fn stop_active() {
     }
 }
 
-/// Stops the trace when dropped: every return, error and unwind path stops it.
+/// Stops the trace and removes its working directory when dropped: every return, error and
+/// unwind path stops it and leaves no unredacted capture behind (keep it alive until the
+/// capture is in the bundle).
 pub struct TraceGuard(pub Arc<Trace>);
 
 impl Drop for TraceGuard {
     fn drop(&mut self) {
         self.0.stop();
+        self.0.remove_files();
     }
 }
 
@@ -227,12 +327,7 @@ fn proxy_port(url: &str) -> Option<u16> {
 /// Start a trace. `Err` is the reason it was skipped (the collection goes on without it).
 pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, String> {
     let runner = own_runner();
-    let sdir = state_dir(env);
-    let dir = sdir.join(format!(
-        "entra-collect-trace-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    ));
+    let sdir = state_dir(env).map_err(|e| TraceError::NoPrivateDir(e).to_string())?;
     let tool = if platform.is_windows() {
         Tool::Netsh
     } else {
@@ -241,21 +336,26 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
     if tool == Tool::Tcpdump && runner.resolve("tcpdump").is_none() {
         return Err("tcpdump not found on PATH".into());
     }
-    std::fs::create_dir_all(&dir).map_err(|e| TraceError::Io(dir.clone(), e).to_string())?;
+    // A random name, mode 0700: nobody can pre-create it, plant links in it or read the capture.
+    let dir = crate::fsutil::private_subdir(&sdir, "entra-collect-trace-")
+        .map_err(|e| TraceError::Io(sdir.clone(), e).to_string())?;
+    crate::fsutil::register(&dir);
     let mut state = State {
         tool,
         started_at: chrono::Utc::now().to_rfc3339(),
         dir: dir.to_string_lossy().into_owned(),
         entra_collect_pid: std::process::id(),
         capture_pid: None,
+        capture: None,
     };
     // Recorded before anything starts, so a crash in between still leaves a trail.
-    write_state(&sdir, &state).map_err(|e| {
-        format!(
-            "cannot write the trace state file in {}: {e}",
+    if let Err(e) = create_state(&sdir, &state) {
+        remove_dir(&dir);
+        return Err(format!(
+            "cannot create the trace state file in {}: {e}",
             sdir.display()
-        )
-    })?;
+        ));
+    }
     let mut inner = Inner {
         tool,
         dir: dir.clone(),
@@ -329,7 +429,8 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
                 }
             };
             state.capture_pid = Some(bg.id());
-            let _ = write_state(&sdir, &state);
+            state.capture = proc_id(bg.id());
+            let _ = update_state(&sdir, &state);
             let t0 = std::time::Instant::now();
             while t0.elapsed() < CAPTURE_SETTLE && !bg.has_exited() {
                 std::thread::sleep(Duration::from_millis(20));
@@ -357,7 +458,12 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
 
 fn cleanup(state_dir: &Path, dir: &Path) {
     let _ = std::fs::remove_file(state_dir.join(STATE_FILE));
+    remove_dir(dir);
+}
+
+fn remove_dir(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
+    crate::fsutil::unregister(dir);
 }
 
 impl Trace {
@@ -413,7 +519,9 @@ impl Trace {
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
                     .map(|e| e.path())
-                    .filter(|p| p.is_file())
+                    // Regular files only, symlinks not followed (they are opened with
+                    // O_NOFOLLOW again when streamed).
+                    .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
                     .collect()
             })
             .unwrap_or_default();
@@ -434,14 +542,14 @@ impl Trace {
     /// Remove the trace's working directory (after its files are in the bundle).
     pub fn remove_files(&self) {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = std::fs::remove_dir_all(&inner.dir);
+        remove_dir(&inner.dir);
     }
 }
 
 /// `entra-collect trace stop`: stop a trace an earlier run left behind.
 pub fn stop_leftover(platform: Platform, timeout: Duration) -> anyhow::Result<String> {
     let env = Env::capture(platform);
-    let sdir = state_dir(&env);
+    let sdir = state_dir(&env)?;
     let runner = Runner::new(None, timeout, DEFAULT_OUTPUT_CAP, Cancel::new());
     let state = read_state(&sdir);
     let mut done = Vec::new();
@@ -461,13 +569,25 @@ pub fn stop_leftover(platform: Platform, timeout: Duration) -> anyhow::Result<St
         && s.tool == Tool::Tcpdump
         && let Some(pid) = s.capture_pid
     {
-        // Graceful first, so the capture file is complete.
-        let o = runner.run(&Cmd::new("kill").args(["-TERM", &pid.to_string()]))?;
-        done.push(if o.success() {
-            format!("stopped tcpdump (pid {pid})")
+        // Only the very process the earlier run started: pids are reused, and a state file
+        // must never make us signal something else.
+        if s.capture.as_ref().is_some_and(|id| is_same_process(pid, id)) {
+            // Graceful first, so the capture file is complete.
+            let o = runner.run(&Cmd::new("kill").args(["-TERM", &pid.to_string()]))?;
+            done.push(if o.success() {
+                format!("stopped tcpdump (pid {pid})")
+            } else {
+                format!("tcpdump (pid {pid}) was no longer running")
+            });
+        } else if s.capture.is_none() {
+            done.push(format!(
+                "the state file does not identify the capture (pid {pid}); not signalled: check it with `ps -p {pid}` and stop it yourself if it is tcpdump"
+            ));
         } else {
-            format!("tcpdump (pid {pid}) was no longer running")
-        });
+            done.push(format!(
+                "tcpdump (pid {pid}) was no longer running (that pid is not the capture the earlier run started; not signalled)"
+            ));
+        }
     }
     if let Some(s) = &state {
         std::fs::remove_file(sdir.join(STATE_FILE))?;

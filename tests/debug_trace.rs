@@ -613,7 +613,15 @@ fn trace_stop_ends_a_capture_left_by_an_earlier_run() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let state = serde_json::json!({"tool": "tcpdump", "started_at": "2026-11-25T06:00:00Z", "dir": e.dir.path(), "entra_collect_pid": 1, "capture_pid": left.id()});
+    // As the earlier run recorded it: the capture's pid and identity (executable, start time).
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", left.id())).unwrap();
+    let start_time = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap();
+    let capture = serde_json::json!({
+        "exe": std::fs::read_link(format!("/proc/{}/exe", left.id())).unwrap(),
+        "start_time": start_time,
+        "boot_id": std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().trim(),
+    });
+    let state = serde_json::json!({"tool": "tcpdump", "started_at": "2026-11-25T06:00:00Z", "dir": e.dir.path(), "entra_collect_pid": 1, "capture_pid": left.id(), "capture": capture});
     std::fs::write(
         e.state().join("entra-collect-trace.json"),
         state.to_string(),

@@ -3,7 +3,10 @@
 //! The writer opens a private temporary file beside the final name, streams each entry into the
 //! zip while hashing it (so a multi-GB trace never sits in memory), and at the end renames the
 //! temporary file to `entra-collect-<host>-<UTC yyyymmddThhmmssZ>.zip` without ever overwriting
-//! an existing file. Text entries are accepted only as [`Redacted`]; binary captures must be
+//! an existing file (an atomic no-clobber rename, else a hard link, else an exclusively created
+//! placeholder that the rename then replaces). The temporary file is registered with
+//! [`crate::fsutil::register`], so it is removed on every way out that does not place it: an
+//! error (a full disk included), a panic, a second Ctrl-C. Text entries are accepted only as [`Redacted`]; binary captures must be
 //! declared unredacted and are recorded so in the manifest.
 
 pub mod manifest;
@@ -94,8 +97,26 @@ pub fn bundle_file_name(host: &str, at: chrono::DateTime<chrono::Utc>, suffix: u
     }
 }
 
+/// How the finished bundle is moved to its final name. [`PlaceMethod::Native`] falls back to
+/// the next one where the file system does not support it; tests force each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceMethod {
+    /// `renameat2(RENAME_NOREPLACE)` on Linux, `MoveFileExW` without
+    /// `MOVEFILE_REPLACE_EXISTING` on Windows.
+    Native,
+    /// `link` then remove the temporary name (fails if the name exists).
+    Link,
+    /// Reserve the name with an exclusively created empty file, then rename over our own
+    /// placeholder (FAT, some SMB shares: no link, no no-replace rename).
+    Placeholder,
+}
+
+/// Called with each candidate name right before the move is tried (tests: simulate another
+/// process creating the name at that moment).
+pub type RaceHook = Box<dyn Fn(&Path) + Send>;
+
 /// Streams entries into a temporary zip and renames it into place on [`BundleWriter::finish`].
-/// Dropping an unfinished writer removes the temporary file.
+/// Dropping an unplaced writer removes the temporary file (whatever failed, even the finish).
 pub struct BundleWriter {
     dir: PathBuf,
     host: String,
@@ -103,6 +124,9 @@ pub struct BundleWriter {
     tmp_path: PathBuf,
     zip: Option<ZipWriter<BufWriter<File>>>,
     files: Vec<FileRecord>,
+    placed: bool,
+    method: PlaceMethod,
+    race_hook: Option<RaceHook>,
 }
 
 impl BundleWriter {
@@ -126,6 +150,7 @@ impl BundleWriter {
                 dir: dir.to_path_buf(),
                 source,
             })?;
+        crate::fsutil::register(&tmp_path);
         Ok(BundleWriter {
             dir: dir.to_path_buf(),
             host: host.to_string(),
@@ -133,7 +158,23 @@ impl BundleWriter {
             tmp_path,
             zip: Some(ZipWriter::new(BufWriter::new(file))),
             files: Vec::new(),
+            placed: false,
+            method: PlaceMethod::Native,
+            race_hook: None,
         })
+    }
+
+    /// The temporary file's path (tests).
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp_path
+    }
+
+    /// Test hook: start placing with `method` (instead of the native no-clobber rename), and
+    /// call `race` with each candidate name right before the move.
+    #[doc(hidden)]
+    pub fn force_place(&mut self, method: PlaceMethod, race: Option<RaceHook>) {
+        self.method = method;
+        self.race_hook = race;
     }
 
     /// The records of the entries written so far.
@@ -232,40 +273,143 @@ impl BundleWriter {
         Ok(final_path)
     }
 
-    /// Rename without ever overwriting: a hard link fails if the name exists; where links are not
-    /// supported, fall back to an existence check and rename.
+    /// Move into place without ever overwriting, race-free: every method fails atomically when
+    /// the name exists, and the next suffix is tried. Runs with the cleanup registry held, so a
+    /// second Ctrl-C sees the bundle either still partial (and removes it) or placed.
     fn place(&mut self) -> Result<PathBuf, BundleError> {
-        for suffix in 0..1000 {
-            let candidate = self
-                .dir
-                .join(bundle_file_name(&self.host, self.started, suffix));
-            match std::fs::hard_link(&self.tmp_path, &candidate) {
-                Ok(()) => {
-                    let _ = std::fs::remove_file(&self.tmp_path);
-                    return Ok(candidate);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(_) => {
-                    if candidate.exists() {
-                        continue;
+        let tmp = self.tmp_path.clone();
+        let result = crate::fsutil::while_registry_held(|registry| {
+            let mut method = self.method;
+            for suffix in 0..1000 {
+                let candidate = self
+                    .dir
+                    .join(bundle_file_name(&self.host, self.started, suffix));
+                loop {
+                    if let Some(hook) = &self.race_hook {
+                        hook(&candidate);
                     }
-                    std::fs::rename(&self.tmp_path, &candidate)?;
-                    return Ok(candidate);
+                    match move_no_clobber(method, &tmp, &candidate) {
+                        Ok(()) => {
+                            registry.retain(|p| p != &tmp);
+                            return Ok(candidate);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => break,
+                        Err(e) if unsupported(&e) && method != PlaceMethod::Placeholder => {
+                            method = match method {
+                                PlaceMethod::Native => PlaceMethod::Link,
+                                _ => PlaceMethod::Placeholder,
+                            };
+                        }
+                        Err(e) => return Err(BundleError::Write(e)),
+                    }
                 }
             }
+            Err(BundleError::Write(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "too many bundles with the same name",
+            )))
+        });
+        if result.is_ok() {
+            self.placed = true;
         }
-        Err(BundleError::Write(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "too many bundles with the same name",
-        )))
+        result
     }
+}
+
+/// Could this error mean "this file system cannot do that" (rather than a real failure)?
+fn unsupported(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::Unsupported {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM | libc::EMLINK)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        // ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER
+        matches!(e.raw_os_error(), Some(1 | 50 | 87))
+    }
+}
+
+/// Move `from` to `to` unless `to` exists (then `AlreadyExists`, nothing changed).
+fn move_no_clobber(method: PlaceMethod, from: &Path, to: &Path) -> io::Result<()> {
+    match method {
+        PlaceMethod::Native => rename_noreplace(from, to),
+        PlaceMethod::Link => {
+            std::fs::hard_link(from, to)?;
+            let _ = std::fs::remove_file(from);
+            Ok(())
+        }
+        PlaceMethod::Placeholder => {
+            // The name is ours once this succeeds; the rename replaces only our own empty file.
+            drop(crate::os::create_private_file(to)?);
+            std::fs::rename(from, to).inspect_err(|_| {
+                let _ = std::fs::remove_file(to);
+            })
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let f = CString::new(from.as_os_str().as_bytes())?;
+    let t = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: two valid NUL-terminated paths; renameat2 reads them only.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(windows)]
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    #[link(name = "kernel32")]
+    unsafe extern "system" {
+        fn MoveFileExW(existing: *const u16, new: *const u16, flags: u32) -> i32;
+    }
+    const MOVEFILE_WRITE_THROUGH: u32 = 0x8;
+    let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
+    let (f, t) = (wide(from), wide(to));
+    // SAFETY: two valid NUL-terminated UTF-16 paths. Without MOVEFILE_REPLACE_EXISTING the
+    // move fails (ERROR_ALREADY_EXISTS) when `to` exists.
+    if unsafe { MoveFileExW(f.as_ptr(), t.as_ptr(), MOVEFILE_WRITE_THROUGH) } != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn rename_noreplace(_from: &Path, _to: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 impl Drop for BundleWriter {
     fn drop(&mut self) {
-        if self.zip.is_some() {
-            self.zip = None;
+        // Closed first (Windows cannot remove an open file), then removed unless placed: a
+        // failed finish (a full disk) leaves nothing behind either.
+        self.zip = None;
+        if !self.placed {
             let _ = std::fs::remove_file(&self.tmp_path);
+            crate::fsutil::unregister(&self.tmp_path);
         }
     }
 }
@@ -346,6 +490,65 @@ mod tests {
             .unwrap();
         let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    /// Each way of placing the bundle, with another process creating the chosen name at the
+    /// last moment: the existing file is never overwritten (the old fallback, an existence check
+    /// then a rename, overwrote it), the bundle takes the next name, no temporary file is left.
+    #[test]
+    fn every_place_method_is_no_clobber_even_when_racing() {
+        for method in [
+            PlaceMethod::Native,
+            PlaceMethod::Link,
+            PlaceMethod::Placeholder,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let t = chrono::Utc::now();
+            let mut w = BundleWriter::create(dir.path(), "h", t).unwrap();
+            let tmp = w.tmp_path().to_path_buf();
+            assert!(crate::fsutil::registered().contains(&tmp));
+            let first = dir.path().join(bundle_file_name("h", t, 0));
+            let raced = first.clone();
+            w.force_place(
+                method,
+                Some(Box::new(move |cand: &Path| {
+                    if cand == raced && !raced.exists() {
+                        std::fs::write(&raced, b"someone else's file").unwrap();
+                    }
+                })),
+            );
+            let p = w.finish(&Redactor::new().redact("{}")).unwrap();
+            assert_eq!(
+                std::fs::read(&first).unwrap(),
+                b"someone else's file",
+                "{method:?} overwrote an existing file"
+            );
+            assert!(p.to_string_lossy().ends_with("-1.zip"), "{method:?}: {p:?}");
+            assert!(zip::ZipArchive::new(File::open(&p).unwrap()).is_ok());
+            assert!(!tmp.exists(), "{method:?} left the temporary file");
+            assert!(!crate::fsutil::registered().contains(&tmp));
+        }
+    }
+
+    /// A finish that fails (here: the temporary file is made unwritable midway, as a full disk
+    /// does) leaves no `.partial` file behind.
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_finish_removes_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BundleWriter::create(dir.path(), "h", chrono::Utc::now()).unwrap();
+        let tmp = w.tmp_path().to_path_buf();
+        // Swap the zip's file for one that refuses every write: /dev/full.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        w.zip = Some(ZipWriter::new(BufWriter::new(full)));
+        let big = vec![1u8; 1 << 20];
+        let _ = w.add_unredacted_stream(&EntryName::new("x.bin").unwrap(), &big[..], 1 << 20);
+        assert!(w.finish(&Redactor::new().redact("{}")).is_err());
+        assert!(!tmp.exists(), "partial bundle left behind");
+        assert!(!crate::fsutil::registered().contains(&tmp));
     }
 
     #[test]

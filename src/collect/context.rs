@@ -221,13 +221,15 @@ pub fn azps_settings(v: &Value) -> Value {
 
 /// Read a small JSON file: Ok(None) when absent, Err(reason) when unreadable or invalid.
 fn read_json(path: &Path) -> Result<Option<Value>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(strip_bom(&t))
-            .map(Some)
-            .map_err(|e| format!("{} is not valid JSON: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    let Some(c) = crate::fsutil::read_text_capped(path, crate::fsutil::CONFIG_CAP)? else {
+        return Ok(None);
+    };
+    if let Some(note) = c.note() {
+        return Err(format!("{} is {note}; not read", path.display()));
     }
+    serde_json::from_str(strip_bom(&c.text()))
+        .map(Some)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
 }
 
 fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
@@ -278,10 +280,15 @@ fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
             v["profile_error"] = json!(e);
         }
     }
-    if let Ok(t) = std::fs::read_to_string(dir.join("clouds.config")) {
+    let small = |name: &str| {
+        crate::fsutil::read_capped(&dir.join(name), crate::fsutil::CONFIG_CAP)
+            .ok()
+            .map(|c| c.text())
+    };
+    if let Some(t) = small("clouds.config") {
         v["clouds"] = Value::Object(az_clouds(&t));
     }
-    if let Ok(t) = std::fs::read_to_string(dir.join("config")) {
+    if let Some(t) = small("config") {
         v["config"] = Value::Object(az_config(&t));
     }
     if let Some(name) = v["config"]["cloud"]["name"].as_str() {

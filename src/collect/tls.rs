@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Collector, Context, Outcome, reg};
 use crate::exec::Cmd;
+use crate::fsutil;
 use crate::probe::{self, cert};
 
 pub struct Tls;
@@ -171,8 +172,15 @@ fn unix_settings(ctx: &Context, out: &mut Outcome) -> Value {
             .or_else(|| dir.map(|d| Path::new(&d).join("openssl.cnf")));
         if let Some(cnf) = cnf {
             v["openssl_cnf"] = json!(cnf.to_string_lossy());
-            if let Ok(text) = std::fs::read_to_string(&cnf) {
-                v["openssl_cnf_settings"] = Value::Object(openssl_cnf_settings(&text));
+            match fsutil::read_capped(&cnf, fsutil::CONFIG_CAP) {
+                Ok(c) => {
+                    v["openssl_cnf_settings"] = Value::Object(openssl_cnf_settings(&c.text()));
+                    if let Some(note) = c.note() {
+                        v["openssl_cnf_note"] = json!(note);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => v["openssl_cnf_error"] = json!(e.to_string()),
             }
         }
     } else {
@@ -189,7 +197,8 @@ pub fn az_python(ctx: &Context) -> Option<PathBuf> {
         let p = az.parent()?.parent()?.join("python.exe");
         return p.exists().then_some(p);
     }
-    let head = std::fs::read(&az).ok()?;
+    // Only the head of the launcher: never a whole (possibly huge or endless) file.
+    let head = fsutil::read_capped(&az, fsutil::LAUNCHER_CAP).ok()?.data;
     let head = String::from_utf8_lossy(&head[..head.len().min(4096)]).into_owned();
     let first = head.lines().next().unwrap_or("");
     if let Some(shebang) = first.strip_prefix("#!")
@@ -237,14 +246,18 @@ pub fn describe_bundle(source: &str, path: &str, used_by_azure_cli: bool) -> Val
         v["is_directory"] = json!(true);
         return v;
     }
-    match std::fs::read(p) {
-        Ok(data) => {
-            let certs: Vec<cert::CertInfo> = probe::pem_certs(&data)
+    // Bounded, and never a FIFO or a device (REQUESTS_CA_BUNDLE=/dev/zero must not hang).
+    match fsutil::read_capped(p, fsutil::CA_BUNDLE_CAP) {
+        Ok(c) => {
+            let certs: Vec<cert::CertInfo> = probe::pem_certs(&c.data)
                 .iter()
                 .filter_map(|c| cert::describe(c))
                 .collect();
             v["readable"] = json!(true);
-            v["size"] = json!(data.len());
+            v["size"] = json!(c.size);
+            if let Some(note) = c.note() {
+                v["note"] = json!(note);
+            }
             v["certificates"] = json!(certs.len());
             v["expired"] = json!(certs.iter().filter(|c| c.expired).count());
             v["certs"] = json!(certs);
