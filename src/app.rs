@@ -235,20 +235,20 @@ pub fn run(
                     })
                 }
                 // Never through a symlink, never anything but a regular file.
-                EntryData::Unredacted { path, max_bytes } => match crate::fsutil::open_regular(
-                    &path, false,
-                ) {
-                    Ok((f, _)) => writer
-                        .add_unredacted_stream(&entry.name, f, max_bytes)
-                        .map(|_| ()),
-                    Err(e) => {
-                        r.outcome.degrade(
-                            Status::Failed,
-                            format!("cannot read {}: {e}", path.display()),
-                        );
-                        continue;
+                EntryData::Unredacted { path, max_bytes } => {
+                    match crate::fsutil::open_regular(&path, false) {
+                        Ok((f, _)) => writer
+                            .add_unredacted_stream(&entry.name, f, max_bytes)
+                            .map(|_| ()),
+                        Err(e) => {
+                            r.outcome.degrade(
+                                Status::Failed,
+                                format!("cannot read {}: {e}", path.display()),
+                            );
+                            continue;
+                        }
                     }
-                },
+                }
             };
             match result {
                 Ok(()) => written.push(entry.name.as_str().to_string()),

@@ -571,7 +571,10 @@ pub fn stop_leftover(platform: Platform, timeout: Duration) -> anyhow::Result<St
     {
         // Only the very process the earlier run started: pids are reused, and a state file
         // must never make us signal something else.
-        if s.capture.as_ref().is_some_and(|id| is_same_process(pid, id)) {
+        if s.capture
+            .as_ref()
+            .is_some_and(|id| is_same_process(pid, id))
+        {
             // Graceful first, so the capture file is complete.
             let o = runner.run(&Cmd::new("kill").args(["-TERM", &pid.to_string()]))?;
             done.push(if o.success() {

@@ -87,12 +87,21 @@ impl T {
     fn out_names(&self) -> Vec<String> {
         names(&self.out())
     }
-    /// The trace working directories left in the per-user directory.
+    /// The trace working directories, in the per-user directory (or, as before, directly in
+    /// TMPDIR), as paths relative to TMPDIR.
     fn trace_dirs(&self) -> Vec<String> {
-        names(&self.user_dir())
+        let user = format!("entra-collect-{}", unsafe { libc::geteuid() });
+        let mut v: Vec<String> = names(&self.user_dir())
             .into_iter()
-            .filter(|n| n.starts_with("entra-collect-trace-") && !n.ends_with(".json"))
-            .collect()
+            .map(|n| format!("{user}/{n}"))
+            .chain(names(&self.tmp()))
+            .filter(|n| {
+                let leaf = n.rsplit('/').next().unwrap_or("");
+                leaf.starts_with("entra-collect-trace-") && !leaf.ends_with(".json")
+            })
+            .collect();
+        v.sort();
+        v
     }
 }
 
@@ -183,10 +192,7 @@ fn a_closed_stdout_is_not_a_panic() {
         );
     }
     assert_eq!(
-        t.out_names()
-            .iter()
-            .filter(|n| n.ends_with(".zip"))
-            .count(),
+        t.out_names().iter().filter(|n| n.ends_with(".zip")).count(),
         2,
         "the bundles are still written"
     );
@@ -246,7 +252,9 @@ fn fill(dir: &Path) {
 fn a_full_disk_leaves_no_partial_bundle() {
     let t = T::new();
     let out = t.out();
-    let Some(_m) = tmpfs(&out, "256k") else { return };
+    let Some(_m) = tmpfs(&out, "256k") else {
+        return;
+    };
     // Full to the last byte: the partial bundle can be created, not written.
     fill(&out);
     let mut c = t.command();
@@ -289,7 +297,11 @@ fn an_error_after_the_trace_started_removes_the_capture_and_the_partial_bundle()
         .filter(|n| !n.starts_with("filler"))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
-    assert!(t.trace_dirs().is_empty(), "capture left: {:?}", t.trace_dirs());
+    assert!(
+        t.trace_dirs().is_empty(),
+        "capture left: {:?}",
+        t.trace_dirs()
+    );
 }
 
 // ---- F4 / F5: the trace's directory and state file ----
@@ -311,7 +323,7 @@ fn the_trace_directory_is_private_and_randomly_named() {
         !name.contains(&child.id().to_string()),
         "predictable name {name}"
     );
-    assert_eq!(mode(&user.join(name)), 0o700);
+    assert_eq!(mode(&t.tmp().join(name)), 0o700);
     assert_eq!(mode(&user.join("entra-collect-trace.json")), 0o600);
     child.stdin.take().unwrap().write_all(b"\n").unwrap();
     let o = wait_limited(child, Duration::from_secs(60));
@@ -372,7 +384,7 @@ fn a_symlink_planted_in_the_trace_directory_is_not_followed() {
     let mut child = t.spawn(&[], &["-q", "--net-trace"]);
     t.wait_for_pids(1);
     let dirs = t.trace_dirs();
-    let trace_dir = t.user_dir().join(&dirs[0]);
+    let trace_dir = t.tmp().join(&dirs[0]);
     std::os::unix::fs::symlink(&secret, trace_dir.join("planted.pcap")).unwrap();
     child.stdin.take().unwrap().write_all(b"\n").unwrap();
     let o = wait_limited(child, Duration::from_secs(60));
@@ -465,7 +477,10 @@ fn ca_bundles_that_are_devices_fifos_or_huge_are_not_read_whole() {
         .set_len(3 << 30)
         .unwrap();
     let cases: [(&Path, &str); 3] = [
-        (Path::new("/dev/zero"), "is a character device, not a regular file"),
+        (
+            Path::new("/dev/zero"),
+            "is a character device, not a regular file",
+        ),
         (&fifo, "is a FIFO, not a regular file"),
         (&sparse, ""),
     ];
@@ -494,7 +509,11 @@ fn ca_bundles_that_are_devices_fifos_or_huge_are_not_read_whole() {
             assert_eq!(e["readable"], true, "{e}");
             assert_eq!(
                 e["note"],
-                format!("too large: {} bytes, first {} parsed", 3u64 << 30, 32u64 << 20),
+                format!(
+                    "too large: {} bytes, first {} parsed",
+                    3u64 << 30,
+                    32u64 << 20
+                ),
                 "{e}"
             );
         } else {
@@ -544,7 +563,12 @@ fn a_run_through_sudo_says_so_and_gives_the_bundle_to_the_user() {
     );
     // Without sudo, no note and the bundle stays root's.
     let t2 = T::new();
-    let o = t2.command().args(["-q", "-o"]).arg(t2.out()).output().unwrap();
+    let o = t2
+        .command()
+        .args(["-q", "-o"])
+        .arg(t2.out())
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let path = only_bundle(&t2.out());
     assert_eq!(std::fs::metadata(&path).unwrap().uid(), 0);

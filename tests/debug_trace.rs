@@ -615,7 +615,13 @@ fn trace_stop_ends_a_capture_left_by_an_earlier_run() {
     std::thread::sleep(Duration::from_millis(200));
     // As the earlier run recorded it: the capture's pid and identity (executable, start time).
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", left.id())).unwrap();
-    let start_time = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap();
+    let start_time = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap();
     let capture = serde_json::json!({
         "exe": std::fs::read_link(format!("/proc/{}/exe", left.id())).unwrap(),
         "start_time": start_time,
