@@ -287,8 +287,20 @@ pub fn check_private_dir(dir: &Path) -> io::Result<()> {
 /// A new directory with a random name (mode 0700 on Unix) inside `base`, kept (the caller
 /// removes it).
 pub fn private_subdir(base: &Path, prefix: &str) -> io::Result<PathBuf> {
-    let d = tempfile::Builder::new().prefix(prefix).tempdir_in(base)?;
-    Ok(d.keep())
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let d = b.tempdir_in(base)?.keep();
+    #[cfg(unix)]
+    if let Err(e) = check_private_dir(&d) {
+        let _ = std::fs::remove_dir(&d);
+        return Err(e);
+    }
+    Ok(d)
 }
 
 // ---- the registry of paths to remove on every way out ----
