@@ -386,6 +386,19 @@ pub fn err_line(text: &str) {
 
 // ---- sudo ----
 
+/// Are we running as root (euid 0)? Always false off Unix.
+pub fn is_root() -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// The user who ran us through sudo: (uid, gid, name), when SUDO_UID / SUDO_GID / SUDO_USER
 /// are set and we run as root.
 pub fn sudo_invoker(env: &Env) -> Option<(u32, u32, String)> {

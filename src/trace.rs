@@ -403,8 +403,8 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
                     .unwrap_or("")
                     .to_string();
                 return Err(format!(
-                    "netsh trace start failed (exit code {:?}): {first}",
-                    out.exit_code
+                    "netsh trace start failed (exit code {}): {first}",
+                    out.exit_code.map_or_else(|| "none".to_string(), |c| c.to_string())
                 ));
             }
             inner.outputs.push(out);
@@ -413,6 +413,14 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
             let mut cmd = Cmd::new("tcpdump");
             if platform == Platform::Linux {
                 cmd = cmd.args(["-i", "any"]);
+            }
+            // tcpdump(8), -Z: "If tcpdump is running as root, after opening the capture device
+            // [...] but before opening any savefiles for output, change the user ID to user";
+            // Debian and RHEL build it with a default user (`--with-user=tcpdump`), which could
+            // not write into our private 0700 directory. `-Z root` keeps the capture root's,
+            // inside that directory.
+            if crate::fsutil::is_root() {
+                cmd = cmd.args(["-Z", "root"]);
             }
             let cmd = cmd
                 .args(["-n", "-U", "-s", "0", "-W", "1", "-C"])
