@@ -101,7 +101,9 @@ extern "C" fn kill_descendants_at_exit() {
             match TREE.try_lock() {
                 Ok(g) => break Some(g),
                 Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) if t0.elapsed() < Duration::from_secs(2) => {
+                Err(std::sync::TryLockError::WouldBlock)
+                    if t0.elapsed() < Duration::from_secs(2) =>
+                {
                     thread::sleep(Duration::from_millis(5))
                 }
                 Err(_) => break None,
@@ -218,12 +220,13 @@ fn reap_killed(st: &mut TreeState) {
     let me = tree::me();
     let t0 = Instant::now();
     loop {
-        st.killed.retain(|&(pid, start)| match tree::proc_info(pid) {
-            Some(p) if p.start != start => false,
-            Some(p) if p.state == b'Z' && p.ppid == me => !tree::try_reap(pid),
-            Some(_) => true,
-            None => false,
-        });
+        st.killed
+            .retain(|&(pid, start)| match tree::proc_info(pid) {
+                Some(p) if p.start != start => false,
+                Some(p) if p.state == b'Z' && p.ppid == me => !tree::try_reap(pid),
+                Some(_) => true,
+                None => false,
+            });
         if st.killed.is_empty() || t0.elapsed() > Duration::from_millis(300) {
             break;
         }
@@ -382,6 +385,14 @@ impl Runner {
             timeout,
             cap,
             cancel,
+        }
+    }
+
+    /// The same runner under another cancellation token (a collector's own).
+    pub fn with_cancel(&self, cancel: Cancel) -> Runner {
+        Runner {
+            cancel,
+            ..self.clone()
         }
     }
 
@@ -789,6 +800,9 @@ fn append(c: &mut Captured, chunk: &[u8], cap: usize) {
 mod test_proc;
 
 #[cfg(all(test, unix))]
+pub(crate) use test_proc::alive as test_alive;
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::test_proc::alive as process_alive;
     use super::*;
@@ -958,7 +972,11 @@ mod tests {
             let out = r
                 .run(&Cmd::new("sh").args(["-c", &setsid_script(&pidfile, then)]))
                 .unwrap();
-            assert!(t0.elapsed() < Duration::from_secs(8), "{case}: {:?}", t0.elapsed());
+            assert!(
+                t0.elapsed() < Duration::from_secs(8),
+                "{case}: {:?}",
+                t0.elapsed()
+            );
             assert_eq!(out.timed_out, case == "timeout", "{case}");
             assert_eq!(out.interrupted, case == "cancel", "{case}");
             if case == "normal" {
@@ -968,7 +986,10 @@ mod tests {
             let pids = pids(&pidfile);
             assert_eq!(pids.len(), 2, "{case}");
             for pid in pids {
-                assert!(!process_alive(&pid), "{case}: setsid grandchild {pid} survived");
+                assert!(
+                    !process_alive(&pid),
+                    "{case}: setsid grandchild {pid} survived"
+                );
             }
         }
     }
@@ -993,7 +1014,9 @@ mod tests {
                 bg_pids.display()
             ),
         ]);
-        let bg = r.spawn_background(&bg_cmd, &r.resolve("sh").unwrap()).unwrap();
+        let bg = r
+            .spawn_background(&bg_cmd, &r.resolve("sh").unwrap())
+            .unwrap();
         // Another command: its setsid grandchildren are orphaned at once (the intermediate
         // shell exits) while the command itself keeps running until we say so.
         let go = dir.path().join("go");
@@ -1004,8 +1027,14 @@ mod tests {
         let r2 = r.clone();
         let other = thread::spawn(move || r2.run(&Cmd::new("sh").args(["-c", &other_script])));
         let t0 = Instant::now();
-        while std::fs::read_to_string(&theirs).map(|s| s.lines().count()).unwrap_or(0) < 2
-            || std::fs::read_to_string(&bg_pids).map(|s| s.lines().count()).unwrap_or(0) < 2
+        while std::fs::read_to_string(&theirs)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+            < 2
+            || std::fs::read_to_string(&bg_pids)
+                .map(|s| s.lines().count())
+                .unwrap_or(0)
+                < 2
         {
             assert!(t0.elapsed() < Duration::from_secs(10));
             thread::sleep(Duration::from_millis(10));

@@ -14,7 +14,11 @@ use common::*;
 
 /// The setsid fake first, then the usual fakes and the system.
 fn path() -> String {
-    format!("{}:{}", fixtures().join("bin-setsid").display(), fake_path())
+    format!(
+        "{}:{}",
+        fixtures().join("bin-setsid").display(),
+        fake_path()
+    )
 }
 
 fn pids(pidfile: &Path) -> Vec<String> {
@@ -29,7 +33,10 @@ fn assert_all_dead(pidfile: &Path, case: &str, at_least: usize) {
     let pids = pids(pidfile);
     assert!(pids.len() >= at_least, "{case}: only {pids:?} started");
     for pid in &pids {
-        assert!(!alive(pid), "{case}: setsid grandchild {pid} outlived entra-collect");
+        assert!(
+            !alive(pid),
+            "{case}: setsid grandchild {pid} outlived entra-collect"
+        );
     }
 }
 
@@ -87,7 +94,10 @@ fn setsid_grandchildren_die_after_sigint() {
         .unwrap();
     let t0 = Instant::now();
     while pids(&pidfile).len() < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(20), "fake az never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "fake az never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let kill = Command::new("kill")
