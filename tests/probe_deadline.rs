@@ -73,7 +73,11 @@ fn a_trickling_proxy_cannot_stretch_the_connect_stage() {
         trickle(&mut s);
     });
     let t0 = Instant::now();
-    let r = probe(&endpoint(), Some(&format!("http://{proxy}")), &settings(&[]));
+    let r = probe(
+        &endpoint(),
+        Some(&format!("http://{proxy}")),
+        &settings(&[]),
+    );
     let took = t0.elapsed();
     eprintln!("connect stage against a trickling proxy ended after {took:?}");
     assert_eq!(r.failed_stage, Some("connect"), "{r:#?}");
