@@ -6,19 +6,43 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// A clonable "stop now" flag.
+/// A clonable "stop now" flag. A token made with [`Cancel::child`] is also cancelled when its
+/// parent is, but cancelling it leaves the parent alone: the pipeline gives each collector its
+/// own child of the global token, so its watchdog can stop that collector's commands only.
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    flag: AtomicBool,
+    parent: Option<Cancel>,
+}
 
 impl Cancel {
     pub fn new() -> Self {
         Self::default()
     }
+    /// A token cancelled by `self` or by itself.
+    pub fn child(&self) -> Cancel {
+        Cancel(Arc::new(Inner {
+            flag: AtomicBool::new(false),
+            parent: Some(self.clone()),
+        }))
+    }
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.flag.store(true, Ordering::SeqCst);
     }
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        let mut t = self;
+        loop {
+            if t.0.flag.load(Ordering::SeqCst) {
+                return true;
+            }
+            match &t.0.parent {
+                Some(p) => t = p,
+                None => return false,
+            }
+        }
     }
 }
 
@@ -37,4 +61,19 @@ pub fn install_handler(cancel: Cancel, on_second: fn()) -> Result<(), ctrlc::Err
             std::process::exit(130);
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cancel;
+
+    #[test]
+    fn a_child_follows_its_parent_but_not_the_other_way() {
+        let root = Cancel::new();
+        let (a, b) = (root.child(), root.child());
+        a.cancel();
+        assert!(a.is_cancelled() && !b.is_cancelled() && !root.is_cancelled());
+        root.cancel();
+        assert!(b.is_cancelled() && b.child().is_cancelled());
+    }
 }

@@ -5,19 +5,34 @@
 //! as a whole tree, read on two threads with a cap per stream, and recorded (resolved path,
 //! display arguments, exit code, duration, truncation). Tests put fake executables first on PATH
 //! and drive the same code.
+//!
+//! A process group does not hold a descendant that calls `setsid` (or `setpgid`). On Linux the
+//! runner therefore also makes this process a child subreaper and, whenever a command ends
+//! (normally, on timeout or on cancellation), kills every process left over from *that* command,
+//! found in `/proc` (see [`sweep`] for the rule that tells concurrent commands apart); when this
+//! process exits, every descendant still running is killed. On Windows the Job Object holds
+//! every descendant: process-wrap 10.0.1 (`src/windows.rs` `make_job_object`) sets no
+//! `JOB_OBJECT_LIMIT_BREAKAWAY_OK` (nor `SILENT_BREAKAWAY_OK`), so a child cannot leave the job,
+//! and `start_kill` is `TerminateJobObject`, which every end of a command calls. But the `std`
+//! `JobObject` wrapper passes `kill_on_drop = false` (`src/std/job_object.rs`), so
+//! `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE` is *not* set: if this process dies without ending a
+//! command (killed from outside), that command's job outlives it. macOS has neither `/proc` nor a
+//! subreaper: there only the process group is killed (docs/architecture.md, "Process-tree invariants").
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use process_wrap::std::{ChildWrapper, CommandWrap};
 
 use crate::cancel::Cancel;
+use crate::os::tree;
 
 /// Default cap on each captured stream (stdout and stderr separately).
 pub const DEFAULT_OUTPUT_CAP: usize = 16 * 1024 * 1024;
@@ -28,6 +43,196 @@ const PIPE_GRACE: Duration = Duration::from_millis(1500);
 
 /// Children started and not yet killed and reaped (so a hurried exit can wait for them).
 static LIVE_CHILDREN: AtomicUsize = AtomicUsize::new(0);
+
+/// Set in the environment of every command, `<our pid>.<sequence>`: inherited by its
+/// descendants, it tells which command an orphan re-parented to us came from.
+pub const MARKER_VAR: &str = "ENTRA_COLLECT_COMMAND";
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+static TREE_INIT: Once = Once::new();
+static SUBREAPER: AtomicBool = AtomicBool::new(false);
+
+/// The commands running now (and background programs), and processes we killed that may still
+/// need reaping. Held while spawning, so a sweep never sees a runner's child before it is listed.
+static TREE: Mutex<TreeState> = Mutex::new(TreeState {
+    running: Vec::new(),
+    killed: Vec::new(),
+});
+
+struct TreeState {
+    running: Vec<Member>,
+    /// (pid, start time) of processes we SIGKILLed: reaped once they are zombies of ours.
+    killed: Vec<(u32, u64)>,
+}
+
+/// The direct child of one command: pid, start time (to tell a reused pid) and marker entry.
+#[derive(Debug, Clone)]
+struct Member {
+    pid: u32,
+    start: Option<u64>,
+    /// `MARKER_VAR=value`, as it appears in `/proc/<pid>/environ`.
+    entry: String,
+}
+
+fn tree_lock() -> MutexGuard<'static, TreeState> {
+    TREE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Become a child subreaper (Linux) and arrange for every descendant still running to be killed
+/// when this process exits. Called before the first command starts; harmless to call again.
+pub fn init_process_tree() {
+    TREE_INIT.call_once(|| {
+        SUBREAPER.store(tree::become_subreaper(), Ordering::SeqCst);
+        tree::at_exit(kill_descendants_at_exit);
+    });
+}
+
+/// Is this process a child subreaper (so every descendant stays in our ppid tree)?
+pub fn is_subreaper() -> bool {
+    SUBREAPER.load(Ordering::SeqCst)
+}
+
+extern "C" fn kill_descendants_at_exit() {
+    // Never unwind out of an exit handler.
+    let _ = std::panic::catch_unwind(|| {
+        // Keep the lock for good: no command starts after this sweep.
+        let t0 = Instant::now();
+        let guard = loop {
+            match TREE.try_lock() {
+                Ok(g) => break Some(g),
+                Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock)
+                    if t0.elapsed() < Duration::from_secs(2) =>
+                {
+                    thread::sleep(Duration::from_millis(5))
+                }
+                Err(_) => break None,
+            }
+        };
+        kill_all_descendants();
+        std::mem::forget(guard);
+    });
+}
+
+/// SIGKILL every process whose ppid chain reaches this process (Linux), whichever command it
+/// came from. Returns how many were signalled.
+pub fn kill_all_descendants() -> usize {
+    let procs = tree::snapshot();
+    let by_pid: HashMap<u32, tree::Proc> = procs.iter().map(|p| (p.pid, *p)).collect();
+    let me = tree::me();
+    let mut n = 0;
+    for p in &procs {
+        if p.pid != me && p.state != b'Z' && top_under(p, &by_pid, me, |_| {}).is_some() {
+            tree::kill(p.pid);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Walk up from `p` to the ancestor whose parent is `me` (None: not our descendant). `visit`
+/// sees every process on the way, `p` and the top included.
+fn top_under(
+    p: &tree::Proc,
+    by_pid: &HashMap<u32, tree::Proc>,
+    me: u32,
+    mut visit: impl FnMut(&tree::Proc),
+) -> Option<tree::Proc> {
+    let mut cur = *p;
+    for _ in 0..4096 {
+        visit(&cur);
+        if cur.ppid == me {
+            return Some(cur);
+        }
+        cur = *by_pid.get(&cur.ppid)?;
+    }
+    None
+}
+
+/// Kill what is left of one command: every live process that
+///
+/// 1. has the command's direct child (same pid *and* start time) on its ppid chain, or
+/// 2. hangs, directly or through other processes, under an orphan re-parented to us (a process
+///    whose parent is us but that no running command started) and carries this command's marker
+///    in its environment (or the orphan does);
+/// 3. or, when neither environment can be read, under such an orphan that started after this
+///    command did, while no other command or background program is running.
+///
+/// A process under another running command's child (a packet capture started with
+/// [`Runner::spawn_background`] included) is never touched, nor is a process carrying another
+/// command's marker. The command's own child is left to the caller (a graceful stop signals its
+/// group first). Without a subreaper (prctl refused) a process re-parented to init is still
+/// found by its marker alone.
+fn sweep(m: &Member) -> usize {
+    let mut st = tree_lock();
+    let procs = tree::snapshot();
+    if procs.is_empty() {
+        return 0;
+    }
+    let by_pid: HashMap<u32, tree::Proc> = procs.iter().map(|p| (p.pid, *p)).collect();
+    let me = tree::me();
+    let is_member = |q: &tree::Proc| m.pid == q.pid && m.start == Some(q.start);
+    let others: Vec<&Member> = st.running.iter().filter(|o| o.pid != m.pid).collect();
+    let tracked = |q: &tree::Proc| {
+        others
+            .iter()
+            .any(|o| o.pid == q.pid && o.start.is_none_or(|s| s == q.start))
+    };
+    let mut killed = Vec::new();
+    for p in &procs {
+        if p.pid == me || p.state == b'Z' || is_member(p) {
+            continue;
+        }
+        let mut through_member = false;
+        let top = top_under(p, &by_pid, me, |q| through_member |= is_member(q));
+        let belongs = match top {
+            _ if through_member => true,
+            None => !is_subreaper() && tree::environ_has(p.pid, &m.entry) == Some(true),
+            Some(top) if tracked(&top) => false,
+            Some(top) => {
+                let own = tree::environ_has(p.pid, &m.entry);
+                let up = if top.pid == p.pid {
+                    own
+                } else {
+                    tree::environ_has(top.pid, &m.entry)
+                };
+                match (own, up) {
+                    (Some(true), _) | (_, Some(true)) => true,
+                    (None, None) => others.is_empty() && m.start.is_some_and(|s| top.start >= s),
+                    _ => false,
+                }
+            }
+        };
+        if belongs {
+            tree::kill(p.pid);
+            killed.push((p.pid, p.start));
+        }
+    }
+    let n = killed.len();
+    st.killed.extend(killed);
+    reap_killed(&mut st);
+    n
+}
+
+/// Reap the processes we killed once they are zombies of ours (a killed grandchild becomes ours
+/// when its killed parent is gone); wait a moment for that, keep the rest for the next sweep.
+fn reap_killed(st: &mut TreeState) {
+    let me = tree::me();
+    let t0 = Instant::now();
+    loop {
+        st.killed
+            .retain(|&(pid, start)| match tree::proc_info(pid) {
+                Some(p) if p.start != start => false,
+                Some(p) if p.state == b'Z' && p.ppid == me => !tree::try_reap(pid),
+                Some(_) => true,
+                None => false,
+            });
+        if st.killed.is_empty() || t0.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// Wait until every child this process started is gone, at most `max`. Runners kill their
 /// children within a poll interval of a cancellation; this lets an exit wait for that.
@@ -183,6 +388,14 @@ impl Runner {
         }
     }
 
+    /// The same runner under another cancellation token (a collector's own).
+    pub fn with_cancel(&self, cancel: Cancel) -> Runner {
+        Runner {
+            cancel,
+            ..self.clone()
+        }
+    }
+
     pub fn cancel_token(&self) -> &Cancel {
         &self.cancel
     }
@@ -250,18 +463,19 @@ impl Runner {
         stdin: Stdio,
         sink: Sink,
     ) -> Result<Output, ExecError> {
-        let mut child = spawn(cmd, resolved, stdin, sink.is_some())?;
+        let (mut child, member) = spawn(cmd, resolved, stdin, sink.is_some())?;
         let started = Instant::now();
         let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
         let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
         let timeout = cmd.timeout.unwrap_or(self.timeout);
         let (status, timed_out, interrupted) =
-            wait_for(child.as_mut(), started, timeout, &self.cancel);
+            wait_for(child.as_mut(), &member, started, timeout, &self.cancel);
         Ok(finish(
             cmd,
             resolved,
             timeout,
             child,
+            &member,
             started,
             status,
             timed_out,
@@ -274,13 +488,14 @@ impl Runner {
     /// Start a long-running program (a packet capture) that is stopped later with
     /// [`Background::stop`].
     pub fn spawn_background(&self, cmd: &Cmd, resolved: &Path) -> Result<Background, ExecError> {
-        let mut child = spawn(cmd, resolved, Stdio::null(), false)?;
+        let (mut child, member) = spawn(cmd, resolved, Stdio::null(), false)?;
         let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
         let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
         Ok(Background {
             cmd: cmd.clone(),
             resolved: resolved.to_path_buf(),
             child,
+            member,
             started: Instant::now(),
             out_rx,
             err_rx,
@@ -293,6 +508,7 @@ pub struct Background {
     cmd: Cmd,
     resolved: PathBuf,
     child: Box<dyn ChildWrapper>,
+    member: Member,
     started: Instant,
     out_rx: mpsc::Receiver<Captured>,
     err_rx: mpsc::Receiver<Captured>,
@@ -301,7 +517,7 @@ pub struct Background {
 impl Background {
     /// Has it already exited (e.g. refused to start)?
     pub fn has_exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+        matches!(try_wait_direct(self.child.as_mut()), Ok(Some(_)))
     }
 
     pub fn id(&self) -> u32 {
@@ -314,11 +530,11 @@ impl Background {
         #[cfg(unix)]
         let _ = self.child.signal(15);
         #[cfg(not(unix))]
-        kill_tree(self.child.as_mut());
+        kill_tree(self.child.as_mut(), &self.member);
         let deadline = Instant::now() + grace;
         let mut status = None;
         while Instant::now() < deadline {
-            if let Ok(Some(s)) = self.child.try_wait() {
+            if let Ok(Some(s)) = try_wait_direct(self.child.as_mut()) {
                 status = Some(s);
                 break;
             }
@@ -326,7 +542,7 @@ impl Background {
         }
         let timed_out = status.is_none();
         if timed_out {
-            kill_tree(self.child.as_mut());
+            kill_tree(self.child.as_mut(), &self.member);
             status = reap(self.child.as_mut());
         }
         finish(
@@ -334,6 +550,7 @@ impl Background {
             &self.resolved,
             grace,
             self.child,
+            &self.member,
             self.started,
             status,
             timed_out,
@@ -354,7 +571,9 @@ fn spawn(
     resolved: &Path,
     stdin: Stdio,
     interactive: bool,
-) -> Result<Box<dyn ChildWrapper>, ExecError> {
+) -> Result<(Box<dyn ChildWrapper>, Member), ExecError> {
+    init_process_tree();
+    let value = format!("{}.{}", tree::me(), SEQ.fetch_add(1, Ordering::SeqCst));
     let mut command = Command::new(resolved);
     command
         .args(&cmd.args)
@@ -364,6 +583,7 @@ fn spawn(
     for (k, v) in &cmd.env {
         command.env(k, v);
     }
+    command.env(MARKER_VAR, &value);
     let mut wrapped = CommandWrap::from(command);
     #[cfg(unix)]
     if interactive {
@@ -376,12 +596,28 @@ fn spawn(
         let _ = interactive;
         wrapped.wrap(process_wrap::std::JobObject);
     }
+    let mut st = tree_lock();
     let child = wrapped.spawn().map_err(|source| ExecError::Spawn {
         program: cmd.program.clone(),
         source,
     })?;
+    let pid = child.id();
+    let member = Member {
+        pid,
+        start: tree::proc_info(pid).map(|p| p.start),
+        entry: format!("{MARKER_VAR}={value}"),
+    };
+    st.running.push(member.clone());
+    drop(st);
     LIVE_CHILDREN.fetch_add(1, Ordering::SeqCst);
-    Ok(child)
+    Ok((child, member))
+}
+
+/// The command is over: forget it as running.
+fn untrack(m: &Member) {
+    tree_lock()
+        .running
+        .retain(|o| !(o.pid == m.pid && o.start == m.start));
 }
 
 /// Collect the output after the direct child is gone, sweeping its tree.
@@ -391,6 +627,7 @@ fn finish(
     resolved: &Path,
     limit: Duration,
     mut child: Box<dyn ChildWrapper>,
+    member: &Member,
     started: Instant,
     status: Option<ExitStatus>,
     timed_out: bool,
@@ -403,7 +640,7 @@ fn finish(
     let mut stdout = recv_until(&out_rx, deadline);
     let mut stderr = recv_until(&err_rx, deadline);
     if stdout.is_none() || stderr.is_none() {
-        kill_tree(child.as_mut());
+        kill_tree(child.as_mut(), member);
         let deadline = Instant::now() + PIPE_GRACE;
         if stdout.is_none() {
             stdout = recv_until(&out_rx, deadline);
@@ -413,7 +650,8 @@ fn finish(
         }
     }
     // Always sweep the tree: leftovers from a finished command must not outlive us.
-    kill_tree(child.as_mut());
+    kill_tree(child.as_mut(), member);
+    untrack(member);
     LIVE_CHILDREN.fetch_sub(1, Ordering::SeqCst);
     let abandoned = || Captured {
         abandoned: true,
@@ -441,41 +679,60 @@ fn exit_code(status: &ExitStatus) -> Option<i32> {
 /// watch both the clock and the cancel flag.
 fn wait_for(
     child: &mut dyn ChildWrapper,
+    member: &Member,
     started: Instant,
     timeout: Duration,
     cancel: &Cancel,
 ) -> (Option<ExitStatus>, bool, bool) {
     let mut pause = Duration::from_millis(2);
     loop {
-        match child.try_wait() {
+        match try_wait_direct(child) {
             Ok(Some(status)) => return (Some(status), false, false),
             Ok(None) => {}
             Err(_) => break,
         }
         if cancel.is_cancelled() {
-            kill_tree(child);
+            kill_tree(child, member);
             return (reap(child), false, true);
         }
         if started.elapsed() >= timeout {
-            kill_tree(child);
+            kill_tree(child, member);
             return (reap(child), true, false);
         }
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(25));
     }
-    kill_tree(child);
+    kill_tree(child, member);
     (reap(child), false, false)
 }
 
-fn kill_tree(child: &mut dyn ChildWrapper) {
+/// Kill the command's tree: first every descendant found in `/proc` (while the ppid chain is
+/// still intact, and so that each is recorded for reaping), then its process group / job.
+fn kill_tree(child: &mut dyn ChildWrapper, member: &Member) {
+    sweep(member);
     // Errors mean "already gone", which is what we want.
     let _ = child.start_kill();
+}
+
+/// Poll the direct child only. On Unix process-wrap's group wrapper would also `waitpid` the
+/// whole group, and as a subreaper our re-parented grandchildren are in it: its loop then returns
+/// "still running" after reaping the leader and drops the leader's status. Grandchildren we kill
+/// are reaped by [`sweep`]. (The wrapper is one level deep: `inner_mut` is the `std` child.)
+fn try_wait_direct(child: &mut dyn ChildWrapper) -> std::io::Result<Option<ExitStatus>> {
+    #[cfg(unix)]
+    {
+        child.inner_mut().try_wait()
+    }
+    #[cfg(not(unix))]
+    {
+        child.try_wait()
+    }
 }
 
 fn reap(child: &mut dyn ChildWrapper) -> Option<ExitStatus> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        match child.try_wait() {
+        match try_wait_direct(child) {
             Ok(Some(s)) => return Some(s),
             Ok(None) => thread::sleep(Duration::from_millis(10)),
             Err(_) => return None,
@@ -541,6 +798,9 @@ fn append(c: &mut Captured, chunk: &[u8], cap: usize) {
 #[cfg(all(test, unix))]
 #[path = "../tests/common/proc.rs"]
 mod test_proc;
+
+#[cfg(all(test, unix))]
+pub(crate) use test_proc::alive as test_alive;
 
 #[cfg(all(test, unix))]
 mod tests {
@@ -668,6 +928,141 @@ mod tests {
         let out = bg.stop(Duration::from_secs(5));
         assert!(!out.timed_out, "needed a kill");
         assert_eq!(out.stdout.text().0, "up\nflushed\n");
+    }
+
+    /// A shell script that starts two `setsid` grandchildren (one keeping our pipes, one
+    /// detached with its stdio closed), writes their pids to `pidfile`, then runs `then`.
+    fn setsid_script(pidfile: &Path, then: &str) -> String {
+        let f = pidfile.display();
+        format!(
+            "setsid sh -c 'echo $$ >> {f}; exec sleep 100000' &\n\
+             setsid sh -c 'echo $$ >> {f}; exec sleep 100000' </dev/null >/dev/null 2>&1 &\n\
+             while [ \"$(wc -l < {f} 2>/dev/null || echo 0)\" -lt 2 ]; do sleep 0.01; done\n\
+             {then}"
+        )
+    }
+
+    fn pids(pidfile: &Path) -> Vec<String> {
+        std::fs::read_to_string(pidfile)
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn setsid_grandchildren_die_with_the_command_normal_timeout_and_cancel() {
+        for (case, then, timeout_ms, cancel_after) in [
+            ("normal", "echo done", 10_000, None),
+            ("timeout", "sleep 300", 400, None),
+            ("cancel", "sleep 300", 60_000, Some(400)),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let pidfile = dir.path().join("pids");
+            let r = runner(timeout_ms, 1024);
+            if let Some(ms) = cancel_after {
+                let c = r.cancel_token().clone();
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(ms));
+                    c.cancel();
+                });
+            }
+            let t0 = Instant::now();
+            let out = r
+                .run(&Cmd::new("sh").args(["-c", &setsid_script(&pidfile, then)]))
+                .unwrap();
+            assert!(
+                t0.elapsed() < Duration::from_secs(8),
+                "{case}: {:?}",
+                t0.elapsed()
+            );
+            assert_eq!(out.timed_out, case == "timeout", "{case}");
+            assert_eq!(out.interrupted, case == "cancel", "{case}");
+            if case == "normal" {
+                assert_eq!(out.exit_code, Some(0));
+                assert!(out.stdout.text().0.contains("done"));
+            }
+            let pids = pids(&pidfile);
+            assert_eq!(pids.len(), 2, "{case}");
+            for pid in pids {
+                assert!(
+                    !process_alive(&pid),
+                    "{case}: setsid grandchild {pid} survived"
+                );
+            }
+        }
+    }
+
+    /// One command's cleanup leaves alone what another command, still running, started (its
+    /// own `setsid` grandchild, orphaned or not) and a background program.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_command_cleanup_spares_other_commands_and_background_programs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mine, theirs, bg_pids) = (
+            dir.path().join("mine"),
+            dir.path().join("theirs"),
+            dir.path().join("bg"),
+        );
+        let r = runner(30_000, 1024);
+        let bg_cmd = Cmd::new("sh").args([
+            "-c",
+            &format!(
+                "setsid sh -c 'echo $$ >> {0}; exec sleep 100000' </dev/null >/dev/null 2>&1 & \
+                 echo $$ >> {0}; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                bg_pids.display()
+            ),
+        ]);
+        let bg = r
+            .spawn_background(&bg_cmd, &r.resolve("sh").unwrap())
+            .unwrap();
+        // Another command: its setsid grandchildren are orphaned at once (the intermediate
+        // shell exits) while the command itself keeps running until we say so.
+        let go = dir.path().join("go");
+        let other_script = setsid_script(
+            &theirs,
+            &format!("while [ ! -e {} ]; do sleep 0.02; done", go.display()),
+        );
+        let r2 = r.clone();
+        let other = thread::spawn(move || r2.run(&Cmd::new("sh").args(["-c", &other_script])));
+        let t0 = Instant::now();
+        while std::fs::read_to_string(&theirs)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+            < 2
+            || std::fs::read_to_string(&bg_pids)
+                .map(|s| s.lines().count())
+                .unwrap_or(0)
+                < 2
+        {
+            assert!(t0.elapsed() < Duration::from_secs(10));
+            thread::sleep(Duration::from_millis(10));
+        }
+        let out = r
+            .run(&Cmd::new("sh").args(["-c", &setsid_script(&mine, "exit 0")]))
+            .unwrap();
+        assert_eq!(out.exit_code, Some(0));
+        for pid in pids(&mine) {
+            assert!(!process_alive(&pid), "our grandchild {pid} survived");
+        }
+        for pid in pids(&theirs).iter().chain(&pids(&bg_pids)) {
+            assert!(
+                tree::proc_info(pid.parse().unwrap()).is_some_and(|p| p.state != b'Z'),
+                "{pid} of another command was killed by this command's cleanup"
+            );
+        }
+        std::fs::write(&go, "").unwrap();
+        let out = other.join().unwrap().unwrap();
+        assert_eq!(out.exit_code, Some(0));
+        for pid in pids(&theirs) {
+            assert!(!process_alive(&pid), "{pid} survived its own command");
+        }
+        let out = bg.stop(Duration::from_secs(5));
+        assert!(!out.timed_out);
+        for pid in pids(&bg_pids) {
+            assert!(!process_alive(&pid), "{pid} survived the background stop");
+        }
     }
 
     #[test]

@@ -243,8 +243,8 @@ impl Collector for DebugRunCollector {
         ID
     }
 
-    fn watchdog(&self) -> Option<Duration> {
-        Some(self.run.timeout + Duration::from_secs(60))
+    fn budget(&self, _: Duration) -> Duration {
+        self.run.timeout + Duration::from_secs(60)
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {

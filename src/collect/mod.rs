@@ -123,6 +123,17 @@ impl Context {
     pub fn cancel(&self) -> &Cancel {
         self.runner.cancel_token()
     }
+
+    /// The same context with commands run under `cancel` (a collector's own token).
+    pub fn with_cancel(&self, cancel: Cancel) -> Context {
+        Context {
+            runner: self.runner.with_cancel(cancel),
+            redactor: self.redactor.clone(),
+            platform: self.platform,
+            env: self.env.clone(),
+            tenant: self.tenant.clone(),
+        }
+    }
 }
 
 /// The data of one bundle entry.
@@ -261,13 +272,22 @@ impl Outcome {
     }
 }
 
+/// Time a collector gets beyond its commands' timeouts (starting them, reading files, parsing).
+pub const BUDGET_SLACK: Duration = Duration::from_secs(10);
+
 /// A unit of collection.
 pub trait Collector: Send + Sync {
     fn id(&self) -> &'static str;
     fn collect(&self, ctx: &Context) -> Outcome;
-    /// How long the pipeline waits for this collector (None: the pipeline's default).
-    fn watchdog(&self) -> Option<Duration> {
-        None
+    /// The most external commands this collector runs one after another (on any platform), each
+    /// under the runner's timeout.
+    fn commands(&self) -> u32 {
+        1
+    }
+    /// How long the pipeline lets it run, given the runner's per-command `timeout`, before its
+    /// watchdog fires: cancels its commands and records it timed_out.
+    fn budget(&self, timeout: Duration) -> Duration {
+        timeout * self.commands() + BUDGET_SLACK
     }
 }
 
@@ -312,7 +332,7 @@ pub trait Observer {
 }
 
 enum Event {
-    Started(usize, DateTime<Utc>, Instant),
+    Started(usize, DateTime<Utc>, Instant, Cancel),
     Done(usize, Outcome, Duration),
 }
 
@@ -321,9 +341,13 @@ enum Event {
 pub struct Limits {
     /// Worker threads.
     pub jobs: usize,
-    /// A collector still running after this long is reported timed_out and left behind.
+    /// The least time any collector gets: its watchdog fires after the longer of this and its
+    /// own [`Collector::budget`]. Firing cancels that collector's token (its running command tree
+    /// is killed) and records it timed_out; one that still does not return within
+    /// `cancel_grace` is left behind.
     pub watchdog: Duration,
-    /// After cancellation, how long to wait for collectors to wind down.
+    /// After cancellation (global, or a collector's watchdog), how long to wait for collectors
+    /// to wind down.
     pub cancel_grace: Duration,
 }
 
@@ -354,10 +378,13 @@ pub fn run_all(
                     continue;
                 }
                 let t0 = Instant::now();
-                let _ = tx.send(Event::Started(i, Utc::now(), t0));
+                // Its own token: the watchdog can stop this collector's commands alone.
+                let own = ctx.cancel().child();
+                let cctx = ctx.with_cancel(own.clone());
+                let _ = tx.send(Event::Started(i, Utc::now(), t0, own));
                 let c = collectors[i].clone();
                 let outcome =
-                    catch_unwind(AssertUnwindSafe(|| c.collect(&ctx))).unwrap_or_else(|p| {
+                    catch_unwind(AssertUnwindSafe(|| c.collect(&cctx))).unwrap_or_else(|p| {
                         Outcome::failed(format!("collector panicked: {}", panic_text(&p)))
                     });
                 let _ = tx.send(Event::Done(i, outcome, t0.elapsed()));
@@ -366,7 +393,11 @@ pub fn run_all(
     }
     drop(tx);
 
+    let timeout = ctx.runner.default_timeout();
+    let limit = |i: usize| collectors[i].budget(timeout).max(limits.watchdog);
     let mut started: Vec<Option<(DateTime<Utc>, Instant)>> = vec![None; n];
+    let mut tokens: Vec<Option<Cancel>> = vec![None; n];
+    let mut fired: Vec<Option<Instant>> = vec![None; n];
     let mut done: Vec<Option<(Outcome, Duration)>> = (0..n).map(|_| None).collect();
     let mut remaining = n;
     let mut cancelled_at: Option<Instant> = None;
@@ -377,11 +408,17 @@ pub fn run_all(
             last_event = Instant::now();
         }
         match event {
-            Ok(Event::Started(i, at, t0)) => {
+            Ok(Event::Started(i, at, t0, token)) => {
                 started[i] = Some((at, t0));
+                tokens[i] = Some(token);
                 observer.started(collectors[i].id());
             }
-            Ok(Event::Done(i, outcome, d)) => {
+            Ok(Event::Done(i, mut outcome, d)) => {
+                if fired[i].is_some() && !ctx.cancel().is_cancelled() {
+                    // What it gathered stays; the status says why it is incomplete.
+                    outcome.status = Status::TimedOut;
+                    outcome.reason = Some(overdue_reason(limit(i), true));
+                }
                 observer.finished(collectors[i].id(), &outcome, d);
                 done[i] = Some((outcome, d));
                 remaining -= 1;
@@ -395,14 +432,29 @@ pub fn run_all(
                 break;
             }
         }
-        // Stop waiting when the only collectors still running are past the watchdog and nothing
-        // else is moving (a free worker would have started the next collector at once).
-        let limit = |i: usize| collectors[i].watchdog().unwrap_or(limits.watchdog);
-        let overdue = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() > limit(i));
-        let fresh = |i: usize| started[i].is_some_and(|(_, t0)| t0.elapsed() <= limit(i));
+        // Fire the watchdog of every collector past its budget: its commands are killed by its
+        // runner within a poll, and it returns what it has.
+        for i in 0..n {
+            let overdue = started[i].is_some_and(|(_, t0)| t0.elapsed() > limit(i));
+            if done[i].is_none() && fired[i].is_none() && overdue {
+                if let Some(t) = &tokens[i] {
+                    t.cancel();
+                }
+                fired[i] = Some(Instant::now());
+            }
+        }
+        // Stop waiting when the only collectors still running had their watchdog fired more
+        // than `cancel_grace` ago and nothing else is moving (a free worker would have started
+        // the next collector at once).
         let pending = |i: usize| done[i].is_none();
-        if (0..n).any(|i| pending(i) && overdue(i))
-            && !(0..n).any(|i| pending(i) && fresh(i))
+        let running = |i: usize| pending(i) && started[i].is_some() && fired[i].is_none();
+        let given_up = |i: usize| fired[i].is_some_and(|t| t.elapsed() > limits.cancel_grace);
+        let fired_pending: Vec<usize> = (0..n)
+            .filter(|&i| pending(i) && fired[i].is_some())
+            .collect();
+        if !fired_pending.is_empty()
+            && fired_pending.iter().all(|&i| given_up(i))
+            && !(0..n).any(running)
             && last_event.elapsed() > Duration::from_millis(300)
         {
             break;
@@ -429,16 +481,9 @@ pub fn run_all(
                         (true, false) => {
                             Outcome::with_status(Status::Interrupted, "not started: interrupted")
                         }
-                        (false, true) => Outcome::with_status(
-                            Status::TimedOut,
-                            format!(
-                                "did not finish within {} s",
-                                collectors[i]
-                                    .watchdog()
-                                    .unwrap_or(limits.watchdog)
-                                    .as_secs()
-                            ),
-                        ),
+                        (false, true) => {
+                            Outcome::with_status(Status::TimedOut, overdue_reason(limit(i), false))
+                        }
                         (false, false) => Outcome::with_status(
                             Status::TimedOut,
                             "not started: every worker was held by a collector that did not finish",
@@ -455,6 +500,24 @@ pub fn run_all(
             }
         })
         .collect()
+}
+
+/// Why a collector stopped by its watchdog is timed_out.
+fn overdue_reason(limit: Duration, returned: bool) -> String {
+    let secs = if limit < Duration::from_secs(10) {
+        format!("{:.1}", limit.as_secs_f64())
+    } else {
+        limit.as_secs().to_string()
+    };
+    if returned {
+        format!(
+            "did not finish within {secs} s (its watchdog budget); stopped and its running commands killed"
+        )
+    } else {
+        format!(
+            "did not finish within {secs} s (its watchdog budget) and did not stop when cancelled; left behind"
+        )
+    }
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -485,6 +548,123 @@ mod tests {
         fn collect(&self, _: &Context) -> Outcome {
             (self.1)()
         }
+        // Only the pipeline's floor (`Limits::watchdog`) applies.
+        fn budget(&self, _: Duration) -> Duration {
+            Duration::ZERO
+        }
+    }
+
+    /// Runs `script` with `sh -c` `times` times in a row through the context's runner.
+    struct Shell {
+        script: String,
+        times: u32,
+        budget: Option<Duration>,
+    }
+    impl Collector for Shell {
+        fn id(&self) -> &'static str {
+            "shell"
+        }
+        fn collect(&self, ctx: &Context) -> Outcome {
+            let mut o = Outcome::ok();
+            for _ in 0..self.times {
+                match ctx
+                    .runner
+                    .run(&crate::exec::Cmd::new("sh").args(["-c", &self.script]))
+                {
+                    Ok(out) => o.record(ctx, &out),
+                    Err(e) => o.degrade(Status::Failed, e.to_string()),
+                }
+            }
+            o
+        }
+        fn commands(&self) -> u32 {
+            self.times
+        }
+        fn budget(&self, timeout: Duration) -> Duration {
+            self.budget
+                .unwrap_or_else(|| timeout * self.commands() + Duration::from_millis(500))
+        }
+    }
+
+    fn ctx_with_timeout(timeout: Duration) -> Arc<Context> {
+        Arc::new(Context {
+            runner: Runner::new(None, timeout, 1024, Cancel::new()),
+            redactor: Arc::new(Redactor::new()),
+            platform: Platform::Linux,
+            env: Env::default(),
+            tenant: None,
+        })
+    }
+
+    /// A collector past its budget has its own running command (and that command's children)
+    /// killed, is recorded timed_out with the reason, keeps the commands it ran, and the global
+    /// token is not touched.
+    #[cfg(unix)]
+    #[test]
+    fn watchdog_cancels_the_overdue_collectors_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let cs: Vec<Arc<dyn Collector>> = vec![
+            Arc::new(Shell {
+                script: format!("sleep 300 & echo $! > {}; wait", pidfile.display()),
+                times: 1,
+                budget: Some(Duration::from_millis(500)),
+            }),
+            Arc::new(Fixed("fine", Outcome::ok)),
+        ];
+        let limits = Limits {
+            jobs: 2,
+            watchdog: Duration::from_millis(200),
+            cancel_grace: Duration::from_secs(5),
+        };
+        let c = ctx_with_timeout(Duration::from_secs(120));
+        let t0 = Instant::now();
+        let r = run_all(cs, c.clone(), limits, &Log::default());
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(4), "took {took:?}");
+        let o = &r[0].outcome;
+        assert_eq!(o.status, Status::TimedOut, "{o:?}");
+        assert!(
+            o.reason
+                .as_deref()
+                .unwrap()
+                .contains("did not finish within 0.5 s"),
+            "{o:?}"
+        );
+        assert_eq!(o.commands.len(), 1, "the killed command is recorded");
+        assert!(o.commands[0].interrupted);
+        assert_eq!(r[1].outcome.status, Status::Ok);
+        assert!(!c.cancel().is_cancelled());
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert!(
+            !crate::exec::test_alive(pid.trim()),
+            "the overdue collector's command tree outlived its watchdog"
+        );
+    }
+
+    /// A collector that runs several commands one after another gets a budget for all of them,
+    /// even when the pipeline's floor would be shorter.
+    #[cfg(unix)]
+    #[test]
+    fn budget_counts_sequential_commands() {
+        let cs: Vec<Arc<dyn Collector>> = vec![Arc::new(Shell {
+            script: "sleep 0.3".into(),
+            times: 4,
+            budget: None,
+        })];
+        let limits = Limits {
+            jobs: 1,
+            watchdog: Duration::from_millis(400),
+            cancel_grace: Duration::from_secs(1),
+        };
+        let r = run_all(
+            cs,
+            ctx_with_timeout(Duration::from_secs(1)),
+            limits,
+            &Log::default(),
+        );
+        assert_eq!(r[0].outcome.status, Status::Ok, "{:?}", r[0].outcome);
+        assert_eq!(r[0].outcome.commands.len(), 4);
     }
 
     #[derive(Default)]

@@ -101,6 +101,9 @@ impl Collector for NetworkProxy {
     fn id(&self) -> &'static str {
         "network.proxy"
     }
+    fn commands(&self) -> u32 {
+        2 // netsh winhttp show proxy, reg query Internet Settings
+    }
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut out = Outcome::ok();
@@ -164,9 +167,9 @@ impl Collector for NetworkProbes {
         "network.probes"
     }
 
-    fn watchdog(&self) -> Option<Duration> {
-        // Five stages, each bounded; the endpoints run at once.
-        Some(self.config.stage_timeout * 8 + Duration::from_secs(30))
+    fn budget(&self, timeout: Duration) -> Duration {
+        // netsh and reg for the proxy facts, then five bounded stages (endpoints at once).
+        timeout * 2 + self.config.stage_timeout * 8 + Duration::from_secs(30)
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {

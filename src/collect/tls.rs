@@ -276,6 +276,9 @@ impl Collector for Tls {
     fn id(&self) -> &'static str {
         "tls"
     }
+    fn commands(&self) -> u32 {
+        7 // Windows: reg query SCHANNEL, 2 × .NETFramework, 2 × WinHttp, NDP; az's Python
+    }
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut out = Outcome::ok();

@@ -107,6 +107,9 @@ impl Collector for VersionsAz {
     fn id(&self) -> &'static str {
         "versions.az"
     }
+    fn commands(&self) -> u32 {
+        2 // az version -o json, az --version
+    }
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let Some(az) = ctx.runner.resolve("az") else {

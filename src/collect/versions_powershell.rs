@@ -164,6 +164,9 @@ impl Collector for VersionsPowerShell {
     fn id(&self) -> &'static str {
         "versions.powershell"
     }
+    fn commands(&self) -> u32 {
+        2 // the inventory in pwsh, then in powershell.exe (Windows)
+    }
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let candidates = shells(ctx);

@@ -181,6 +181,57 @@ pub struct ProbeResult {
 
 struct Failure(&'static str, &'static str, String);
 
+/// The wall-clock end of one stage: every read and write gets only the time that is left, so a
+/// peer trickling one byte at a time cannot stretch the stage.
+#[derive(Clone, Copy)]
+struct Deadline {
+    end: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// `limit` from now, but never past `outer` (the end of the whole probe phase).
+    fn new(limit: Duration, outer: Instant) -> Self {
+        Deadline {
+            end: (Instant::now() + limit).min(outer),
+            limit,
+        }
+    }
+    /// The time left, or a timeout error when it is over.
+    fn left(&self) -> std::io::Result<Duration> {
+        let left = self.end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("stage took longer than {:?}", self.limit),
+            ))
+        } else {
+            Ok(left)
+        }
+    }
+    /// Give the socket the time left for its next read and write.
+    fn arm(&self, s: &TcpStream) -> std::io::Result<()> {
+        let left = self.left()?;
+        s.set_read_timeout(Some(left))?;
+        s.set_write_timeout(Some(left))
+    }
+}
+
+/// A stream whose socket timeouts can be set (plain TCP, or TLS over TCP).
+trait Socket: Read + Write {
+    fn socket(&self) -> &TcpStream;
+}
+impl Socket for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+}
+impl Socket for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    fn socket(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
 /// A proxy given as a URL or `host:port`.
 /// Credentials (anything before the last `@`) are skipped the way [`crate::redact::url`] cuts
 /// them, so a password holding `/` or `@` cannot be mistaken for the host.
@@ -231,13 +282,18 @@ fn resolve(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, Fa
     }
 }
 
-fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, Failure> {
+fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, Failure> {
     let mut last = None;
     for a in addrs {
-        match TcpStream::connect_timeout(a, limit) {
+        let left = match deadline.left() {
+            Ok(l) => l,
+            Err(e) => {
+                last = Some(e);
+                break;
+            }
+        };
+        match TcpStream::connect_timeout(a, left) {
             Ok(s) => {
-                let _ = s.set_read_timeout(Some(limit));
-                let _ = s.set_write_timeout(Some(limit));
                 let _ = s.set_nodelay(true);
                 return Ok(s);
             }
@@ -249,13 +305,15 @@ fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, Failure> 
 }
 
 /// Send CONNECT and read the proxy's status line.
-fn tunnel(s: &mut TcpStream, host: &str, port: u16) -> Result<u16, Failure> {
+fn tunnel(s: &mut TcpStream, host: &str, port: u16, deadline: Deadline) -> Result<u16, Failure> {
     let req = format!(
         "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: entra-collect\r\n\r\n"
     );
-    s.write_all(req.as_bytes())
+    deadline
+        .arm(s)
+        .and_then(|_| s.write_all(req.as_bytes()))
         .map_err(|e| Failure("connect", io_kind(&e), e.to_string()))?;
-    let head = read_head(s).map_err(|e| {
+    let head = read_head(s, deadline).map_err(|e| {
         Failure(
             "connect",
             io_kind(&e),
@@ -274,11 +332,13 @@ fn tunnel(s: &mut TcpStream, host: &str, port: u16) -> Result<u16, Failure> {
     })
 }
 
-/// Read an HTTP head (up to the blank line, at most 16 KiB).
-fn read_head<R: Read>(r: &mut R) -> std::io::Result<String> {
+/// Read an HTTP head (up to the blank line, at most 16 KiB) before `deadline`: the socket gets
+/// the time left before each read, so the whole head, not each byte, is bounded.
+fn read_head<S: Socket>(r: &mut S, deadline: Deadline) -> std::io::Result<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        deadline.arm(r.socket())?;
         match r.read(&mut byte)? {
             0 => break,
             _ => buf.push(byte[0]),
@@ -387,9 +447,13 @@ fn verdict(
     }
 }
 
-/// Probe one endpoint through `proxy` (None: direct).
-pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> ProbeResult {
-    let mut r = ProbeResult {
+/// The most the whole probe phase may take: five stages, each bounded, plus verification.
+pub fn phase_limit(stage_timeout: Duration) -> Duration {
+    stage_timeout * 6 + Duration::from_secs(1)
+}
+
+fn blank(endpoint: &Endpoint, proxy: Option<&str>) -> ProbeResult {
+    ProbeResult {
         host: endpoint.host.clone(),
         url: format!("https://{}{}", endpoint.host, endpoint.path),
         proxy: proxy.map(str::to_string),
@@ -401,8 +465,24 @@ pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> P
         proxy_status: None,
         tls: None,
         http_status: None,
-    };
-    if let Err(Failure(stage, kind, msg)) = run_stages(endpoint, proxy, settings, &mut r) {
+    }
+}
+
+/// Probe one endpoint through `proxy` (None: direct).
+pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> ProbeResult {
+    let end = Instant::now() + phase_limit(settings.stage_timeout);
+    probe_until(endpoint, proxy, settings, end)
+}
+
+/// Probe one endpoint, every stage also ending by `end`.
+fn probe_until(
+    endpoint: &Endpoint,
+    proxy: Option<&str>,
+    settings: &Settings,
+    end: Instant,
+) -> ProbeResult {
+    let mut r = blank(endpoint, proxy);
+    if let Err(Failure(stage, kind, msg)) = run_stages(endpoint, proxy, settings, end, &mut r) {
         r.stages.push(Stage {
             name: stage,
             ok: false,
@@ -438,9 +518,11 @@ fn run_stages(
     endpoint: &Endpoint,
     proxy: Option<&str>,
     settings: &Settings,
+    end: Instant,
     r: &mut ProbeResult,
 ) -> Result<(), Failure> {
     let limit = settings.stage_timeout;
+    let stage = || Deadline::new(limit, end);
     let host = endpoint.host.as_str();
     // Where the TCP connection goes.
     let (target_host, target_port) = match proxy {
@@ -463,10 +545,10 @@ fn run_stages(
         None => resolve(&target_host, target_port, limit)
             .map_err(|Failure(_, k, m)| Failure("tcp", k, m))?,
     };
-    let mut stream = timed(r, "tcp", || connect(&addrs, limit).map(|s| (s, None)))?;
+    let mut stream = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
     if proxy.is_some() {
         let code = timed(r, "connect", || {
-            let code = tunnel(&mut stream, host, endpoint.port)?;
+            let code = tunnel(&mut stream, host, endpoint.port, stage())?;
             Ok((code, Some(format!("proxy answered {code}"))))
         });
         let code = code?;
@@ -502,9 +584,9 @@ fn run_stages(
         .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     timed(r, "tls", || {
-        let t0 = Instant::now();
+        let deadline = stage();
         while tls.conn.is_handshaking() {
-            if t0.elapsed() > limit {
+            if deadline.arm(&tls.sock).is_err() {
                 return Err(Failure(
                     "tls",
                     "timeout",
@@ -573,13 +655,16 @@ fn run_stages(
 
     // One cheap GET, whatever the verdict: a proxy's block page answers here too.
     let status = timed(r, "http", || {
+        let deadline = stage();
         let req = format!(
             "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: entra-collect\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
             endpoint.path
         );
-        tls.write_all(req.as_bytes())
+        deadline
+            .arm(&tls.sock)
+            .and_then(|_| tls.write_all(req.as_bytes()))
             .map_err(|e| Failure("http", io_kind(&e), e.to_string()))?;
-        let head = read_head(&mut tls)
+        let head = read_head(&mut tls, deadline)
             .map_err(|e| Failure("http", io_kind(&e), format!("reading the answer: {e}")))?;
         let code = status_code(&head)
             .ok_or_else(|| Failure("http", "http_status", "no HTTP answer".into()))?;
@@ -597,19 +682,97 @@ fn run_stages(
     Ok(())
 }
 
-/// Probe every endpoint at once; each thread ends within its stage limits.
+/// Probe every endpoint at once, within [`phase_limit`] in all. A probe that panicked or is
+/// still running at the end of the phase is recorded as failed with the reason (its thread is
+/// left to end by its own stage limits).
 pub fn probe_all(
     targets: Vec<(Endpoint, Option<String>)>,
     settings: Arc<Settings>,
 ) -> Vec<ProbeResult> {
-    let handles: Vec<_> = targets
+    let total = phase_limit(settings.stage_timeout);
+    run_probes(targets, total, move |ep, proxy, end| {
+        probe_until(ep, proxy, &settings, end)
+    })
+}
+
+/// Run `f` for every target on its own thread, results in input order, waiting at most `total`.
+fn run_probes<F>(
+    targets: Vec<(Endpoint, Option<String>)>,
+    total: Duration,
+    f: F,
+) -> Vec<ProbeResult>
+where
+    F: Fn(&Endpoint, Option<&str>, Instant) -> ProbeResult + Send + Sync + 'static,
+{
+    let end = Instant::now() + total;
+    let f = Arc::new(f);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, (ep, proxy)) in targets.iter().cloned().enumerate() {
+        let (f, tx) = (f.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                f(&ep, proxy.as_deref(), end)
+            }));
+            let _ = tx.send((i, r.map_err(|p| panic_text(p.as_ref()))));
+        });
+    }
+    drop(tx);
+    let mut results: Vec<Option<ProbeResult>> = targets.iter().map(|_| None).collect();
+    let mut left = targets.len();
+    while left > 0 {
+        let wait = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok((i, r)) => {
+                let (ep, proxy) = &targets[i];
+                results[i] = Some(r.unwrap_or_else(|msg| {
+                    failed(
+                        ep,
+                        proxy.as_deref(),
+                        "internal",
+                        format!("the probe panicked: {msg}"),
+                    )
+                }));
+                left -= 1;
+            }
+            Err(_) => break,
+        }
+    }
+    results
         .into_iter()
-        .map(|(ep, proxy)| {
-            let s = settings.clone();
-            std::thread::spawn(move || probe(&ep, proxy.as_deref(), &s))
+        .zip(&targets)
+        .map(|(r, (ep, proxy))| {
+            r.unwrap_or_else(|| {
+                failed(
+                    ep,
+                    proxy.as_deref(),
+                    "timeout",
+                    format!("the probe did not finish within the probe phase's {total:?}"),
+                )
+            })
         })
-        .collect();
-    handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        .collect()
+}
+
+/// A probe that ended outside its stages (panicked, or past the phase deadline).
+fn failed(ep: &Endpoint, proxy: Option<&str>, kind: &'static str, msg: String) -> ProbeResult {
+    let mut r = blank(ep, proxy);
+    r.stages.push(Stage {
+        name: "probe",
+        ok: false,
+        ms: 0,
+        detail: Some(msg.clone()),
+    });
+    r.failed_stage = Some("probe");
+    r.error_kind = Some(kind);
+    r.error = Some(msg);
+    r
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]
@@ -643,6 +806,41 @@ mod tests {
             Some(407)
         );
         assert_eq!(status_code("SSH-2.0"), None);
+    }
+
+    fn target(host: &str) -> (Endpoint, Option<String>) {
+        (ep(host, "/"), None)
+    }
+
+    /// A panicking probe is a failed result with the reason, not a missing one; one that
+    /// outlives the phase is a failed result too, and the phase ends on time.
+    #[test]
+    fn panicked_and_overdue_probes_are_recorded_as_failed() {
+        let t0 = Instant::now();
+        let rs = run_probes(
+            vec![target("boom"), target("slow"), target("fine")],
+            Duration::from_millis(500),
+            |ep, proxy, _| match ep.host.as_str() {
+                "boom" => panic!("kaput"),
+                "slow" => {
+                    std::thread::sleep(Duration::from_secs(3));
+                    blank(ep, proxy)
+                }
+                _ => ProbeResult {
+                    ok: true,
+                    ..blank(ep, proxy)
+                },
+            },
+        );
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        assert_eq!(rs.len(), 3);
+        assert_eq!(rs[0].host, "boom");
+        assert_eq!(rs[0].error_kind, Some("internal"));
+        assert!(rs[0].error.as_deref().unwrap().contains("kaput"));
+        assert!(!rs[0].ok);
+        assert_eq!(rs[1].error_kind, Some("timeout"));
+        assert_eq!(rs[1].failed_stage, Some("probe"));
+        assert!(rs[2].ok);
     }
 
     #[test]
