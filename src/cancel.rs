@@ -52,8 +52,9 @@ pub fn install_handler(cancel: Cancel, on_second: fn()) -> Result<(), ctrlc::Err
     let hits = AtomicUsize::new(0);
     ctrlc::set_handler(move || {
         if hits.fetch_add(1, Ordering::SeqCst) == 0 {
-            eprintln!(
-                "\nentra-collect: interrupted; stopping and writing a partial bundle (Ctrl-C again to quit now)"
+            // Never a panic on a closed stderr.
+            crate::fsutil::err_line(
+                "\nentra-collect: interrupted; stopping and writing a partial bundle (Ctrl-C again to quit now)",
             );
             cancel.cancel();
         } else {
