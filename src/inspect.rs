@@ -8,7 +8,8 @@
 //!   which keeps only one entry per name;
 //! - entries whose local header and data overlap another's (one deflate stream referenced many
 //!   times, the classic zip bomb) make the whole archive refused before anything is inflated;
-//! - names that are absolute, climb out (`..`) or decode differently than stored are refused;
+//! - names that are absolute, climb out (`..`), hold control or bidi characters or decode
+//!   differently than stored are refused;
 //!   directory entries, symlinks and other special files are never part of a genuine bundle and
 //!   fail verification without being read;
 //! - every other entry is streamed through SHA-256 with a per-entry cap, a total
@@ -33,7 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::analyze::{self, Finding, Lang, Model};
 use crate::bundle::{EntryName, MANIFEST_NAME, Manifest};
 use crate::report::Texts;
-use crate::term::{terminal_safe, terminal_safe_text};
+use crate::term::{is_terminal_safe, terminal_safe, terminal_safe_text};
 
 const MIB: u64 = 1 << 20;
 
@@ -342,18 +343,23 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
     let mut texts = Texts::new();
     let mut text_total = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
-    let checked = zip.len().min(limits.max_entries);
-    if zip.len() > checked {
-        v.skipped = zip.len() - checked;
+    if zip.len() > limits.max_entries {
+        v.skipped = zip.len() - limits.max_entries;
         v.skipped_reason = Some(format!(
             "only the first {} entries are checked",
             limits.max_entries
         ));
     }
-    for i in 0..checked {
+    // The manifest is one of the entries checked.
+    let mut left = limits.max_entries.saturating_sub(1);
+    for i in 0..zip.len() {
         if i == manifest_index {
             continue;
         }
+        if left == 0 {
+            break;
+        }
+        left -= 1;
         let (raw_name, is_dir, decoded, kind, declared) = {
             let e = zip
                 .by_index_data(i)
@@ -374,7 +380,10 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
         } else {
             raw_name.as_str()
         };
-        if EntryName::new(check_name).is_err() || decoded.as_deref() != Some(raw_name.as_str()) {
+        if EntryName::new(check_name).is_err()
+            || decoded.as_deref() != Some(raw_name.as_str())
+            || !is_terminal_safe(&raw_name)
+        {
             v.unsafe_names.push(raw_name);
             continue;
         }

@@ -37,6 +37,11 @@ fn escape_with(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether `s` holds nothing [`terminal_safe`] would escape.
+pub fn is_terminal_safe(s: &str) -> bool {
+    !s.chars().any(dangerous)
+}
+
 /// One line of untrusted text (a name, a field): every control character, newlines and tabs
 /// included, and every bidi control becomes a visible escape.
 pub fn terminal_safe(s: &str) -> Cow<'_, str> {
