@@ -7,9 +7,7 @@
 mod hostile;
 
 fn main() {
-    let dir = std::env::args_os()
-        .nth(1)
-        .expect("usage: hostile_zips DIR");
+    let dir = std::env::args_os().nth(1).expect("usage: hostile_zips DIR");
     let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (id, build) in hostile::all() {

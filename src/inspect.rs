@@ -395,10 +395,10 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
             v.not_regular.push(raw_name);
             continue;
         }
-        let listed_size = listed.get(raw_name.as_str()).map(|&k| manifest.files[k].size);
-        let stop_at = listed_size
-            .unwrap_or(u64::MAX)
-            .min(limits.max_entry_bytes);
+        let listed_size = listed
+            .get(raw_name.as_str())
+            .map(|&k| manifest.files[k].size);
+        let stop_at = listed_size.unwrap_or(u64::MAX).min(limits.max_entry_bytes);
         let mut keep_text = analysis_input(&raw_name);
         let mut text = Vec::new();
         if keep_text {
@@ -428,8 +428,7 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
                     hasher.update(&buf[..n]);
                     size += n as u64;
                     if keep_text {
-                        if size > limits.max_text_entry
-                            || text_total + size > limits.max_text_total
+                        if size > limits.max_text_entry || text_total + size > limits.max_text_total
                         {
                             keep_text = false;
                             text = Vec::new();
@@ -745,7 +744,9 @@ fn central_directory_names(
         }
     }
     if names.len() as u64 != entries {
-        return Err(bad("the central directory does not hold the entries it declares"));
+        return Err(bad(
+            "the central directory does not hold the entries it declares",
+        ));
     }
     Ok(names)
 }

@@ -86,7 +86,10 @@ mod tests {
             terminal_safe_text("x\u{1b}[8m\nnext\tcol\r"),
             "x\\x1b[8m\nnext\tcol\\x0d"
         );
-        assert!(matches!(terminal_safe("plain é ü 日本 \\x1b"), Cow::Borrowed(_)));
+        assert!(matches!(
+            terminal_safe("plain é ü 日本 \\x1b"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

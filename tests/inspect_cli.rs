@@ -221,7 +221,9 @@ fn i03_one_stream_referenced_by_many_entries_is_refused() {
         inspect(&z, &[])
             .code(1)
             .stdout(predicate::str::is_empty())
-            .stderr(predicate::str::contains("NOT VERIFIED: refused: entries overlap"));
+            .stderr(predicate::str::contains(
+                "NOT VERIFIED: refused: entries overlap",
+            ));
     }
 }
 
@@ -247,7 +249,9 @@ fn i06_any_duplicate_name_fails_verification() {
     assert_eq!(v["duplicates"], serde_json::json!(["summary.md"]));
     inspect(&z, &[]).code(1).stdout(
         predicate::str::contains("NOT VERIFIED")
-            .and(predicate::str::contains("- duplicate names (not read): summary.md"))
+            .and(predicate::str::contains(
+                "- duplicate names (not read): summary.md",
+            ))
             .and(predicate::str::contains("nothing to see").not()),
     );
     let z = hostile_file(d.path(), "i06b.zip", hostile::i06b_duplicate_manifest());
@@ -263,7 +267,10 @@ fn i06_any_duplicate_name_fails_verification() {
 fn i07_directory_entries_fail_verification() {
     let d = tempfile::tempdir().unwrap();
     let z = hostile_file(d.path(), "i07.zip", hostile::i07_directory_with_data());
-    assert_eq!(verification(&z)["directories"], serde_json::json!(["debug/"]));
+    assert_eq!(
+        verification(&z)["directories"],
+        serde_json::json!(["debug/"])
+    );
     let z = hostile_file(d.path(), "i07b.zip", hostile::i07b_climbing_directory());
     assert_eq!(
         verification(&z)["unsafe_names"],
@@ -290,9 +297,9 @@ fn i05_symlink_entries_are_refused() {
     let z = hostile_file(d.path(), "i05.zip", hostile::i05_symlink());
     let v = verification(&z);
     assert_eq!(v["not_regular"], serde_json::json!(["summary.md"]));
-    inspect(&z, &[])
-        .code(1)
-        .stdout(predicate::str::contains("symlinks or special files (not read): summary.md"));
+    inspect(&z, &[]).code(1).stdout(predicate::str::contains(
+        "symlinks or special files (not read): summary.md",
+    ));
 }
 
 #[test]
@@ -310,7 +317,10 @@ fn i08b_escape_sequences_and_bidi_controls_are_printed_escaped() {
     assert!(text.starts_with("NOT VERIFIED"), "{text}");
     // The fake verdict in the hostname stays on the hostname's line, escaped.
     assert!(!text.lines().any(|l| l.starts_with("Verified")), "{text}");
-    assert!(text.contains("pc\\x1b[2J\\x1b[H\\x0aVerified: all 3"), "{text}");
+    assert!(
+        text.contains("pc\\x1b[2J\\x1b[H\\x0aVerified: all 3"),
+        "{text}"
+    );
     assert!(text.contains("debug/\\x1b[2Jx\\u{202e}gol.txt"), "{text}");
     assert!(text.contains("notes\\x9b8m.txt"), "{text}");
 

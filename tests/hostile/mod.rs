@@ -185,10 +185,18 @@ pub fn i03_shared_stream() -> Vec<u8> {
 fn with_shared_and_own(entries: &[Raw], own: usize) -> Vec<u8> {
     let shared = raw_zip(&entries[..own], true);
     // Cut the shared zip before its central directory, add the own entry, rebuild the directory.
-    let cd_start = u32::from_le_bytes(shared[shared.len() - 6..shared.len() - 2].try_into().unwrap());
+    let cd_start = u32::from_le_bytes(
+        shared[shared.len() - 6..shared.len() - 2]
+            .try_into()
+            .unwrap(),
+    );
     let mut body = shared[..cd_start as usize].to_vec();
     let own_zip = raw_zip(&entries[own..=own], false);
-    let own_cd = u32::from_le_bytes(own_zip[own_zip.len() - 6..own_zip.len() - 2].try_into().unwrap());
+    let own_cd = u32::from_le_bytes(
+        own_zip[own_zip.len() - 6..own_zip.len() - 2]
+            .try_into()
+            .unwrap(),
+    );
     let own_off = body.len() as u32;
     body.extend_from_slice(&own_zip[..own_cd as usize]);
     let cd_at = body.len() as u32;
@@ -240,7 +248,10 @@ pub fn i09_many_records(records: usize) -> Vec<u8> {
     let empty = sha(b"");
     let e = deflated("x", b"");
     let names: Vec<String> = (0..records).map(|i| format!("f/{i:06}")).collect();
-    let listed: Vec<_> = names.iter().map(|n| (n.clone(), 0u64, empty.clone())).collect();
+    let listed: Vec<_> = names
+        .iter()
+        .map(|n| (n.clone(), 0u64, empty.clone()))
+        .collect();
     let mut entries: Vec<Raw> = names.iter().map(|n| e.named(n)).collect();
     entries.push(deflated("manifest.json", &manifest(&listed, "h")));
     raw_zip(&entries, false)
@@ -248,7 +259,8 @@ pub fn i09_many_records(records: usize) -> Vec<u8> {
 
 /// I06: a hostile `summary.md` first, the listed one second.
 pub fn i06_duplicate_summary() -> Vec<u8> {
-    let (mut entries, listed) = bundle_entries(&[("summary.md", SUMMARY), ("findings.json", FINDINGS)]);
+    let (mut entries, listed) =
+        bundle_entries(&[("summary.md", SUMMARY), ("findings.json", FINDINGS)]);
     entries.insert(0, deflated("summary.md", b"# All good, nothing to see\n"));
     entries.push(deflated("manifest.json", &manifest(&listed, "h")));
     raw_zip(&entries, false)
@@ -314,8 +326,11 @@ pub fn i08b_escapes() -> Vec<u8> {
     raw_zip(&entries, false)
 }
 
+/// Builds one hostile zip.
+pub type Build = fn() -> Vec<u8>;
+
 /// Every hostile zip, by the attacker-test id.
-pub fn all() -> Vec<(&'static str, fn() -> Vec<u8>)> {
+pub fn all() -> Vec<(&'static str, Build)> {
     vec![
         ("I02", i02_sixteen_bombs),
         ("I03", i03_shared_stream),
