@@ -496,7 +496,10 @@ fn run_inspect(bundle: &Path, json_out: bool, lang: Lang, max_entry_bytes: u64) 
     let r = match crate::inspect::inspect(bundle, max_entry_bytes, lang) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("entra-collect: error: {}", terminal_safe_text(&e.to_string()));
+            eprintln!(
+                "entra-collect: error: {}",
+                terminal_safe_text(&e.to_string())
+            );
             return Exit::Failure;
         }
     };

@@ -757,7 +757,7 @@ mod tests {
 
     #[test]
     fn json_value_count_ignores_strings() {
-        assert_eq!(json_value_count(br#"{"a,b:[{":1}"#), 2);
+        assert_eq!(json_value_count(br#"{"a,b:[{":1}"#), 3);
         assert_eq!(json_value_count(br#"["","",""]"#), 4);
         assert_eq!(json_value_count(br#""\",""#), 1);
     }
