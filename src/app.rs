@@ -524,10 +524,14 @@ fn print_findings(findings: &[Finding], progress: &Progress, lang: Lang) {
 
 /// `entra-collect inspect`: 0 when verified, 1 when not (or unreadable).
 fn run_inspect(bundle: &Path, json_out: bool, lang: Lang, max_entry_bytes: u64) -> Exit {
+    use crate::term::{json_terminal_safe, terminal_safe_text};
     let r = match crate::inspect::inspect(bundle, max_entry_bytes, lang) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("entra-collect: error: {e}");
+            eprintln!(
+                "entra-collect: error: {}",
+                terminal_safe_text(&e.to_string())
+            );
             return Exit::Failure;
         }
     };
@@ -542,42 +546,20 @@ fn run_inspect(bundle: &Path, json_out: bool, lang: Lang, max_entry_bytes: u64) 
             "status": r.manifest.status,
             "findings": r.findings,
         });
+        // JSON escapes C0 controls itself; DEL, C1 and bidi controls become \uXXXX escapes.
         match redact_json(&redactor, &value) {
-            Ok(t) => print!("{}", t.as_str()),
+            Ok(t) => print!("{}", json_terminal_safe(t.as_str())),
             Err(e) => eprintln!("entra-collect: error: {e}"),
         }
     } else {
-        let mut manifest = r.manifest.clone();
+        // Everything from the bundle is escaped: fields one by one (newlines too), then the page.
+        let (mut manifest, findings) = r.terminal_safe_parts();
         // Re-render with this version's findings; the manifest's own file list is kept.
         manifest.files.retain(|f| f.path != "summary.md");
-        let page = report::summary_md(&manifest, &r.texts, &r.findings, lang);
-        let head = if v.verified {
-            lang.t(
-                &format!("Verified: all {} entries match the manifest (sha256 and size).", v.entries),
-                &format!("検証済み: {} 個のエントリすべてがマニフェスト (sha256 とサイズ) と一致します。", v.entries),
-            )
-        } else {
-            let list = |name: &str, items: &[String]| {
-                if items.is_empty() {
-                    String::new()
-                } else {
-                    format!("\n- {name}: {}", items.join(", "))
-                }
-            };
-            format!(
-                "{}{}{}{}{}{}",
-                lang.t(
-                    "NOT VERIFIED: the bundle does not match its manifest.",
-                    "検証失敗: バンドルがマニフェストと一致しません。"
-                ),
-                list("missing", &v.missing),
-                list("extra", &v.extra),
-                list("altered", &v.altered),
-                list("unsafe names (not read)", &v.unsafe_names),
-                list("over the size cap (not read)", &v.oversized),
-            )
-        };
-        print!("{}", redactor.redact(&format!("{head}\n\n{page}")).as_str());
+        let page = report::summary_md(&manifest, &r.texts, &findings, lang);
+        let head = v.headline(lang);
+        let out = redactor.redact(&format!("{head}\n\n{page}"));
+        print!("{}", terminal_safe_text(out.as_str()));
     }
     if v.verified { Exit::Ok } else { Exit::Failure }
 }

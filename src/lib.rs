@@ -23,4 +23,5 @@ pub mod probe;
 pub mod progress;
 pub mod redact;
 pub mod report;
+pub mod term;
 pub mod trace;

@@ -1,6 +1,7 @@
 //! `entra-collect inspect` on real, tampered and malicious bundles.
 
 mod common;
+mod hostile;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -181,4 +182,155 @@ fn not_a_zip_truncated_and_no_manifest_are_clear_errors() {
     inspect(&d.path().join("absent.zip"), &[])
         .code(1)
         .stderr(predicate::str::contains("cannot open"));
+}
+
+// The attacker tests: each hostile zip fails verification (exit 1), quickly and without holding
+// what it inflates (peak RSS and time: scripts/inspect-hostile.sh, docs/performance.md).
+
+fn hostile_file(dir: &Path, name: &str, bytes: Vec<u8>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn verification(path: &Path) -> serde_json::Value {
+    let out = inspect(path, &["--json"]).code(1);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["verification"]["verified"], false);
+    v["verification"].clone()
+}
+
+#[test]
+fn i02_sixteen_listed_bombs_exceed_the_decompression_budget() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i02.zip", hostile::i02_sixteen_bombs());
+    inspect(&z, &[])
+        .code(1)
+        .stdout(predicate::str::contains("Verified").not())
+        .stderr(predicate::str::contains("NOT VERIFIED: budget exceeded"));
+}
+
+#[test]
+fn i03_one_stream_referenced_by_many_entries_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("i03.zip", hostile::i03_shared_stream()),
+        ("i03c.zip", hostile::i03c_overlapping_traces()),
+    ] {
+        let z = hostile_file(d.path(), name, bytes);
+        inspect(&z, &[])
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(
+                "NOT VERIFIED: refused: entries overlap",
+            ));
+    }
+}
+
+#[test]
+fn i09_manifest_size_is_capped_and_many_records_are_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i09.zip", hostile::i09_huge_manifest(200_000));
+    inspect(&z, &[])
+        .code(1)
+        .stderr(predicate::str::contains("is not valid: larger than 16 MiB"));
+    // 9,999 listed entries: the listed/extra comparison is a hash lookup, and it verifies.
+    let z = hostile_file(d.path(), "many.zip", hostile::i09_many_records(9_999));
+    inspect(&z, &[])
+        .success()
+        .stdout(predicate::str::contains("Verified: all 10000 entries"));
+}
+
+#[test]
+fn i06_any_duplicate_name_fails_verification() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i06.zip", hostile::i06_duplicate_summary());
+    let v = verification(&z);
+    assert_eq!(v["duplicates"], serde_json::json!(["summary.md"]));
+    inspect(&z, &[]).code(1).stdout(
+        predicate::str::contains("NOT VERIFIED")
+            .and(predicate::str::contains(
+                "- duplicate names (not read): summary.md",
+            ))
+            .and(predicate::str::contains("nothing to see").not()),
+    );
+    let z = hostile_file(d.path(), "i06b.zip", hostile::i06b_duplicate_manifest());
+    inspect(&z, &["--json"])
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "NOT VERIFIED: refused: 2 entries are named manifest.json",
+        ));
+}
+
+#[test]
+fn i07_directory_entries_fail_verification() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i07.zip", hostile::i07_directory_with_data());
+    assert_eq!(
+        verification(&z)["directories"],
+        serde_json::json!(["debug/"])
+    );
+    let z = hostile_file(d.path(), "i07b.zip", hostile::i07b_climbing_directory());
+    assert_eq!(
+        verification(&z)["unsafe_names"],
+        serde_json::json!(["../../evil/"])
+    );
+    assert!(!d.path().parent().unwrap().join("evil").exists());
+}
+
+#[test]
+fn i11_entries_past_the_cap_are_counted_as_skipped_never_verified() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i11.zip", hostile::i11_unlisted_past_the_cap());
+    let v = verification(&z);
+    assert_eq!(v["skipped"], 1);
+    assert_eq!(v["entries"], 10_000);
+    inspect(&z, &[]).code(1).stdout(predicate::str::contains(
+        "- skipped (not checked): 1 entries: only the first 10000 entries are checked",
+    ));
+}
+
+#[test]
+fn i05_symlink_entries_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i05.zip", hostile::i05_symlink());
+    let v = verification(&z);
+    assert_eq!(v["not_regular"], serde_json::json!(["summary.md"]));
+    inspect(&z, &[]).code(1).stdout(predicate::str::contains(
+        "symlinks or special files (not read): summary.md",
+    ));
+}
+
+#[test]
+fn i08b_escape_sequences_and_bidi_controls_are_printed_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let z = hostile_file(d.path(), "i08b.zip", hostile::i08b_escapes());
+    let dangerous = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    let out = inspect(&z, &[]).code(1);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!text.chars().any(dangerous), "{text:?}");
+    assert!(text.starts_with("NOT VERIFIED"), "{text}");
+    // The fake verdict in the hostname stays on the hostname's line, escaped.
+    assert!(!text.lines().any(|l| l.starts_with("Verified")), "{text}");
+    assert!(
+        text.contains("pc\\x1b[2J\\x1b[H\\x0aVerified: all 3"),
+        "{text}"
+    );
+    assert!(text.contains("debug/\\x1b[2Jx\\u{202e}gol.txt"), "{text}");
+    assert!(text.contains("notes\\x9b8m.txt"), "{text}");
+
+    let out = inspect(&z, &["--json"]).code(1);
+    let json = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(!json.chars().any(dangerous), "{json:?}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // JSON escapes (\u001b, \u202e, \u009b) parse back to the names as stored.
+    assert_eq!(
+        v["verification"]["unsafe_names"],
+        serde_json::json!(["debug/\u{1b}[2Jx\u{202e}gol.txt", "notes\u{9b}8m.txt"])
+    );
 }
