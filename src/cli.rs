@@ -65,8 +65,9 @@ enum Commands {
         /// Language of the output (default: from LC_ALL / LANG)
         #[arg(long, value_enum, value_name = "LANG")]
         lang: Option<LangArg>,
-        /// Largest decompressed entry read, in MiB (a guard against zip bombs)
-        #[arg(long, default_value_t = 256, value_name = "MB", hide = true)]
+        /// Largest decompressed entry read, in MiB (a guard against zip bombs; above the largest
+        /// trace a bundle can hold by default, --trace-max-mb 1024)
+        #[arg(long, default_value_t = 4096, value_name = "MB", hide = true)]
         max_entry_mb: u64,
     },
     /// Network trace housekeeping

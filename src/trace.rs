@@ -404,7 +404,8 @@ pub fn start(platform: Platform, env: &Env, max_mb: u64) -> Result<Arc<Trace>, S
                     .to_string();
                 return Err(format!(
                     "netsh trace start failed (exit code {}): {first}",
-                    out.exit_code.map_or_else(|| "none".to_string(), |c| c.to_string())
+                    out.exit_code
+                        .map_or_else(|| "none".to_string(), |c| c.to_string())
                 ));
             }
             inner.outputs.push(out);

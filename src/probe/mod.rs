@@ -94,9 +94,10 @@ impl Stores {
         os.add_parsable_certificates(native.certs);
         let bundle = requests_ca_bundle.and_then(|p| {
             // A user-named file: capped, and never a FIFO or device (it could block or be endless).
-            let data = crate::fsutil::read_capped(std::path::Path::new(p), crate::fsutil::CA_BUNDLE_CAP)
-                .ok()?
-                .data;
+            let data =
+                crate::fsutil::read_capped(std::path::Path::new(p), crate::fsutil::CA_BUNDLE_CAP)
+                    .ok()?
+                    .data;
             Some((p.to_string(), Arc::new(store_from_pem(&data))))
         });
         Stores {
