@@ -628,6 +628,44 @@ struct Spec {
     recurse_after_dashdash: bool,
     /// Show `scheme://host[:port]` of URL values.
     urls: bool,
+    /// Positional values that are safe by their shape (a registry key path for `reg`).
+    keep_positional: fn(&str) -> bool,
+}
+
+/// Positional values are kept by shape only while nothing before them was withheld (`reg add
+/// KEY /d DATA` has its data withheld, and what follows it is not trusted either).
+fn leading_lost_to_value(out: &[String]) -> bool {
+    out.iter().any(|a| a.contains(MARKER))
+}
+
+fn no_positional(_: &str) -> bool {
+    false
+}
+
+/// `HKLM\SOFTWARE\...` and reg's switches (`/s`, `/v`, `/reg:64`): what `reg query` is given
+/// by the collectors. A value name or data (`/d X`) is not kept.
+fn registry_path_or_switch(a: &str) -> bool {
+    let key = [
+        "HKLM",
+        "HKCU",
+        "HKCR",
+        "HKU",
+        "HKCC",
+        "HKEY_LOCAL_MACHINE",
+        "HKEY_CURRENT_USER",
+    ]
+    .iter()
+    .any(|h| {
+        a.strip_prefix(h)
+            .is_some_and(|r| r.is_empty() || r.starts_with('\\'))
+    }) && a
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " \\._-{}".contains(c));
+    let switch = matches!(
+        a.to_ascii_lowercase().as_str(),
+        "/s" | "/ve" | "/f" | "/reg:64" | "/reg:32"
+    );
+    key || switch
 }
 
 enum Leading {
@@ -645,6 +683,7 @@ const AZ_SPEC: Spec = Spec {
     leading: Leading::CommandWords,
     recurse_after_dashdash: false,
     urls: false,
+    keep_positional: no_positional,
 };
 
 const EC_SPEC: Spec = Spec {
@@ -655,6 +694,7 @@ const EC_SPEC: Spec = Spec {
     leading: Leading::Words(EC_WORDS),
     recurse_after_dashdash: true,
     urls: false,
+    keep_positional: no_positional,
 };
 
 /// Subcommand words of the system tools the collectors and the trace run (their own
@@ -672,6 +712,7 @@ const OPENSSL_SPEC: Spec = Spec {
 };
 const REG_SPEC: Spec = Spec {
     leading: Leading::Words(REG_WORDS),
+    keep_positional: registry_path_or_switch,
     ..GENERIC_SPEC
 };
 const NETSH_SPEC: Spec = Spec {
@@ -687,6 +728,7 @@ const GENERIC_SPEC: Spec = Spec {
     leading: Leading::None,
     recurse_after_dashdash: false,
     urls: true,
+    keep_positional: no_positional,
 };
 
 fn is_number(s: &str) -> bool {
@@ -792,7 +834,7 @@ fn sanitize_gnu(args: &[String], spec: &Spec, sink: &mut Sink) -> Vec<String> {
                     Leading::CommandWords => is_az_command_word(a),
                     Leading::Words(w) => w.contains(&a),
                 };
-            if keep {
+            if keep || (!leading_lost_to_value(&out) && (spec.keep_positional)(a)) {
                 out.push(a.to_string());
             } else {
                 leading = false;
@@ -3056,5 +3098,26 @@ mod tests {
             }
             let _ = sanitize_az_arguments_line(&format!("Command arguments: [{script}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod reg_tests {
+    use super::*;
+
+    fn run(a: &[&str]) -> Vec<String> {
+        sanitize_argv(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>()).argv
+    }
+
+    #[test]
+    fn reg_query_keeps_its_key_and_switches_but_not_data() {
+        let k = r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319";
+        assert_eq!(run(&["reg", "query", k, "/s"]), ["reg", "query", k, "/s"]);
+        let out = run(&["reg", "add", k, "/v", "X", "/d", "Zq8~secret"]).join(" ");
+        assert!(!out.contains("Zq8~secret"), "{out}");
+        assert!(
+            !out.contains("HKLM"),
+            "after a withheld word nothing is trusted: {out}"
+        );
     }
 }
