@@ -8,6 +8,8 @@
 
 pub mod analyze;
 pub mod app;
+#[cfg(test)]
+mod arch_tests;
 pub mod bundle;
 pub mod cancel;
 pub mod cli;
