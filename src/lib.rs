@@ -27,3 +27,4 @@ pub mod redact;
 pub mod report;
 pub mod term;
 pub mod trace;
+pub mod vocab;

@@ -15,22 +15,15 @@ use serde_json::{Value, json};
 use super::{Collector, Context, Outcome, reg};
 use crate::exec::Cmd;
 use crate::probe::proxy::{self, EnvProxies, Family, WinHttp, WinInet};
-use crate::probe::{self, Cloud, Settings, Stores};
+use crate::probe::{self, Settings, Stores};
 use crate::redact::url;
+use crate::vocab::{Cloud, Env, NetworkConfig};
 
 /// Maps endpoint host names to loopback addresses instead of DNS (tests only):
 /// `host=127.0.0.1:port,host2=...`.
 pub const PROBE_OVERRIDE_ENV: &str = "ENTRA_COLLECT_PROBE_OVERRIDE";
 
 const INTERNET_SETTINGS: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
-
-/// Settings for the network collectors.
-#[derive(Debug, Clone, Copy)]
-pub struct NetworkConfig {
-    pub probes: bool,
-    pub cloud: Cloud,
-    pub stage_timeout: Duration,
-}
 
 /// Everything known about proxies.
 pub struct ProxyFacts {
@@ -153,7 +146,7 @@ pub struct NetworkProbes {
 }
 
 /// Parse the test override `host=ip:port,...`.
-pub fn overrides(env: &super::Env) -> HashMap<String, SocketAddr> {
+pub fn overrides(env: &Env) -> HashMap<String, SocketAddr> {
     env.get(PROBE_OVERRIDE_ENV)
         .unwrap_or("")
         .split(',')
