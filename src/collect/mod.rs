@@ -228,6 +228,8 @@ pub fn all(
     if let Some((run, live)) = debug_run {
         v.push(Arc::new(debug_run::DebugRunCollector::new(run, live)));
     }
+    // Both network collectors use the proxy facts; they are read once per run.
+    let proxy_facts = Arc::new(network::ProxyCell::default());
     v.extend([
         Arc::new(system::System) as Arc<dyn Collector>,
         Arc::new(environment::Environment),
@@ -235,9 +237,15 @@ pub fn all(
         Arc::new(versions_powershell::VersionsPowerShell),
         Arc::new(context::Contexts),
         Arc::new(context::Caches),
-        Arc::new(network::NetworkProxy { cloud: net.cloud }),
+        Arc::new(network::NetworkProxy {
+            cloud: net.cloud,
+            facts: proxy_facts.clone(),
+        }),
         Arc::new(tls::Tls),
-        Arc::new(network::NetworkProbes { config: net }),
+        Arc::new(network::NetworkProbes {
+            config: net,
+            facts: proxy_facts,
+        }),
     ]);
     v
 }
