@@ -10,12 +10,12 @@ use anyhow::Context as _;
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::analyze::{self, Finding, Lang, Model, Severity};
+use crate::analyze::{self, Finding, Model, Severity};
 use crate::bundle::manifest::{self, CollectorRecord, Invocation, Manifest, Status, Tool};
 use crate::bundle::{BundleError, BundleWriter, EntryName};
 use crate::cancel::{self, Cancel};
 use crate::cli::Cli;
-use crate::collect::{self, Context, EntryData, Env, Limits, environment, system};
+use crate::collect::{self, Context, EntryData, Limits, environment, system};
 use crate::config::{CollectConfig, Command};
 use crate::exec::Runner;
 use crate::exit::Exit;
@@ -23,6 +23,7 @@ use crate::progress::Progress;
 use crate::redact::{Options as RedactOptions, Redacted, Redactor};
 use crate::report;
 use crate::trace::{self, TraceGuard};
+use crate::vocab::{Env, Lang, Texts};
 
 /// Parse result to exit code; the one place errors are printed.
 pub fn main_with(cli: Cli) -> Exit {
@@ -221,7 +222,7 @@ pub fn run(
     }
     reports.extend(trace_report);
 
-    let mut texts = report::Texts::new();
+    let mut texts = Texts::new();
     let mut collectors = Vec::new();
     for mut r in reports {
         let mut written = Vec::new();

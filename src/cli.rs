@@ -102,13 +102,13 @@ enum LangArg {
     Ja,
 }
 
-fn lang_of(arg: Option<LangArg>) -> crate::analyze::Lang {
+fn lang_of(arg: Option<LangArg>) -> crate::vocab::Lang {
     match arg {
-        Some(LangArg::En) => crate::analyze::Lang::En,
-        Some(LangArg::Ja) => crate::analyze::Lang::Ja,
+        Some(LangArg::En) => crate::vocab::Lang::En,
+        Some(LangArg::Ja) => crate::vocab::Lang::Ja,
         None => {
             let var = |n: &str| std::env::var(n).ok();
-            crate::analyze::Lang::from_locale(
+            crate::vocab::Lang::from_locale(
                 var("LC_ALL").as_deref(),
                 var("LC_MESSAGES").as_deref(),
                 var("LANG").as_deref(),
@@ -285,12 +285,12 @@ impl Cli {
             debug_run,
             tenant: args.tenant,
             lang: lang_of(args.lang),
-            network: crate::collect::network::NetworkConfig {
+            network: crate::vocab::NetworkConfig {
                 probes: !args.no_network,
                 cloud: match args.cloud {
-                    CloudArg::Public => crate::probe::Cloud::Public,
-                    CloudArg::Usgov => crate::probe::Cloud::UsGov,
-                    CloudArg::China => crate::probe::Cloud::China,
+                    CloudArg::Public => crate::vocab::Cloud::Public,
+                    CloudArg::Usgov => crate::vocab::Cloud::UsGov,
+                    CloudArg::China => crate::vocab::Cloud::China,
                 },
                 stage_timeout: Duration::from_secs(args.probe_timeout),
             },

@@ -18,7 +18,7 @@ pub enum Command {
     Inspect {
         bundle: PathBuf,
         json: bool,
-        lang: crate::analyze::Lang,
+        lang: crate::vocab::Lang,
         max_entry_bytes: u64,
     },
     /// Stop a network trace left running by an earlier run.
@@ -96,9 +96,9 @@ pub struct CollectConfig {
     pub tenant: Option<String>,
     pub net_trace: Option<NetTrace>,
     /// Language of summary.md, findings and console messages.
-    pub lang: crate::analyze::Lang,
+    pub lang: crate::vocab::Lang,
     /// Proxy, TLS and probe settings.
-    pub network: crate::collect::network::NetworkConfig,
+    pub network: crate::vocab::NetworkConfig,
 }
 
 impl CollectConfig {

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::collect::Env;
+use crate::vocab::Env;
 
 /// A CA bundle: the largest real ones are a few hundred KiB.
 pub const CA_BUNDLE_CAP: u64 = 32 << 20;

@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::analyze::{self, Finding, Lang, Model};
+use crate::analyze::{self, Finding, Model};
 use crate::bundle::{EntryName, MANIFEST_NAME, Manifest};
-use crate::report::Texts;
 use crate::term::{is_terminal_safe, terminal_safe, terminal_safe_text};
+use crate::vocab::{Lang, Texts};
 
 const MIB: u64 = 1 << 20;
 

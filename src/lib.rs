@@ -8,6 +8,8 @@
 
 pub mod analyze;
 pub mod app;
+#[cfg(test)]
+mod arch_tests;
 pub mod bundle;
 pub mod cancel;
 pub mod cli;
@@ -25,3 +27,4 @@ pub mod redact;
 pub mod report;
 pub mod term;
 pub mod trace;
+pub mod vocab;

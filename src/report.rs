@@ -6,11 +6,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::analyze::{Finding, Lang, Severity};
+use crate::analyze::{Finding, Severity};
 use crate::bundle::manifest::{Manifest, Status};
-
-/// The bundle's text entries by name.
-pub type Texts = BTreeMap<String, String>;
+use crate::vocab::{Lang, Texts};
 
 fn json(texts: &Texts, name: &str) -> Option<Value> {
     texts.get(name).and_then(|t| serde_json::from_str(t).ok())
@@ -379,5 +377,70 @@ fn verdict_section(s: &mut String, findings: &[Finding], lang: Lang) {
             }
         }
         let _ = writeln!(s, "\n{}: {}\n", lang.t("More", "参考"), f.docs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::tests::{collector, healthy, intercepted, log, with};
+    use crate::analyze::{Model, analyze};
+
+    /// The whole page for a bundle with findings (the fixtures are the findings tests' own).
+    #[test]
+    fn golden_summary() {
+        use crate::bundle::manifest::{Host, Invocation, Manifest, Tool};
+        let texts = log(
+            with(
+                healthy(),
+                "network/probes.json",
+                intercepted("tls_untrusted"),
+            ),
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate",
+        );
+        let collectors = vec![
+            collector("debug.run", Status::Ok, Some(1)),
+            collector("versions.az", Status::Ok, None),
+        ];
+        let findings = analyze(
+            &Model {
+                texts: &texts,
+                collectors: &collectors,
+            },
+            Lang::En,
+        );
+        let m = Manifest {
+            schema_version: 1,
+            tool: Tool {
+                name: "entra-collect".into(),
+                version: "0.1.0".into(),
+            },
+            created_at: "2026-11-25T06:00:00.000Z".into(),
+            finished_at: "2026-11-25T06:00:01.000Z".into(),
+            status: "complete".into(),
+            host: Host {
+                hostname: "PC01".into(),
+                os: "Windows".into(),
+                os_version: "11 (26100)".into(),
+                kernel: "26100".into(),
+                arch: "x86_64".into(),
+                platform: "windows".into(),
+            },
+            invocation: Invocation {
+                args: vec!["--run".into(), "az".into()],
+                timeout_secs: 60,
+            },
+            collectors,
+            files: vec![],
+        };
+        insta::assert_snapshot!("summary_en", summary_md(&m, &texts, &findings, Lang::En));
+        let ja = analyze(
+            &Model {
+                texts: &texts,
+                collectors: &m.collectors,
+            },
+            Lang::Ja,
+        );
+        insta::assert_snapshot!("summary_ja", summary_md(&m, &texts, &ja, Lang::Ja));
     }
 }

@@ -20,9 +20,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::cancel::Cancel;
-use crate::collect::Env;
 use crate::exec::{Background, Cmd, DEFAULT_OUTPUT_CAP, Output, Runner};
 use crate::platform::Platform;
+use crate::vocab::Env;
 
 /// Name of the state file in [`state_dir`].
 pub const STATE_FILE: &str = "entra-collect-trace.json";

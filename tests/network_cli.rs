@@ -61,6 +61,61 @@ fn windows_proxy_facts_and_effective_proxies() {
     assert!(!b.all_text().contains("user:pw"));
 }
 
+/// `network.proxy` and `network.probes` both need the proxy facts: the Windows commands behind
+/// them run once per run, and are recorded once (under `network.proxy`).
+#[test]
+fn windows_proxy_commands_run_once_per_run() {
+    const WININET: &str =
+        r"reg query HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        // The probes run (against loopback servers), so both collectors want the facts.
+        let ca = Ca::new("DigiCert Test Root (entra-collect tests)");
+        let b = run(&[
+            ("ENTRA_COLLECT_PLATFORM", "windows".into()),
+            ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+            ("ENTRA_COLLECT_PROBE_OVERRIDE", servers(&ca)),
+            ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+            ("FAKE_LOG", log.to_string_lossy().into_owned()),
+        ]);
+        assert_ne!(b.collector("network.probes")["status"], "skipped");
+        assert_eq!(
+            b.json("network/probes.json")["results"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let count = |line: &str| calls.lines().filter(|l| *l == line).count();
+        assert_eq!(
+            count("netsh winhttp show proxy"),
+            1,
+            "round {round}:\n{calls}"
+        );
+        assert_eq!(count(WININET), 1, "round {round}:\n{calls}");
+
+        let recorded = |id: &str, program: &str| {
+            b.collector(id)["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["command_line"][0] == program)
+                .count()
+        };
+        assert_eq!(recorded("network.proxy", "netsh"), 1, "round {round}");
+        assert_eq!(recorded("network.proxy", "reg"), 1, "round {round}");
+        assert_eq!(recorded("network.probes", "netsh"), 0, "round {round}");
+        assert_eq!(recorded("network.probes", "reg"), 0, "round {round}");
+        // Both saw the same facts.
+        assert_eq!(
+            b.json("network/proxy.json")["winhttp"]["proxy_server"],
+            "winhttp.corp:8080"
+        );
+    }
+}
+
 #[test]
 fn windows_tls_settings_from_the_registry() {
     let b = run(&[("ENTRA_COLLECT_PLATFORM", "windows".into())]);

@@ -12,43 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bundle::manifest::{CollectorRecord, Status};
-use crate::report::Texts;
-
-/// Output language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    En,
-    Ja,
-}
-
-impl Lang {
-    /// `ja` for Japanese locales (LC_ALL, then LC_MESSAGES, then LANG), else `en`.
-    pub fn from_locale(
-        lc_all: Option<&str>,
-        lc_messages: Option<&str>,
-        lang: Option<&str>,
-    ) -> Lang {
-        let chosen = [lc_all, lc_messages, lang]
-            .into_iter()
-            .flatten()
-            .find(|v| !v.is_empty())
-            .unwrap_or("");
-        if chosen.to_ascii_lowercase().starts_with("ja") {
-            Lang::Ja
-        } else {
-            Lang::En
-        }
-    }
-
-    /// Pick the text for this language.
-    pub fn t(self, en: &str, ja: &str) -> String {
-        match self {
-            Lang::En => en.to_string(),
-            Lang::Ja => ja.to_string(),
-        }
-    }
-}
+use crate::vocab::{Lang, Texts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,4 +132,4 @@ pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -733,7 +733,7 @@ const AZ_LATEST: &str = "2.91.0";
 const AZ_MINOR_LAG: u64 = 6;
 
 fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
-    use crate::collect::versions_powershell::version_key;
+    use crate::vocab::version_key;
     let mut out = Vec::new();
     if let Some(az) = m.json("versions/az.json")
         && let Some(v) = az["azure_cli"].as_str()

@@ -11,8 +11,9 @@
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{Collector, Context, Env, Outcome};
+use super::{Collector, Context, Outcome};
 use crate::redact::url;
+use crate::vocab::Env;
 
 pub struct Environment;
 

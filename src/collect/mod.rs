@@ -18,7 +18,6 @@ pub mod tls;
 pub mod versions_az;
 pub mod versions_powershell;
 
-use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,79 +33,7 @@ use crate::cancel::Cancel;
 use crate::exec::{Output, Runner};
 use crate::platform::Platform;
 use crate::redact::{Redacted, Redactor};
-
-/// A snapshot of the environment taken once at start, so collectors are deterministic and
-/// testable. Lookups are case-insensitive on Windows, as there.
-#[derive(Debug, Clone, Default)]
-pub struct Env {
-    vars: BTreeMap<String, String>,
-    case_insensitive: bool,
-}
-
-impl Env {
-    pub fn capture(platform: Platform) -> Self {
-        let vars = std::env::vars_os()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
-            })
-            .collect();
-        Env {
-            vars,
-            case_insensitive: platform.is_windows(),
-        }
-    }
-
-    pub fn from_pairs<I, K, V>(pairs: I, case_insensitive: bool) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-            case_insensitive,
-        }
-    }
-
-    /// The value of `name` (exact name first, then any case on Windows).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        if let Some(v) = self.vars.get(name) {
-            return Some(v);
-        }
-        if self.case_insensitive {
-            return self
-                .vars
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str());
-        }
-        None
-    }
-
-    /// The value of exactly `name` (no case folding).
-    pub fn vars_exact(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn home_dir(&self, platform: Platform) -> Option<PathBuf> {
-        let key = if platform.is_windows() {
-            "USERPROFILE"
-        } else {
-            "HOME"
-        };
-        self.get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
-    }
-}
+use crate::vocab::{Env, NetworkConfig};
 
 /// What every collector can use.
 #[derive(Debug)]
@@ -295,12 +222,14 @@ pub trait Collector: Send + Sync {
 /// starts at once; the others run beside it and describe the same moment.
 pub fn all(
     debug_run: Option<(crate::config::DebugRun, crate::exec::Live)>,
-    net: network::NetworkConfig,
+    net: NetworkConfig,
 ) -> Vec<Arc<dyn Collector>> {
     let mut v: Vec<Arc<dyn Collector>> = Vec::new();
     if let Some((run, live)) = debug_run {
         v.push(Arc::new(debug_run::DebugRunCollector::new(run, live)));
     }
+    // Both network collectors use the proxy facts; they are read once per run.
+    let proxy_facts = Arc::new(network::ProxyCell::default());
     v.extend([
         Arc::new(system::System) as Arc<dyn Collector>,
         Arc::new(environment::Environment),
@@ -308,9 +237,15 @@ pub fn all(
         Arc::new(versions_powershell::VersionsPowerShell),
         Arc::new(context::Contexts),
         Arc::new(context::Caches),
-        Arc::new(network::NetworkProxy { cloud: net.cloud }),
+        Arc::new(network::NetworkProxy {
+            cloud: net.cloud,
+            facts: proxy_facts.clone(),
+        }),
         Arc::new(tls::Tls),
-        Arc::new(network::NetworkProbes { config: net }),
+        Arc::new(network::NetworkProbes {
+            config: net,
+            facts: proxy_facts,
+        }),
     ]);
     v
 }

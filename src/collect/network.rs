@@ -7,30 +7,24 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{Collector, Context, Outcome, reg};
+use crate::bundle::manifest::{CommandRecord, Status};
 use crate::exec::Cmd;
 use crate::probe::proxy::{self, EnvProxies, Family, WinHttp, WinInet};
-use crate::probe::{self, Cloud, Settings, Stores};
+use crate::probe::{self, Settings, Stores};
 use crate::redact::url;
+use crate::vocab::{Cloud, Env, NetworkConfig};
 
 /// Maps endpoint host names to loopback addresses instead of DNS (tests only):
 /// `host=127.0.0.1:port,host2=...`.
 pub const PROBE_OVERRIDE_ENV: &str = "ENTRA_COLLECT_PROBE_OVERRIDE";
 
 const INTERNET_SETTINGS: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
-
-/// Settings for the network collectors.
-#[derive(Debug, Clone, Copy)]
-pub struct NetworkConfig {
-    pub probes: bool,
-    pub cloud: Cloud,
-    pub stage_timeout: Duration,
-}
 
 /// Everything known about proxies.
 pub struct ProxyFacts {
@@ -39,8 +33,38 @@ pub struct ProxyFacts {
     pub wininet: Option<WinInet>,
 }
 
+/// The proxy facts of one run, read once: `network.proxy` and `network.probes` share one cell
+/// (see [`super::all`]); whichever asks first runs the commands (on Windows `netsh winhttp show
+/// proxy` and `reg query`), the other waits for that read to end and uses its result. The
+/// commands are recorded once, always under `network.proxy`.
+#[derive(Default)]
+pub struct ProxyCell(OnceLock<ProxyRead>);
+
+struct ProxyRead {
+    facts: ProxyFacts,
+    commands: Vec<CommandRecord>,
+    /// The worst status the commands left (a timeout, an interruption) and why.
+    status: Status,
+    reason: Option<String>,
+}
+
+impl ProxyCell {
+    fn read(&self, ctx: &Context) -> &ProxyRead {
+        self.0.get_or_init(|| {
+            let mut out = Outcome::ok();
+            let facts = proxy_facts(ctx, &mut out);
+            ProxyRead {
+                facts,
+                commands: out.commands,
+                status: out.status,
+                reason: out.reason,
+            }
+        })
+    }
+}
+
 /// Read the proxy settings (running the Windows commands through the runner).
-pub fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
+fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
     let mut facts = ProxyFacts {
         env: proxy::env_proxies(&ctx.env),
         winhttp: None,
@@ -95,6 +119,7 @@ fn pair(p: &Option<(String, String)>) -> Value {
 
 pub struct NetworkProxy {
     pub cloud: Cloud,
+    pub facts: Arc<ProxyCell>,
 }
 
 impl Collector for NetworkProxy {
@@ -107,7 +132,12 @@ impl Collector for NetworkProxy {
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut out = Outcome::ok();
-        let facts = proxy_facts(ctx, &mut out);
+        let read = self.facts.read(ctx);
+        out.commands.extend(read.commands.iter().cloned());
+        if let Some(reason) = &read.reason {
+            out.degrade(read.status, reason.clone());
+        }
+        let facts = &read.facts;
         let windows = ctx.platform.is_windows();
         let effective: Vec<Value> = probe::endpoints(self.cloud)
             .iter()
@@ -150,10 +180,12 @@ impl Collector for NetworkProxy {
 
 pub struct NetworkProbes {
     pub config: NetworkConfig,
+    /// Shared with `network.proxy`, which records the commands.
+    pub facts: Arc<ProxyCell>,
 }
 
 /// Parse the test override `host=ip:port,...`.
-pub fn overrides(env: &super::Env) -> HashMap<String, SocketAddr> {
+pub fn overrides(env: &Env) -> HashMap<String, SocketAddr> {
     env.get(PROBE_OVERRIDE_ENV)
         .unwrap_or("")
         .split(',')
@@ -177,7 +209,7 @@ impl Collector for NetworkProbes {
             return Outcome::skipped("--no-network given");
         }
         let mut out = Outcome::ok();
-        let facts = proxy_facts(ctx, &mut out);
+        let facts = &self.facts.read(ctx).facts;
         let windows = ctx.platform.is_windows();
         let bundle = ctx.env.get("REQUESTS_CA_BUNDLE").filter(|v| !v.is_empty());
         let settings = Arc::new(Settings {

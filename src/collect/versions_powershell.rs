@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{Collector, Context, Outcome, strip_bom};
 use crate::bundle::manifest::Status;
 use crate::exec::Cmd;
+use crate::vocab::version_key;
 
 /// The inventory script, kept as a real file so it can be read and run by hand.
 pub const INVENTORY_PS1: &str = include_str!("../../scripts/inventory.ps1");
@@ -151,13 +152,6 @@ fn add_contexts(ctx: &Context, out: &mut Outcome, shell: Shell, raw: &Value) {
         }
         out.add_json(ctx, &format!("context/mg-{}.json", shell.label), &v);
     }
-}
-
-/// Numeric ordering of dotted versions ("14.2.0" > "9.0.1").
-pub fn version_key(v: &str) -> Vec<u64> {
-    v.split(['.', '-'])
-        .map(|p| p.parse::<u64>().unwrap_or(0))
-        .collect()
 }
 
 impl Collector for VersionsPowerShell {

@@ -21,6 +21,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Serialize;
 
+use crate::vocab::Cloud;
+
 use cert::CertInfo;
 
 /// An endpoint to probe.
@@ -30,14 +32,6 @@ pub struct Endpoint {
     pub port: u16,
     /// A cheap GET that needs no authentication.
     pub path: String,
-}
-
-/// Which Azure cloud's endpoints to probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cloud {
-    Public,
-    UsGov,
-    China,
 }
 
 fn ep(host: &str, path: &str) -> Endpoint {

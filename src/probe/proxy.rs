@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::collect::Env;
 use crate::redact::url;
+use crate::vocab::Env;
 
 /// A proxy URL as it may be shown and probed: without credentials, or a marker when it does
 /// not read as a proxy URL.

@@ -1,0 +1,146 @@
+//! The shared vocabulary: plain types (and one pure helper) that several layers name. It sits
+//! at the bottom of the module graph and imports nothing from the crate but `platform`, so any
+//! module may use it without creating a cycle (`arch_tests` checks the graph).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::platform::Platform;
+
+/// A snapshot of the environment taken once at start, so collectors are deterministic and
+/// testable. Lookups are case-insensitive on Windows, as there.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    case_insensitive: bool,
+}
+
+impl Env {
+    pub fn capture(platform: Platform) -> Self {
+        let vars = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        Env {
+            vars,
+            case_insensitive: platform.is_windows(),
+        }
+    }
+
+    pub fn from_pairs<I, K, V>(pairs: I, case_insensitive: bool) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            case_insensitive,
+        }
+    }
+
+    /// The value of `name` (exact name first, then any case on Windows).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some(v) = self.vars.get(name) {
+            return Some(v);
+        }
+        if self.case_insensitive {
+            return self
+                .vars
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str());
+        }
+        None
+    }
+
+    /// The value of exactly `name` (no case folding).
+    pub fn vars_exact(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn home_dir(&self, platform: Platform) -> Option<PathBuf> {
+        let key = if platform.is_windows() {
+            "USERPROFILE"
+        } else {
+            "HOME"
+        };
+        self.get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+    }
+}
+
+/// Output language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    /// `ja` for Japanese locales (LC_ALL, then LC_MESSAGES, then LANG), else `en`.
+    pub fn from_locale(
+        lc_all: Option<&str>,
+        lc_messages: Option<&str>,
+        lang: Option<&str>,
+    ) -> Lang {
+        let chosen = [lc_all, lc_messages, lang]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_empty())
+            .unwrap_or("");
+        if chosen.to_ascii_lowercase().starts_with("ja") {
+            Lang::Ja
+        } else {
+            Lang::En
+        }
+    }
+
+    /// Pick the text for this language.
+    pub fn t(self, en: &str, ja: &str) -> String {
+        match self {
+            Lang::En => en.to_string(),
+            Lang::Ja => ja.to_string(),
+        }
+    }
+}
+
+/// The bundle's text entries by name.
+pub type Texts = BTreeMap<String, String>;
+
+/// Which Azure cloud's endpoints to probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Public,
+    UsGov,
+    China,
+}
+
+/// Settings for the network collectors.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkConfig {
+    pub probes: bool,
+    pub cloud: Cloud,
+    pub stage_timeout: Duration,
+}
+
+/// Numeric ordering of dotted versions ("14.2.0" > "9.0.1").
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.split(['.', '-'])
+        .map(|p| p.parse::<u64>().unwrap_or(0))
+        .collect()
+}
