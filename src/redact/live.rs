@@ -750,7 +750,11 @@ pub type LiveSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 /// the program ends or when the returned function is dropped (it is joined then).
 pub fn sink<W: Write + Send + 'static>(filter: LiveFilter, out: W, tick: Duration) -> LiveSink {
     let sink = Sink {
-        shared: Arc::new(Mutex::new(Shared { filter, out })),
+        shared: Arc::new(Mutex::new(Shared {
+            filter,
+            out,
+            at_line_start: true,
+        })),
         timer: Mutex::new(None),
         tick,
     };
@@ -760,13 +764,21 @@ pub fn sink<W: Write + Send + 'static>(filter: LiveFilter, out: W, tick: Duratio
 struct Shared<W> {
     filter: LiveFilter,
     out: W,
+    /// The last byte shown ended a line (a line that starts here stands on its own).
+    at_line_start: bool,
 }
 
 impl<W: Write> Shared<W> {
     fn show(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() {
-            let _ = self.out.write_all(bytes);
+            // The screen also hides a lone token-shaped line: interleaved stdout and stderr can
+            // put the rest of a token on a line of its own, away from the line that held its
+            // start (the bundle's log, redacted whole, masks it next to that line).
+            let text = String::from_utf8_lossy(bytes);
+            let shown = super::mask_lone_token_lines(&text, self.at_line_start);
+            let _ = self.out.write_all(shown.as_bytes());
             let _ = self.out.flush();
+            self.at_line_start = bytes.ends_with(b"\n");
         }
     }
 }

@@ -457,10 +457,14 @@ impl Redactor {
             s.end > s.start
                 && !already_masked(v)
                 // `--password --tenant` (az's ParameterSetName): a flag name is not a value.
-                && (s.rule != rules::CMDLINE_RULE || !flag_word(v))
+                && (s.rule != rules::CMDLINE_RULE
+                    || !flag_word(v)
+                    // A quoted value is a value even when it starts with a dash.
+                    || text[..s.start].ends_with(['\'', '"']))
                 && !names_itself(&text[..s.start], v)
         });
         extend_over_continuations(text, &mut spans);
+        orphan_pieces(text, &mut spans);
         spans
     }
 
@@ -883,6 +887,115 @@ fn extend_over_continuations(text: &str, spans: &mut [Span]) {
             s.end = j;
         }
     }
+}
+
+/// How many lines around a secret are searched for an orphaned piece of it.
+const ORPHAN_LINES: usize = 3;
+
+/// When a tool's stdout and stderr interleave, the rest of a token can land on a line of its
+/// own, before or after the line that held its start. A line that is nothing but one
+/// token-like run (16+ base64url characters with upper case, lower case and digits; not a GUID,
+/// not a path) within three lines of a masked secret is taken for such a piece.
+fn orphan_pieces(text: &str, spans: &mut Vec<Span>) {
+    if spans.is_empty() {
+        return;
+    }
+    let b = text.as_bytes();
+    let line_at = |i: usize| {
+        let s = memchr::memrchr(b'\n', &b[..i]).map_or(0, |p| p + 1);
+        let e = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+        (s, e)
+    };
+    let mut seen: HashSet<usize> = HashSet::new();
+    let mut extra = Vec::new();
+    for sp in spans.iter() {
+        let (ls, le) = line_at(sp.start.min(b.len().saturating_sub(1)));
+        // Lines before.
+        let mut s = ls;
+        for _ in 0..ORPHAN_LINES {
+            if s == 0 {
+                break;
+            }
+            let (ps, _) = line_at(s - 1);
+            if seen.insert(ps) {
+                extra.extend(orphan(text, ps, s - 1));
+            }
+            s = ps;
+        }
+        // Lines after.
+        let mut e = le;
+        for _ in 0..ORPHAN_LINES {
+            if e >= b.len() {
+                break;
+            }
+            let (_, ne) = line_at(e + 1);
+            if seen.insert(e + 1) {
+                extra.extend(orphan(text, e + 1, ne));
+            }
+            e = ne;
+        }
+    }
+    spans.extend(extra);
+}
+
+/// The span of the line `text[s..e]` if it is one orphaned token piece.
+fn orphan(text: &str, s: usize, e: usize) -> Option<Span> {
+    let line = &text[s..e];
+    let t = line.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',');
+    if t.len() < 16 || t.len() > 4096 {
+        return None;
+    }
+    let ok = t
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"-_.~+/=".contains(&c));
+    let mixed = t.bytes().any(|c| c.is_ascii_uppercase())
+        && t.bytes().any(|c| c.is_ascii_lowercase())
+        && t.bytes().any(|c| c.is_ascii_digit());
+    if !ok || !mixed || t.contains('/') && t.split('/').all(|p| p.len() < 24) || is_guid_like(t) {
+        return None;
+    }
+    let start = s + (t.as_ptr() as usize - line.as_ptr() as usize);
+    Some(Span {
+        start,
+        end: start + t.len(),
+        rule: ENTROPY_RULE,
+        learn: true,
+        order: 254,
+    })
+}
+
+/// Replace every complete line of `text` that is one orphan-shaped token (see [`orphan`]) with
+/// a marker; the first line counts only when `starts_at_line_start`. For the live view.
+pub(crate) fn mask_lone_token_lines(
+    text: &str,
+    starts_at_line_start: bool,
+) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut last = 0;
+    let mut start = 0;
+    let mut first = true;
+    while let Some(p) = text[start..].find('\n') {
+        let end = start + p;
+        if (!first || starts_at_line_start)
+            && let Some(sp) = orphan(text, start, end)
+        {
+            out.push_str(&text[last..sp.start]);
+            out.push_str(&marker(ENTROPY_RULE));
+            last = sp.end;
+        }
+        first = false;
+        start = end + 1;
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A GUID, or a run made only of hex digits and dashes (ids, hashes, versions).
+fn is_guid_like(t: &str) -> bool {
+    t.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-')
 }
 
 /// Sort spans and merge those that overlap; the earliest-starting rule names the merged span.

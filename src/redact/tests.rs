@@ -824,3 +824,47 @@ fn parallel_redaction_equals_single_thread() {
     );
     assert!(!a.as_str().contains("MIIEvQ") && !a.as_str().contains("Zq8~wrapped"));
 }
+
+/// Regression (proptest seed): a quoted secret that starts with a dash and looks like an option
+/// name was taken for the next flag and left in place.
+#[test]
+fn a_quoted_secret_that_looks_like_a_flag_is_masked() {
+    for text in [
+        "Connect-AzAccount -ClientSecret '-wCYj9-74Hwp-00r--' -Tenant t",
+        "az login -p \"-abcdef-ghij\" --tenant t",
+    ] {
+        let out = Redactor::new().redact(text);
+        assert!(
+            !out.as_str().contains("wCYj9") && !out.as_str().contains("abcdef"),
+            "{}",
+            out.as_str()
+        );
+    }
+    // An unquoted option name after a secret flag is still an option, not a value.
+    assert_eq!(
+        r("'ParameterSetName': '--service-principal -u --password --tenant'"),
+        "'ParameterSetName': '--service-principal -u --password --tenant'"
+    );
+}
+
+/// Regression (seen under load in the end-to-end corpus test): stdout and stderr interleaved
+/// and put the second half of a bearer token on a line of its own, before or after its start.
+#[test]
+fn an_orphaned_piece_of_a_token_near_a_secret_is_masked() {
+    for text in [
+        "DEBUG: x\nAuthorization: Bearer Cn2517xW1Z\nWARNING: other stream\nCseigkXep6LPX0y9sYlJ3Imq-tD2m\nnext\n",
+        "CseigkXep6LPX0y9sYlJ3Imq-tD2m\nWARNING: other stream\nAuthorization: Bearer Cn2517xW1Z\n",
+    ] {
+        let out = Redactor::new().redact(text);
+        assert!(
+            !out.as_str().contains("CseigkXep6LPX0y9"),
+            "{}",
+            out.as_str()
+        );
+        assert!(out.as_str().contains("WARNING: other stream"));
+    }
+    // Not near a secret, or an id: kept.
+    let plain =
+        "x-ms-request-id:\n9f8e7d6c-1111-4222-8333-444455556666\nversion\nAbc123DefGhi456Jkl\n";
+    assert_eq!(r(plain), plain);
+}
