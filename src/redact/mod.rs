@@ -906,21 +906,37 @@ fn orphan_pieces(text: &str, spans: &mut Vec<Span>) {
         let e = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
         (s, e)
     };
-    let mut seen: HashSet<usize> = HashSet::new();
+    // Each line that holds a secret once, in order; each neighbour line examined once.
+    let mut starts: Vec<usize> = spans
+        .iter()
+        .map(|sp| sp.start.min(b.len().saturating_sub(1)))
+        .collect();
+    starts.sort_unstable();
     let mut extra = Vec::new();
-    for sp in spans.iter() {
-        let (ls, le) = line_at(sp.start.min(b.len().saturating_sub(1)));
+    let mut done_to = 0usize; // lines starting before this were examined already
+    let mut last_line = usize::MAX;
+    for st in starts {
+        let (ls, le) = line_at(st);
+        if ls == last_line {
+            continue;
+        }
+        last_line = ls;
         // Lines before.
         let mut s = ls;
+        let mut before = Vec::new();
         for _ in 0..ORPHAN_LINES {
             if s == 0 {
                 break;
             }
             let (ps, _) = line_at(s - 1);
-            if seen.insert(ps) {
-                extra.extend(orphan(text, ps, s - 1));
+            if ps < done_to {
+                break;
             }
+            before.push((ps, s - 1));
             s = ps;
+        }
+        for (ps, pe) in before {
+            extra.extend(orphan(text, ps, pe));
         }
         // Lines after.
         let mut e = le;
@@ -929,11 +945,10 @@ fn orphan_pieces(text: &str, spans: &mut Vec<Span>) {
                 break;
             }
             let (_, ne) = line_at(e + 1);
-            if seen.insert(e + 1) {
-                extra.extend(orphan(text, e + 1, ne));
-            }
+            extra.extend(orphan(text, e + 1, ne));
             e = ne;
         }
+        done_to = done_to.max(e + 1);
     }
     spans.extend(extra);
 }
