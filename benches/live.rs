@@ -9,35 +9,15 @@
 //! Target: >= 100 MiB/s for each, the filter never holding more than its window
 //! (docs/performance.md).
 
+mod common;
+use common::build_log;
 use std::sync::Arc;
 use std::time::Instant;
 
 use entra_collect::redact::Redactor;
 use entra_collect::redact::live::{LiveFilter, LiveOptions};
 
-const SOURCES: &[&str] = &[
-    include_str!("../tests/fixtures/az/login-sp-debug-offline.real.txt"),
-    include_str!("../tests/fixtures/redaction/az-debug-synthetic.txt"),
-    include_str!("../tests/fixtures/redaction/azps-debug-synthetic.txt"),
-    include_str!("../tests/fixtures/redaction/mggraph-debug-synthetic.txt"),
-];
-
 const CHUNK: usize = 64 * 1024;
-
-fn build_log(min_bytes: usize) -> String {
-    let mut out = String::with_capacity(min_bytes + (1 << 20));
-    let mut n: u64 = 0;
-    while out.len() < min_bytes {
-        for src in SOURCES {
-            for line in src.lines() {
-                n += 1;
-                out.push_str(&line.replace("5a0c3f6e", &format!("{:08x}", n as u32)));
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
 
 struct Run {
     mib: f64,

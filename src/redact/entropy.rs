@@ -120,7 +120,8 @@ fn jwt_like(b: &[u8], segs: &[(usize, usize)]) -> bool {
     long >= 3 && segs.iter().take(3).all(|&(s, e)| mixed(&b[s..e]))
 }
 
-fn mixed(run: &[u8]) -> bool {
+/// Upper case, lower case and a digit: random-looking, not a word or a number.
+pub(crate) fn mixed(run: &[u8]) -> bool {
     run.iter().any(u8::is_ascii_uppercase)
         && run.iter().any(u8::is_ascii_lowercase)
         && run.iter().any(u8::is_ascii_digit)

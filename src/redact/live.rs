@@ -444,7 +444,9 @@ impl LiveFilter {
         let r_body = strip_line_end(r.as_bytes());
         let r_last = &r_body[memchr::memrchr2(b'\n', b'\r', r_body).map_or(0, |i| i + 1)..];
         let r_last = std::str::from_utf8(r_last).unwrap_or_default();
-        if !ends_with_marker(r_last.trim_end_matches([' ', '\t'])) && !opens_value(&body[ls..]) {
+        if !ends_with_marker(r_last.trim_end_matches([' ', '\t']))
+            && !super::opens_value(&body[ls..])
+        {
             return false;
         }
         if ls > self.ctx {
@@ -667,13 +669,6 @@ fn diverged(r: &str, out: &mut Vec<u8>) {
 fn strip_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// The line ends in a key whose value follows on the next line (`:` or `=` after trailing
-/// white space) or leaves a string open (an odd number of `"`), as the redactor reads it.
-fn opens_value(line: &[u8]) -> bool {
-    let t = line.trim_ascii_end();
-    matches!(t.last(), Some(b':' | b'=')) || memchr::memchr_iter(b'"', t).count() % 2 == 1
 }
 
 /// The text ends in a redaction marker.

@@ -553,7 +553,7 @@ impl Redactor {
             }
             // A key whose value continues on the next line (`"password":` / an open quote)
             // is matched together with that line.
-            let end = if opens_value(&text[start..end]) {
+            let end = if opens_value(&bytes[start..end]) {
                 memchr::memchr(b'\n', &bytes[(end + 1).min(bytes.len())..])
                     .map_or(bytes.len(), |i| end + 1 + i)
             } else {
@@ -825,8 +825,10 @@ fn block_open(text: &str) -> bool {
 }
 
 /// Does this line end with a key whose value starts on the next line, or an open string?
-fn opens_value(line: &str) -> bool {
-    let t = line.trim_end();
+/// The redactor then reads the next line with it, and the live view holds the line back.
+pub(crate) fn opens_value(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    let t = text.trim_end();
     t.ends_with(':') || t.ends_with('=') || t.bytes().filter(|&b| b == b'"').count() % 2 == 1
 }
 
@@ -963,10 +965,11 @@ fn orphan(text: &str, s: usize, e: usize) -> Option<Span> {
     let ok = t
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || b"-_.~+/=".contains(&c));
-    let mixed = t.bytes().any(|c| c.is_ascii_uppercase())
-        && t.bytes().any(|c| c.is_ascii_lowercase())
-        && t.bytes().any(|c| c.is_ascii_digit());
-    if !ok || !mixed || t.contains('/') && t.split('/').all(|p| p.len() < 24) || is_guid_like(t) {
+    if !ok
+        || !entropy::mixed(t.as_bytes())
+        || t.contains('/') && t.split('/').all(|p| p.len() < 24)
+        || is_guid_like(t)
+    {
         return None;
     }
     let start = s + (t.as_ptr() as usize - line.as_ptr() as usize);
