@@ -404,8 +404,7 @@ pub fn is_root() -> bool {
 pub fn sudo_invoker(env: &Env) -> Option<(u32, u32, String)> {
     #[cfg(unix)]
     {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !is_root() {
             return None;
         }
         let uid = env.get("SUDO_UID")?.trim().parse().ok()?;
