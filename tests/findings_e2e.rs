@@ -366,8 +366,109 @@ fn requests_ca_bundle_lacks_the_proxy_root() {
     assert!(title.contains(&subject(INSPECTION_CA)), "{f:#}");
     assert!(f["fix"][0].as_str().unwrap().contains(&bundle), "{f:#}");
     expect_finding(&run, "proxy.tls-inspection", "error", "network/probes.json");
-    // The certifi bundle of Azure CLI's own Python (no REQUESTS_CA_BUNDLE) is not covered: the
-    // fake az has no Python behind it.
+    // The certifi bundle (no REQUESTS_CA_BUNDLE): certifi_bundle_lacks_the_proxy_root.
+}
+
+/// PATH with an Azure CLI launcher that names the fake Python of ../az-python first, the way
+/// the Linux install's `az` runs `/opt/az/bin/python3 -Im azure.cli`; the fake tools after it.
+fn az_with_python(dir: &Path) -> String {
+    let bin = dir.join("az-launcher");
+    std::fs::create_dir_all(&bin).unwrap();
+    let python = fixtures().join("az-python/bin/python3");
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/usr/bin/env bash\nif false; then {} -Im azure.cli \"$@\"; fi\nexec {} \"$@\"\n",
+            python.display(),
+            fixtures().join("bin/az").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), fake_path())
+}
+
+#[test]
+fn certifi_bundle_lacks_the_proxy_root() {
+    // No REQUESTS_CA_BUNDLE: Azure CLI verifies against its Python's certifi cacert.pem.
+    let tmp = tempfile::tempdir().unwrap();
+    let certifi = write(tmp.path(), "cacert.pem", &Ca::new(GOOD_CA).pem());
+    let p = proxy(ProxyMode::Intercept(Arc::new(Ca::new(INSPECTION_CA)), 200));
+    let run = through(setup(), p)
+        .path(az_with_python(tmp.path()))
+        .env("FAKE_CERTIFI", certifi.clone())
+        .run();
+    let bundles = run.bundle.json("tls/ca-bundles.json");
+    assert_eq!(bundles["bundles"][0]["source"], "azure_cli_certifi", "{bundles:#}");
+    let f = expect_finding(
+        &run,
+        "ca-bundle.lacks-proxy-root",
+        "error",
+        "tls/ca-bundles.json",
+    );
+    assert!(f["fix"][0].as_str().unwrap().contains(&certifi), "{f:#}");
+    expect_finding(&run, "proxy.tls-inspection", "error", "network/probes.json");
+}
+
+#[test]
+fn certifi_bundle_holding_the_proxy_root_is_trusted() {
+    // The fix the finding recommends: the proxy's root appended to Azure CLI's cacert.pem.
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Arc::new(Ca::new(INSPECTION_CA));
+    let certifi = write(
+        tmp.path(),
+        "cacert.pem",
+        &format!("{}{}", Ca::new(GOOD_CA).pem(), ca.pem()),
+    );
+    let p = proxy(ProxyMode::Intercept(ca, 200));
+    let run = through(setup(), p)
+        .path(az_with_python(tmp.path()))
+        .env("FAKE_CERTIFI", certifi)
+        .run();
+    expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
+    no_serious(&run.bundle);
+}
+
+#[test]
+fn curl_ca_bundle_is_trusted_when_requests_ca_bundle_is_unset() {
+    // requests (Azure CLI) reads REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE.
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Arc::new(Ca::new(INSPECTION_CA));
+    let bundle = write(tmp.path(), "corp.pem", &ca.pem());
+    let p = proxy(ProxyMode::Intercept(ca, 200));
+    let run = through(setup(), p)
+        .env("CURL_CA_BUNDLE", bundle)
+        .run();
+    expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
+    no_serious(&run.bundle);
+}
+
+#[test]
+fn curl_ca_bundle_is_ignored_when_requests_ca_bundle_is_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "corp.pem", &Ca::new(GOOD_CA).pem());
+    let junk = write(tmp.path(), "junk.cer", "not PEM\n");
+    let run = setup()
+        .env("REQUESTS_CA_BUNDLE", good)
+        .env("CURL_CA_BUNDLE", junk)
+        .run();
+    lacks(&run.bundle, "ca-bundle.invalid");
+    no_serious(&run.bundle);
+}
+
+#[test]
+fn windows_system_proxy_refuses_connect_with_403() {
+    // No HTTPS_PROXY: on Windows Azure CLI (Python's urllib) takes the WinINET proxy.
+    let p = proxy(ProxyMode::Deny);
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("FAKE_WININET_PROXY", "proxy.test:8080")
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .run();
+    expect_finding(&run, "proxy.blocked-endpoint", "error", "network/probes.json");
 }
 
 #[test]
@@ -522,6 +623,20 @@ fn connection_verification_disabled() {
         "warning",
         "environment.json",
     );
+}
+
+#[test]
+fn an_empty_disable_verification_variable_changes_nothing() {
+    // Azure CLI: bool(os.environ.get("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION")).
+    let run = setup()
+        .env("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION", "")
+        .run();
+    assert_eq!(
+        run.bundle.json("environment.json")["variables"]["AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"]
+            ["set"],
+        true
+    );
+    lacks(&run.bundle, "tls.verification-disabled");
 }
 
 #[test]
