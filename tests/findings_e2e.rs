@@ -19,17 +19,35 @@ use serde_json::Value;
 
 /// Finding id → the test below that produces it through the collectors.
 const COVERAGE: &[(&str, &str)] = &[
-    ("proxy.tls-inspection", "tls_inspection_by_an_intercepting_proxy"),
-    ("ca-bundle.lacks-proxy-root", "requests_ca_bundle_lacks_the_proxy_root"),
+    (
+        "proxy.tls-inspection",
+        "tls_inspection_by_an_intercepting_proxy",
+    ),
+    (
+        "ca-bundle.lacks-proxy-root",
+        "requests_ca_bundle_lacks_the_proxy_root",
+    ),
     ("proxy.blocked-endpoint", "proxy_refuses_connect_with_403"),
     ("proxy.auth-required", "proxy_requires_authentication"),
     ("proxy.upstream-failure", "proxy_answers_502"),
     ("network.dns", "proxy_name_does_not_resolve"),
     ("network.unreachable", "direct_connections_are_refused"),
-    ("ca-bundle.missing", "requests_ca_bundle_names_a_missing_file"),
-    ("ca-bundle.invalid", "requests_ca_bundle_holds_no_certificate"),
-    ("ca-bundle.expired-certs", "requests_ca_bundle_holds_an_expired_root"),
-    ("tls.verification-disabled", "connection_verification_disabled"),
+    (
+        "ca-bundle.missing",
+        "requests_ca_bundle_names_a_missing_file",
+    ),
+    (
+        "ca-bundle.invalid",
+        "requests_ca_bundle_holds_no_certificate",
+    ),
+    (
+        "ca-bundle.expired-certs",
+        "requests_ca_bundle_holds_an_expired_root",
+    ),
+    (
+        "tls.verification-disabled",
+        "connection_verification_disabled",
+    ),
     ("tls.legacy-protocols", "windows_registry_disables_tls12"),
     ("entra.aadsts", "sign_in_rejected_with_aadsts"),
     ("signin.post-auth-failure", "sign_in_fails_after_the_token"),
@@ -206,7 +224,11 @@ fn inspect_agrees(run: &Run, collected: &[Value]) {
         .success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let again: Vec<Value> = v["findings"].as_array().unwrap().clone();
-    assert_eq!(ids(&again), ids(collected), "inspect disagrees with collect");
+    assert_eq!(
+        ids(&again),
+        ids(collected),
+        "inspect disagrees with collect"
+    );
 }
 
 /// No warning and no error among the findings.
@@ -340,9 +362,7 @@ fn tls_inspection_trusted_through_requests_ca_bundle_is_info() {
     let ca = Arc::new(Ca::new(INSPECTION_CA));
     let bundle = write(tmp.path(), "corp.pem", &ca.pem());
     let p = proxy(ProxyMode::Intercept(ca, 200));
-    let run = through(setup(), p)
-        .env("REQUESTS_CA_BUNDLE", bundle)
-        .run();
+    let run = through(setup(), p).env("REQUESTS_CA_BUNDLE", bundle).run();
     expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
     no_serious(&run.bundle);
 }
@@ -401,7 +421,10 @@ fn certifi_bundle_lacks_the_proxy_root() {
         .env("FAKE_CERTIFI", certifi.clone())
         .run();
     let bundles = run.bundle.json("tls/ca-bundles.json");
-    assert_eq!(bundles["bundles"][0]["source"], "azure_cli_certifi", "{bundles:#}");
+    assert_eq!(
+        bundles["bundles"][0]["source"], "azure_cli_certifi",
+        "{bundles:#}"
+    );
     let f = expect_finding(
         &run,
         "ca-bundle.lacks-proxy-root",
@@ -438,9 +461,7 @@ fn curl_ca_bundle_is_trusted_when_requests_ca_bundle_is_unset() {
     let ca = Arc::new(Ca::new(INSPECTION_CA));
     let bundle = write(tmp.path(), "corp.pem", &ca.pem());
     let p = proxy(ProxyMode::Intercept(ca, 200));
-    let run = through(setup(), p)
-        .env("CURL_CA_BUNDLE", bundle)
-        .run();
+    let run = through(setup(), p).env("CURL_CA_BUNDLE", bundle).run();
     expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
     no_serious(&run.bundle);
 }
@@ -468,13 +489,23 @@ fn windows_system_proxy_refuses_connect_with_403() {
         .env("FAKE_WININET_PROXY", "proxy.test:8080")
         .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
         .run();
-    expect_finding(&run, "proxy.blocked-endpoint", "error", "network/probes.json");
+    expect_finding(
+        &run,
+        "proxy.blocked-endpoint",
+        "error",
+        "network/probes.json",
+    );
 }
 
 #[test]
 fn proxy_refuses_connect_with_403() {
     let run = through(setup(), proxy(ProxyMode::Deny)).run();
-    let f = expect_finding(&run, "proxy.blocked-endpoint", "error", "network/probes.json");
+    let f = expect_finding(
+        &run,
+        "proxy.blocked-endpoint",
+        "error",
+        "network/probes.json",
+    );
     assert!(
         f["title"]
             .as_str()
@@ -493,10 +524,13 @@ fn proxy_answers_403_to_the_request_after_intercepting() {
     let ca = Arc::new(Ca::new(INSPECTION_CA));
     let bundle = write(tmp.path(), "corp.pem", &ca.pem());
     let p = proxy(ProxyMode::Intercept(ca, 403));
-    let run = through(setup(), p)
-        .env("REQUESTS_CA_BUNDLE", bundle)
-        .run();
-    expect_finding(&run, "proxy.blocked-endpoint", "error", "network/probes.json");
+    let run = through(setup(), p).env("REQUESTS_CA_BUNDLE", bundle).run();
+    expect_finding(
+        &run,
+        "proxy.blocked-endpoint",
+        "error",
+        "network/probes.json",
+    );
 }
 
 #[test]
@@ -509,7 +543,12 @@ fn proxy_requires_authentication() {
 #[test]
 fn proxy_answers_502() {
     let run = through(setup(), proxy(ProxyMode::Status(502))).run();
-    expect_finding(&run, "proxy.upstream-failure", "error", "network/probes.json");
+    expect_finding(
+        &run,
+        "proxy.upstream-failure",
+        "error",
+        "network/probes.json",
+    );
     lacks(&run.bundle, "proxy.blocked-endpoint");
     // The debug-log trigger (`Tunnel connection failed: 502`) is left to the unit tests.
 }
@@ -578,7 +617,10 @@ fn requests_ca_bundle_names_a_missing_file() {
     let run = setup().env("REQUESTS_CA_BUNDLE", missing.clone()).run();
     let f = expect_finding(&run, "ca-bundle.missing", "error", "tls/ca-bundles.json");
     assert!(
-        f["evidence"][0]["excerpt"].as_str().unwrap().contains(&missing),
+        f["evidence"][0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains(&missing),
         "{f:#}"
     );
 }
@@ -587,7 +629,11 @@ fn requests_ca_bundle_names_a_missing_file() {
 fn requests_ca_bundle_holds_no_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     // What an export in DER instead of Base64 looks like to a PEM reader: no PEM block.
-    let bundle = write(tmp.path(), "corp.cer", "0\u{82}\u{3}\u{1f}0\u{82} not PEM\n");
+    let bundle = write(
+        tmp.path(),
+        "corp.cer",
+        "0\u{82}\u{3}\u{1f}0\u{82} not PEM\n",
+    );
     let run = setup().env("REQUESTS_CA_BUNDLE", bundle).run();
     expect_finding(&run, "ca-bundle.invalid", "error", "tls/ca-bundles.json");
 }
@@ -653,11 +699,15 @@ fn windows_registry_disables_tls12() {
         .filter_map(|e| e["excerpt"].as_str())
         .collect();
     assert!(
-        excerpts.iter().any(|e| e.contains("SCHANNEL TLS 1.2 Client")),
+        excerpts
+            .iter()
+            .any(|e| e.contains("SCHANNEL TLS 1.2 Client")),
         "{f:#}"
     );
     assert!(
-        excerpts.iter().any(|e| e.contains("SchUseStrongCrypto = 0")),
+        excerpts
+            .iter()
+            .any(|e| e.contains("SchUseStrongCrypto = 0")),
         "{f:#}"
     );
     // The debug-log trigger (AADSTS1002016) is left to the unit tests.
@@ -800,10 +850,9 @@ fn no_tool_on_path() {
 
 /// The ids in the first column of the table under "## Ids" in docs/findings.md.
 fn documented_ids() -> BTreeSet<String> {
-    let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md"),
-    )
-    .unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md"))
+            .unwrap();
     let table = doc
         .split("## Ids")
         .nth(1)
@@ -843,13 +892,17 @@ fn every_documented_id_has_a_test() {
             .find(&head)
             .unwrap_or_else(|| panic!("COVERAGE names {test} for {id}, but there is no such test"));
         let body = &src[start..];
-        let body = &body[..body.find("\n}\n").expect("a test ends with `}` on its own line")];
-        let call = body.find("expect_finding(").unwrap_or_else(|| {
-            panic!("{test} (the test of {id}) does not call expect_finding")
-        });
+        let body = &body[..body
+            .find("\n}\n")
+            .expect("a test ends with `}` on its own line")];
+        let call = regex::Regex::new(&format!(
+            r#"expect_finding\(\s*&run,\s*"{}""#,
+            regex::escape(id)
+        ))
+        .unwrap();
         assert!(
-            body[call..].contains(&format!("\"{id}\"")),
-            "{test} does not call expect_finding with \"{id}\""
+            call.is_match(body),
+            "{test} (the test of {id}) does not call expect_finding(&run, \"{id}\", ...)"
         );
     }
 }
