@@ -753,6 +753,20 @@ fn sign_in_rejected_with_aadsts() {
 }
 
 #[test]
+fn connect_azaccount_rejected_with_aadsts() {
+    // The preset through PowerShell 7: its concise error view carries the AADSTS code.
+    let run = setup()
+        .env("FAKE_PWSH_ECHO", "1")
+        .args(&["--run", "azps"])
+        .run();
+    let f = expect_finding(&run, "entra.aadsts", "error", "debug/connect-azaccount.log");
+    assert!(
+        f["title"].as_str().unwrap().contains("AADSTS7000215"),
+        "{f:#}"
+    );
+}
+
+#[test]
 fn sign_in_fails_after_the_token() {
     let run = setup()
         .env("FAKE_AZ_REPLAY", "login-post-auth-failure.synthetic.txt")
