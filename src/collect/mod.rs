@@ -287,7 +287,7 @@ pub struct Limits {
 }
 
 /// Run collectors in parallel and return one report per collector, in input order.
-pub fn run_all(
+pub(crate) fn run_all(
     collectors: Vec<Arc<dyn Collector>>,
     ctx: Arc<Context>,
     limits: Limits,

@@ -6,8 +6,8 @@
 //! Mozilla roots, the OS store and REQUESTS_CA_BUNDLE separately → one cheap HTTPS GET. The
 //! result names the stage that failed and the kind of error. Endpoints run in parallel.
 
-pub mod cert;
-pub mod proxy;
+pub(crate) mod cert;
+pub(crate) mod proxy;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -44,7 +44,7 @@ fn ep(host: &str, path: &str) -> Endpoint {
 
 /// The sign-in, Resource Manager and Graph endpoints of a cloud (Microsoft's national-cloud
 /// endpoint lists).
-pub fn endpoints(cloud: Cloud) -> Vec<Endpoint> {
+pub(crate) fn endpoints(cloud: Cloud) -> Vec<Endpoint> {
     let oidc = "/organizations/v2.0/.well-known/openid-configuration";
     let arm = "/metadata/endpoints?api-version=2022-09-01";
     match cloud {
@@ -103,14 +103,14 @@ impl Stores {
 }
 
 /// Every certificate of a PEM file, as DER.
-pub fn pem_certs(data: &[u8]) -> Vec<CertificateDer<'static>> {
+pub(crate) fn pem_certs(data: &[u8]) -> Vec<CertificateDer<'static>> {
     use rustls::pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(data)
         .filter_map(Result::ok)
         .collect()
 }
 
-pub fn store_from_pem(data: &[u8]) -> RootCertStore {
+pub(crate) fn store_from_pem(data: &[u8]) -> RootCertStore {
     let mut s = RootCertStore::empty();
     s.add_parsable_certificates(pem_certs(data));
     s
@@ -446,7 +446,7 @@ fn verdict(
 }
 
 /// The most the whole probe phase may take: five stages, each bounded, plus verification.
-pub fn phase_limit(stage_timeout: Duration) -> Duration {
+pub(crate) fn phase_limit(stage_timeout: Duration) -> Duration {
     stage_timeout * 6 + Duration::from_secs(1)
 }
 
@@ -755,7 +755,7 @@ fn http_stage(
 /// Probe every endpoint at once, within [`phase_limit`] in all. A probe that panicked or is
 /// still running at the end of the phase is recorded as failed with the reason (its thread is
 /// left to end by its own stage limits).
-pub fn probe_all(
+pub(crate) fn probe_all(
     targets: Vec<(Endpoint, Option<String>)>,
     settings: Arc<Settings>,
 ) -> Vec<ProbeResult> {
