@@ -713,7 +713,10 @@ mod tests {
         ];
         let limits = Limits {
             jobs: 3,
-            watchdog: Duration::from_millis(300),
+            // Long enough that the panicking collector (whose backtrace capture can take a
+            // while on a loaded machine) reports before its watchdog fires; the hanging one
+            // still sleeps forty times longer.
+            watchdog: Duration::from_secs(3),
             cancel_grace: Duration::from_secs(1),
         };
         let log = Log::default();
