@@ -19,6 +19,7 @@ pub mod exec;
 pub mod exit;
 pub mod fsutil;
 pub mod inspect;
+pub mod model;
 pub mod os;
 pub mod platform;
 pub mod probe;

@@ -81,11 +81,14 @@ pub fn extract_json(stdout: &str) -> Option<Value> {
 }
 
 /// Windows PowerShell 5.1 may serialize an array as `{"value": [...], "Count": n}` or a single
-/// element as a bare object; normalize both to an array.
+/// element as a bare object; normalize both to an array. Only an object with both members is
+/// the wrapper: a lone `Get-AzConfig` item has a `value` of its own.
 pub fn as_array(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
-        Value::Object(o) if o.contains_key("value") => as_array(&o["value"]),
+        Value::Object(o) if o.contains_key("value") && o.contains_key("Count") => {
+            as_array(&o["value"])
+        }
         Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
@@ -253,6 +256,9 @@ mod tests {
             vec![json!({"name": "Az"})]
         );
         assert!(as_array(&Value::Null).is_empty());
+        // A single Get-AzConfig item has a `value` member and is no wrapper.
+        let item = json!({"key": "EnableLoginByWam", "value": "False", "level": "CurrentUser"});
+        assert_eq!(as_array(&item), vec![item.clone()]);
     }
 
     #[test]
