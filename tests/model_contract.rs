@@ -145,11 +145,14 @@ fn path_with_az_python(dir: &Path, certifi: &Path) -> String {
             fake.join("az").display()
         ),
     );
-    for p in [&py, &bin.join("az")] {
+    write(
+        &bin.join("pwsh"),
+        &format!("#!/bin/sh\nexec {} \"$@\"\n", fake.join("pwsh").display()),
+    );
+    for p in [&py, &bin.join("az"), &bin.join("pwsh")] {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    std::os::unix::fs::symlink(fake.join("pwsh"), bin.join("pwsh")).unwrap();
     format!("{}:/usr/bin:/bin", bin.display())
 }
 

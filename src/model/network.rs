@@ -234,6 +234,24 @@ pub enum ErrorKind {
     Other(String),
 }
 
+/// A word of a closed vocabulary read as its enum; a word it does not know is kept as `Other`.
+fn word<T: serde::de::DeserializeOwned>(w: &str, other: fn(String) -> T) -> T {
+    serde_json::from_value(serde_json::Value::String(w.to_string()))
+        .unwrap_or_else(|_| other(w.to_string()))
+}
+
+impl From<&str> for StageName {
+    fn from(w: &str) -> Self {
+        word(w, StageName::Other)
+    }
+}
+
+impl From<&str> for ErrorKind {
+    fn from(w: &str) -> Self {
+        word(w, ErrorKind::Other)
+    }
+}
+
 /// The TLS session of a probe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TlsInfo {

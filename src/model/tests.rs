@@ -207,6 +207,9 @@ fn newer_members_and_vocabulary_still_read() {
     assert_eq!(r.error_kind, Some(ErrorKind::Other("alpn".into())));
     // And a known word is never read as `Other`.
     assert_eq!(r.stages[1].name, StageName::Connect);
+    assert_eq!(StageName::from("verify"), StageName::Verify);
+    assert_eq!(StageName::from("quic"), StageName::Other("quic".into()));
+    assert_eq!(ErrorKind::from("internal"), ErrorKind::Internal);
 }
 
 #[test]
