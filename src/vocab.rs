@@ -128,8 +128,11 @@ pub type Texts = BTreeMap<String, String>;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
+    /// Azure's global cloud.
     Public,
+    /// Azure Government (US).
     UsGov,
+    /// Azure operated by 21Vianet (China).
     China,
 }
 

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; not a cause.
     Info,
+    /// May cause the failure.
     Warning,
+    /// Causes the failure.
     Error,
 }
 

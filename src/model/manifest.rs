@@ -72,10 +72,15 @@ pub struct Invocation {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// It ran and recorded what it found.
     Ok,
+    /// It did not apply (a tool not found, `--no-network`).
     Skipped,
+    /// It could not do its work.
     Failed,
+    /// Its watchdog or a command's timeout stopped it.
     TimedOut,
+    /// Ctrl-C / SIGTERM stopped it.
     Interrupted,
 }
 

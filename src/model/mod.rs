@@ -96,7 +96,9 @@ pub mod names {
 /// damaged file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
+    /// The entry name.
     pub entry: String,
+    /// Why it does not read (serde_json's message, with line and column).
     pub error: String,
 }
 

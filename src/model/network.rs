@@ -118,6 +118,7 @@ pub struct Probes {
 /// The client family whose proxy the probes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ProxyFamily {
+    /// Azure CLI (Python requests).
     #[serde(rename = "azure_cli")]
     AzureCli,
 }

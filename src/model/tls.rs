@@ -182,10 +182,13 @@ pub struct CaBundles {
 /// Where a CA bundle is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum CaBundleSource {
+    /// The REQUESTS_CA_BUNDLE variable (Azure CLI uses it).
     #[serde(rename = "REQUESTS_CA_BUNDLE")]
     RequestsCaBundle,
+    /// The CURL_CA_BUNDLE variable (Azure CLI uses it when REQUESTS_CA_BUNDLE is unset).
     #[serde(rename = "CURL_CA_BUNDLE")]
     CurlCaBundle,
+    /// The SSL_CERT_FILE variable (OpenSSL's; Azure CLI ignores it).
     #[serde(rename = "SSL_CERT_FILE")]
     SslCertFile,
     /// Azure CLI's bundled certifi `cacert.pem`.
