@@ -351,7 +351,13 @@ fn the_module_table_lists_every_module() {
 #[test]
 fn the_vocabulary_is_a_leaf() {
     let g = graph();
-    for (leaf, allowed) in [("vocab", &["platform"][..]), ("platform", &[][..])] {
+    // The bottom layer: the typed bundle model (serde types only), the shared vocabulary and
+    // the platform switch.
+    for (leaf, allowed) in [
+        ("model", &["vocab"][..]),
+        ("vocab", &["platform"][..]),
+        ("platform", &[][..]),
+    ] {
         let extra: Vec<_> = g[leaf]
             .keys()
             .filter(|m| !allowed.contains(&m.as_str()))
@@ -362,6 +368,32 @@ fn the_vocabulary_is_a_leaf() {
         }
         assert!(extra.is_empty(), "{leaf} imports {extra:?}:\n{detail}");
     }
+}
+
+/// docs/architecture.md's module table lists exactly the top-level modules under `src/`.
+#[test]
+fn the_architecture_doc_lists_every_module() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .unwrap();
+    let section = doc
+        .split("## Modules")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/architecture.md has a ## Modules section");
+    let listed: BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect();
+    let found: BTreeSet<String> = graph().keys().cloned().collect();
+    let missing: Vec<_> = found.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&found).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/architecture.md's module table: missing {missing:?}, not in src/ {stale:?}"
+    );
 }
 
 #[test]

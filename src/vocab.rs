@@ -124,11 +124,17 @@ impl Lang {
 /// The bundle's text entries by name.
 pub type Texts = BTreeMap<String, String>;
 
-/// Which Azure cloud's endpoints to probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which Azure cloud's endpoints to probe (`public`, `usgov`, `china` in the bundle).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Cloud {
+    /// Azure's global cloud.
     Public,
+    /// Azure Government (US).
     UsGov,
+    /// Azure operated by 21Vianet (China).
     China,
 }
 

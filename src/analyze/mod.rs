@@ -8,38 +8,12 @@
 pub mod aadsts;
 mod rules;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::bundle::manifest::{CollectorRecord, Status};
 use crate::vocab::{Lang, Texts};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Evidence {
-    pub file: String,
-    pub excerpt: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub title: String,
-    pub detail: String,
-    pub evidence: Vec<Evidence>,
-    pub fix: Vec<String>,
-    pub docs: String,
-    /// How sure the rule is (0–100); orders findings of one severity.
-    pub confidence: u8,
-}
+pub use crate::model::findings::{Evidence, Finding, Severity};
 
 /// What the rules look at: the bundle's text entries and the manifest's collector records.
 pub struct Model<'a> {
@@ -126,7 +100,7 @@ pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
         b.severity
             .cmp(&a.severity)
             .then(b.confidence.cmp(&a.confidence))
-            .then(a.id.cmp(b.id))
+            .then(a.id.cmp(&b.id))
     });
     f
 }

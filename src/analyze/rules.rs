@@ -49,7 +49,7 @@ fn finding(
     docs: &str,
 ) -> Finding {
     Finding {
-        id,
+        id: id.into(),
         severity,
         title,
         detail,

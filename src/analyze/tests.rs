@@ -59,14 +59,14 @@ fn run(texts: &Texts, collectors: &[CollectorRecord]) -> Vec<Finding> {
     analyze(&Model { texts, collectors }, Lang::En)
 }
 
-fn ids(f: &[Finding]) -> Vec<&'static str> {
-    f.iter().map(|x| x.id).collect()
+fn ids(f: &[Finding]) -> Vec<&str> {
+    f.iter().map(|x| x.id.as_str()).collect()
 }
 
-fn serious(f: &[Finding]) -> Vec<&'static str> {
+fn serious(f: &[Finding]) -> Vec<&str> {
     f.iter()
         .filter(|x| x.severity != Severity::Info)
-        .map(|x| x.id)
+        .map(|x| x.id.as_str())
         .collect()
 }
 
@@ -262,7 +262,7 @@ fn ca_bundle_problems() {
         &[],
     );
     assert_eq!(
-        (f[0].id, f[0].severity),
+        (f[0].id.as_str(), f[0].severity),
         ("ca-bundle.expired-certs", Severity::Info)
     );
     // SSL_CERT_FILE is not Azure CLI's: a missing one is not an error here.
@@ -290,7 +290,7 @@ fn verification_disabled_and_legacy_tls() {
     );
     let f = run(&t, &[]);
     assert_eq!(
-        (f[0].id, f[0].severity),
+        (f[0].id.as_str(), f[0].severity),
         ("tls.legacy-protocols", Severity::Error)
     );
     let t = log(
@@ -464,7 +464,7 @@ fn azure_cli_certificate_hint_alone_is_tls_inspection() {
     );
     let f = run(&t, &[]);
     assert_eq!(
-        (f[0].id, f[0].severity),
+        (f[0].id.as_str(), f[0].severity),
         ("proxy.tls-inspection", Severity::Error)
     );
 }

@@ -24,7 +24,7 @@ use crate::redact::Redacted;
 pub use manifest::{FileRecord, Manifest};
 
 /// The name of the manifest entry; the only entry the manifest does not list.
-pub const MANIFEST_NAME: &str = "manifest.json";
+pub const MANIFEST_NAME: &str = crate::model::names::MANIFEST;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {

@@ -10,27 +10,34 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use super::environment::{Shape, is_bool_word, shown_value};
-use super::{Collector, Context, Outcome, strip_bom};
+use super::{Collector, Context, Outcome, json_str, strip_bom};
 use crate::bundle::manifest::Status;
+use crate::model::{
+    self, AzContext, AzPsField, AzPsSetting, AzPsSettings, AzPsSettingsFile, AzSubscription,
+    CacheEntry, CacheTool, Ini, MgAuthRecord, MgAuthRecordFile, Setting, TenantComparison,
+    Withheld, names,
+};
 
 /// How `--tenant` compares with a context's tenant.
-pub fn compare_tenant(requested: &str, tenant_id: &str, domains: &[&str]) -> &'static str {
+pub fn compare_tenant(requested: &str, tenant_id: &str, domains: &[&str]) -> TenantComparison {
     let r = requested.trim().to_ascii_lowercase();
     if is_guid(&r) {
         return if r == tenant_id.trim().to_ascii_lowercase() {
-            "match"
+            TenantComparison::Match
         } else {
-            "mismatch"
+            TenantComparison::Mismatch
         };
     }
     if domains.iter().any(|d| d.eq_ignore_ascii_case(&r)) {
-        return "match";
+        return TenantComparison::Match;
     }
     // A domain cannot be turned into a tenant id offline.
-    "unknown"
+    TenantComparison::Unknown
 }
 
 pub fn is_guid(s: &str) -> bool {
@@ -113,25 +120,24 @@ pub const AZ_CONFIG_SAFE: &[(&str, &str, Shape)] = &[
 ];
 
 /// A withheld setting: present, value not recorded.
-fn withheld() -> Value {
-    json!({ "set": true })
+fn withheld() -> Setting {
+    Setting::Withheld(Withheld::SET)
 }
 
 /// Azure CLI's `config`: section → key → value for the keys in [`AZ_CONFIG_SAFE`] whose value
 /// has the expected shape; every other key as `{"set": true}` (storage keys, PATs, `auth =
 /// Basic ...`, anything unknown).
-pub fn az_config(text: &str) -> Map<String, Value> {
-    let mut out = Map::new();
+pub fn az_config(text: &str) -> Ini {
+    let mut out = Ini::new();
     for (section, pairs) in parse_ini(text) {
-        let entry = out.entry(section.clone()).or_insert_with(|| json!({}));
+        let entry = out.entry(section.clone()).or_default();
         for (k, v) in pairs {
             let shape = AZ_CONFIG_SAFE
                 .iter()
                 .find(|(s, n, _)| s.eq_ignore_ascii_case(&section) && n.eq_ignore_ascii_case(&k))
                 .map(|(_, _, shape)| *shape);
-            entry[k] = shape
-                .and_then(|s| shown_value(s, &v))
-                .map_or_else(withheld, Value::String);
+            let shown = shape.and_then(|s| shown_value(s, &v));
+            entry.insert(k, shown.map_or_else(withheld, Setting::Shown));
         }
     }
     out
@@ -140,10 +146,10 @@ pub fn az_config(text: &str) -> Map<String, Value> {
 /// Azure CLI's `clouds.config` (section per cloud): `subscription` (a GUID), `profile` (a
 /// word), `endpoint_*` (URLs without credentials or query) and `suffix_*` (domain suffixes);
 /// every other key as `{"set": true}`.
-pub fn az_clouds(text: &str) -> Map<String, Value> {
-    let mut out = Map::new();
+pub fn az_clouds(text: &str) -> Ini {
+    let mut out = Ini::new();
     for (section, pairs) in parse_ini(text) {
-        let mut entry = Map::new();
+        let mut entry = BTreeMap::new();
         for (k, v) in pairs {
             let key = k.to_ascii_lowercase();
             let shown = if key == "subscription" {
@@ -158,9 +164,9 @@ pub fn az_clouds(text: &str) -> Map<String, Value> {
             } else {
                 None
             };
-            entry.insert(k, shown.map_or_else(withheld, Value::String));
+            entry.insert(k, shown.map_or_else(withheld, Setting::Shown));
         }
-        out.insert(section, Value::Object(entry));
+        out.insert(section, entry);
     }
     out
 }
@@ -179,44 +185,49 @@ const AZPS_SETTINGS_FIELDS: &[(&str, Shape)] = &[
 ];
 
 /// `AzureRmContextSettings.json` reduced to its allowlisted fields; unknown fields by name only.
-pub fn azps_settings(v: &Value) -> Value {
+pub fn azps_settings(v: &Value) -> AzPsSettings {
     let Some(obj) = v.as_object() else {
-        return json!({ "unrecognised": true });
+        return AzPsSettings::Unrecognised { unrecognised: true };
     };
-    let mut out = Map::new();
+    let withheld = || Some(AzPsField::Withheld(Withheld::SET));
+    let mut out = BTreeMap::new();
     for (k, val) in obj {
         let shape = AZPS_SETTINGS_FIELDS
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(k))
             .map(|(_, s)| *s);
-        let shown = match (shape, val) {
-            (_, Value::Null) => Some(Value::Null),
+        // Some(None): the file has null there.
+        let shown: Option<Option<AzPsField>> = match (shape, val) {
+            (_, Value::Null) => Some(None),
             (Some(s), Value::String(t)) => shown_value(s, t)
                 .or_else(|| {
                     (s == Shape::Word)
                         .then(|| shown_value(Shape::Path, t))
                         .flatten()
                 })
-                .map(Value::String),
+                .map(|t| Some(AzPsField::Shown(t))),
             (None, Value::Object(m)) if k.eq_ignore_ascii_case("Settings") => {
-                let inner: Map<String, Value> = m
+                let inner = m
                     .iter()
                     .map(|(sk, sv)| {
                         let shown = match sv {
-                            Value::Bool(_) | Value::Null => Some(sv.clone()),
-                            Value::String(t) if is_bool_word(t) => Some(sv.clone()),
-                            _ => None,
+                            Value::Bool(b) => Some(AzPsSetting::Bool(*b)),
+                            Value::Null => None,
+                            Value::String(t) if is_bool_word(t) => {
+                                Some(AzPsSetting::Word(t.clone()))
+                            }
+                            _ => Some(AzPsSetting::Withheld(Withheld::SET)),
                         };
-                        (sk.clone(), shown.unwrap_or_else(withheld))
+                        (sk.clone(), shown)
                     })
                     .collect();
-                Some(Value::Object(inner))
+                Some(Some(AzPsField::Settings(inner)))
             }
             _ => None,
         };
         out.insert(k.clone(), shown.unwrap_or_else(withheld));
     }
-    Value::Object(out)
+    AzPsSettings::Fields(out)
 }
 
 /// Read a small JSON file: Ok(None) when absent, Err(reason) when unreadable or invalid.
@@ -232,52 +243,57 @@ fn read_json(path: &Path) -> Result<Option<Value>, String> {
         .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
 }
 
-fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
+/// One subscription of `azureProfile.json`, compared with `--tenant` when given.
+fn subscription(ctx: &Context, s: &Value) -> AzSubscription {
+    let tenant_comparison = ctx.tenant.as_deref().map(|t| {
+        let domains: Vec<&str> = s["tenantDefaultDomain"].as_str().into_iter().collect();
+        compare_tenant(t, s["tenantId"].as_str().unwrap_or(""), &domains)
+    });
+    AzSubscription {
+        id: json_str(&s["id"]),
+        name: json_str(&s["name"]),
+        state: json_str(&s["state"]),
+        tenant_id: json_str(&s["tenantId"]),
+        home_tenant_id: json_str(&s["homeTenantId"]),
+        tenant_default_domain: json_str(&s["tenantDefaultDomain"]),
+        tenant_display_name: json_str(&s["tenantDisplayName"]),
+        environment: json_str(&s["environmentName"]),
+        user_name: json_str(&s["user"]["name"]),
+        user_type: json_str(&s["user"]["type"]),
+        is_default: s["isDefault"].as_bool(),
+        tenant_comparison,
+    }
+}
+
+fn az_profile(ctx: &Context, out: &mut Outcome) -> AzContext {
     let Some(dir) = az_config_dir(ctx) else {
-        return json!({ "error": "no home directory and no AZURE_CONFIG_DIR" });
+        return AzContext {
+            error: Some("no home directory and no AZURE_CONFIG_DIR".into()),
+            ..AzContext::default()
+        };
     };
-    let mut v = json!({ "config_dir": dir.to_string_lossy() });
+    let mut v = AzContext {
+        config_dir: Some(dir.to_string_lossy().into_owned()),
+        ..AzContext::default()
+    };
     match read_json(&dir.join("azureProfile.json")) {
         Ok(Some(p)) => {
-            let subs: Vec<Value> = p["subscriptions"]
+            let subs: Vec<AzSubscription> = p["subscriptions"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| {
-                            let mut e = json!({
-                                "id": s["id"], "name": s["name"], "state": s["state"],
-                                "tenant_id": s["tenantId"], "home_tenant_id": s["homeTenantId"],
-                                "tenant_default_domain": s["tenantDefaultDomain"],
-                                "tenant_display_name": s["tenantDisplayName"],
-                                "environment": s["environmentName"],
-                                "user_name": s["user"]["name"], "user_type": s["user"]["type"],
-                                "is_default": s["isDefault"],
-                            });
-                            if let Some(t) = &ctx.tenant {
-                                let domains: Vec<&str> =
-                                    s["tenantDefaultDomain"].as_str().into_iter().collect();
-                                e["tenant_comparison"] = json!(compare_tenant(
-                                    t,
-                                    s["tenantId"].as_str().unwrap_or(""),
-                                    &domains
-                                ));
-                            }
-                            e
-                        })
-                        .collect()
-                })
+                .map(|a| a.iter().map(|s| subscription(ctx, s)).collect())
                 .unwrap_or_default();
-            v["signed_in"] = json!(!subs.is_empty());
-            v["subscriptions"] = json!(subs);
+            v.signed_in = Some(!subs.is_empty());
+            v.subscriptions = Some(subs);
         }
         Ok(None) => {
-            v["profile"] = json!(
+            v.profile = Some(
                 "azureProfile.json not found: Azure CLI has not signed in with this configuration"
+                    .into(),
             )
         }
         Err(e) => {
             out.degrade(Status::Failed, e.clone());
-            v["profile_error"] = json!(e);
+            v.profile_error = Some(e);
         }
     }
     let small = |name: &str| {
@@ -286,26 +302,17 @@ fn az_profile(ctx: &Context, out: &mut Outcome) -> Value {
             .map(|c| c.text())
     };
     if let Some(t) = small("clouds.config") {
-        v["clouds"] = Value::Object(az_clouds(&t));
+        v.clouds = Some(az_clouds(&t));
     }
     if let Some(t) = small("config") {
-        v["config"] = Value::Object(az_config(&t));
+        v.config = Some(az_config(&t));
     }
-    if let Some(name) = v["config"]["cloud"]["name"].as_str() {
-        v["active_cloud"] = json!(name);
-    }
+    v.active_cloud = match v.config.as_ref().and_then(|c| c.get("cloud")?.get("name")) {
+        Some(Setting::Shown(name)) => Some(name.clone()),
+        _ => None,
+    };
     v
 }
-
-/// The fields of an MSAL AuthenticationRecord worth keeping (it holds no token).
-const AUTHRECORD_FIELDS: &[&str] = &[
-    "username",
-    "authority",
-    "tenantId",
-    "clientId",
-    "homeAccountId",
-    "version",
-];
 
 pub struct Contexts;
 
@@ -317,17 +324,18 @@ impl Collector for Contexts {
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut out = Outcome::ok();
         let az = az_profile(ctx, &mut out);
-        out.add_json(ctx, "context/az.json", &az);
+        out.add_entry(ctx, names::AZ_CONTEXT, &az);
 
         if let Some(dir) = azps_dir(ctx) {
-            match read_json(&dir.join("AzureRmContextSettings.json")) {
-                Ok(Some(s)) => out.add_json(
+            let path = dir.join("AzureRmContextSettings.json");
+            match read_json(&path) {
+                Ok(Some(s)) => out.add_entry(
                     ctx,
-                    "context/azps-settings.json",
-                    &json!({
-                        "path": dir.join("AzureRmContextSettings.json").to_string_lossy(),
-                        "settings": azps_settings(&s),
-                    }),
+                    names::AZPS_SETTINGS,
+                    &AzPsSettingsFile {
+                        path: path.to_string_lossy().into_owned(),
+                        settings: azps_settings(&s),
+                    },
                 ),
                 Ok(None) => {}
                 Err(e) => out.degrade(Status::Failed, e),
@@ -337,19 +345,26 @@ impl Collector for Contexts {
             let path = home.join(".mg").join("mg.authrecord.json");
             match read_json(&path) {
                 Ok(Some(r)) => {
-                    let mut kept = Map::new();
-                    for f in AUTHRECORD_FIELDS {
-                        if let Some(v) = r.get(*f) {
-                            kept.insert(f.to_string(), v.clone());
-                        }
-                    }
-                    let mut v = json!({ "path": path.to_string_lossy(), "record": kept });
-                    if let (Some(t), Some(tid)) =
-                        (&ctx.tenant, r.get("tenantId").and_then(Value::as_str))
-                    {
-                        v["tenant_comparison"] = json!(compare_tenant(t, tid, &[]));
-                    }
-                    out.add_json(ctx, "context/mg-authrecord.json", &v);
+                    // Its non-secret fields (the record holds no token), each when present.
+                    let field = |f: &str| r.get(f).and_then(json_str);
+                    let record = MgAuthRecord {
+                        username: field("username"),
+                        authority: field("authority"),
+                        tenant_id: field("tenantId"),
+                        client_id: field("clientId"),
+                        home_account_id: field("homeAccountId"),
+                        version: field("version"),
+                    };
+                    let tenant_comparison = match (&ctx.tenant, &record.tenant_id) {
+                        (Some(t), Some(tid)) => Some(compare_tenant(t, tid, &[])),
+                        _ => None,
+                    };
+                    let v = MgAuthRecordFile {
+                        path: path.to_string_lossy().into_owned(),
+                        record,
+                        tenant_comparison,
+                    };
+                    out.add_entry(ctx, names::MG_AUTHRECORD, &v);
                 }
                 Ok(None) => {}
                 Err(e) => out.degrade(Status::Failed, e),
@@ -362,11 +377,11 @@ impl Collector for Contexts {
 /// Where each tool keeps token caches: (tool, directory, exact names, name prefixes).
 fn cache_locations(
     ctx: &Context,
-) -> Vec<(&'static str, PathBuf, Vec<&'static str>, Vec<&'static str>)> {
+) -> Vec<(CacheTool, PathBuf, Vec<&'static str>, Vec<&'static str>)> {
     let mut v = Vec::new();
     if let Some(az) = az_config_dir(ctx) {
         v.push((
-            "azure-cli",
+            CacheTool::AzureCli,
             az,
             vec![
                 "msal_token_cache.json",
@@ -381,7 +396,7 @@ fn cache_locations(
     }
     if let Some(dir) = azps_dir(ctx) {
         v.push((
-            "az-powershell",
+            CacheTool::AzPowershell,
             dir,
             vec!["AzureRmContext.json", "TokenCache.dat", "azkeystore"],
             vec![],
@@ -397,38 +412,54 @@ fn cache_locations(
             .map(|h| h.join(".local").join(".IdentityService"))
     };
     if let Some(dir) = identity {
-        v.push(("az-powershell", dir, vec![], vec!["msal.cache"]));
+        v.push((CacheTool::AzPowershell, dir, vec![], vec!["msal.cache"]));
     }
     if let Some(home) = ctx.env.home_dir(ctx.platform) {
         v.push((
-            "graph-powershell",
+            CacheTool::GraphPowershell,
             home.join(".mg"),
             vec!["mg.authrecord.json"],
             vec!["mg.msal.cache"],
         ));
-        v.push(("graph-powershell-v1", home.clone(), vec![".graph"], vec![]));
+        v.push((
+            CacheTool::GraphPowershellV1,
+            home.clone(),
+            vec![".graph"],
+            vec![],
+        ));
     }
     v
 }
 
 /// Metadata of a path, without opening it.
-fn stat(tool: &str, path: &Path) -> Value {
+fn stat(tool: CacheTool, path: &Path) -> CacheEntry {
+    let mut e = CacheEntry {
+        tool,
+        path: path.to_string_lossy().into_owned(),
+        exists: Some(false),
+        is_dir: None,
+        size: None,
+        modified: None,
+        error: None,
+    };
     match std::fs::metadata(path) {
-        Ok(m) => json!({
-            "tool": tool,
-            "path": path.to_string_lossy(),
-            "exists": true,
-            "is_dir": m.is_dir(),
-            "size": m.len(),
-            "modified": m.modified().ok().map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            json!({ "tool": tool, "path": path.to_string_lossy(), "exists": false })
+        Ok(m) => {
+            e.exists = Some(true);
+            e.is_dir = Some(m.is_dir());
+            e.size = Some(m.len());
+            e.modified = Some(
+                m.modified()
+                    .ok()
+                    .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
+            );
         }
-        Err(e) => {
-            json!({ "tool": tool, "path": path.to_string_lossy(), "exists": null, "error": e.to_string() })
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => {
+            e.exists = None;
+            e.error = Some(err.to_string());
         }
     }
+    e
 }
 
 pub struct Caches;
@@ -462,23 +493,33 @@ impl Collector for Caches {
                     .unwrap_or_default();
                 found.sort();
                 if found.is_empty() {
-                    entries.push(json!({ "tool": tool, "path": dir.join(format!("{}*", prefixes[0])).to_string_lossy(), "exists": false }));
+                    // Nothing matched: the pattern, as absent.
+                    let pattern = dir.join(format!("{}*", prefixes[0]));
+                    entries.push(CacheEntry {
+                        tool,
+                        path: pattern.to_string_lossy().into_owned(),
+                        exists: Some(false),
+                        is_dir: None,
+                        size: None,
+                        modified: None,
+                        error: None,
+                    });
                 }
                 for p in found {
                     entries.push(stat(tool, &p));
                 }
             }
         }
-        let present = entries.iter().filter(|e| e["exists"] == true).count();
+        let present = entries.iter().filter(|e| e.exists == Some(true)).count();
         let mut out = Outcome::ok();
-        out.add_json(
+        out.add_entry(
             ctx,
-            "context/caches.json",
-            &json!({
-                "note": "token caches are listed, never opened",
-                "present": present,
-                "caches": entries,
-            }),
+            names::CACHES,
+            &model::Caches {
+                note: "token caches are listed, never opened".into(),
+                present,
+                caches: entries,
+            },
         );
         out
     }
@@ -487,33 +528,34 @@ impl Collector for Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn tenant_comparison() {
         let t = "72f988bf-86f1-41af-91ab-2d7cd011db47";
         assert_eq!(
             compare_tenant("72F988BF-86F1-41AF-91AB-2D7CD011DB47", t, &[]),
-            "match"
+            TenantComparison::Match
         );
         assert_eq!(
             compare_tenant("9a9a9a9a-0000-4000-8000-0000000000ff", t, &[]),
-            "mismatch"
+            TenantComparison::Mismatch
         );
         assert_eq!(
             compare_tenant("contoso.onmicrosoft.com", t, &["contoso.onmicrosoft.com"]),
-            "match"
+            TenantComparison::Match
         );
         assert_eq!(
             compare_tenant("fabrikam.com", t, &["contoso.onmicrosoft.com"]),
-            "unknown"
+            TenantComparison::Unknown
         );
     }
 
     #[test]
     fn az_config_default_deny() {
-        let m = az_config(
+        let m = json!(az_config(
             "\u{feff}[core]\nenable_broker_on_windows = true\nencrypt_token_cache = false\noutput = json\nonly_show_errors = canaryNotBool\n\n[storage]\naccount_key = c2VjcmV0\nconnection_string = DefaultEndpointsProtocol=https\naccount = st1\n[devops]\npat = canaryPAT123456\n[sql]\npwd = canaryPwd123\n[http]\ncredential = canaryCred123\nauth = Basic Y2FuYXJ5QmFzaWM=\n[cloud]\nname = AzureCloud\n",
-        );
+        ));
         assert_eq!(m["core"]["enable_broker_on_windows"], "true");
         assert_eq!(m["core"]["encrypt_token_cache"], "false");
         assert_eq!(m["core"]["output"], "json");
@@ -536,9 +578,9 @@ mod tests {
 
     #[test]
     fn clouds_config() {
-        let m = az_clouds(
+        let m = json!(az_clouds(
             "[AzureCloud]\nsubscription = 1111aaaa-0000-4000-8000-000000000001\n[MyCloud]\nendpoint_resource_manager = https://u:canary@management.contoso.com/?sig=canary\nsuffix_storage_endpoint = core.contoso.com\nprofile = latest\nsecret_thing = canary\n",
-        );
+        ));
         assert_eq!(
             m["AzureCloud"]["subscription"],
             "1111aaaa-0000-4000-8000-000000000001"
@@ -554,7 +596,7 @@ mod tests {
 
     #[test]
     fn azps_settings_allowlist() {
-        let v = azps_settings(&json!({
+        let v = json!(azps_settings(&json!({
             "Mode": "CurrentUser",
             "ContextDirectory": "C:\\Users\\alice\\.Azure",
             "ContextFile": "AzureRmContext.json",
@@ -564,7 +606,7 @@ mod tests {
             "Settings": { "InstallationId": "canarySetting", "Flag": "true" },
             "Unknown": "canaryUnknown",
             "Mode2": { "nested": "canaryNested" },
-        }));
+        })));
         assert_eq!(v["Mode"], "CurrentUser");
         assert_eq!(v["ContextDirectory"], "C:\\Users\\alice\\.Azure");
         assert_eq!(v["ContextFile"], "AzureRmContext.json");

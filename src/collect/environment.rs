@@ -8,10 +8,12 @@
 //! Every withheld value, and the secrets inside values (proxy credentials, connection-string
 //! keys, Basic / Bearer credentials), go to the redactor's literal search ([`secret_values`]).
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
-use serde_json::{Map, Value, json};
 
 use super::{Collector, Context, Outcome};
+use crate::model::{self, Variable, names};
 use crate::redact::url;
 use crate::vocab::Env;
 
@@ -306,36 +308,36 @@ impl Collector for Environment {
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {
-        let mut vars = Map::new();
+        let mut variables = BTreeMap::new();
         for name in WELL_KNOWN {
-            vars.insert(
+            variables.insert(
                 (*name).to_string(),
                 describe(name, ctx.env.vars_exact(name)),
             );
         }
         for (k, v) in ctx.env.iter() {
-            if is_allowlisted(k) && !vars.contains_key(k) {
-                vars.insert(k.to_string(), describe(k, Some(v)));
+            if is_allowlisted(k) && !variables.contains_key(k) {
+                variables.insert(k.to_string(), describe(k, Some(v)));
             }
         }
-        let value = json!({
-            "note": "allowlisted variables only; a value is shown only for known-safe settings of the expected shape (proxy URLs without credentials), every other value is recorded as set with its length",
-            "case_insensitive_names": ctx.platform.is_windows(),
-            "variables": Value::Object(vars),
-        });
+        let value = model::Environment {
+            note: "allowlisted variables only; a value is shown only for known-safe settings of the expected shape (proxy URLs without credentials), every other value is recorded as set with its length".into(),
+            case_insensitive_names: ctx.platform.is_windows(),
+            variables,
+        };
         let mut out = Outcome::ok();
-        out.add_json(ctx, "environment.json", &value);
+        out.add_entry(ctx, names::ENVIRONMENT, &value);
         out
     }
 }
 
 /// `{"set": false}`, `{"set": true, "value": shown}` or `{"set": true, "length": N}`.
-pub fn describe(name: &str, value: Option<&str>) -> Value {
+pub fn describe(name: &str, value: Option<&str>) -> Variable {
     match value {
-        None => json!({ "set": false }),
+        None => Variable::unset(),
         Some(v) => match safe_shape(name).and_then(|s| shown_value(s, v)) {
-            Some(shown) => json!({ "set": true, "value": shown }),
-            None => json!({ "set": true, "length": v.chars().count() }),
+            Some(shown) => Variable::shown(shown),
+            None => Variable::withheld(v.chars().count()),
         },
     }
 }
@@ -360,7 +362,7 @@ mod tests {
 
     #[test]
     fn safe_values_are_shown() {
-        let shown = |n: &str, v: &str| describe(n, Some(v))["value"].clone();
+        let shown = |n: &str, v: &str| describe(n, Some(v)).value.unwrap_or_default();
         assert_eq!(
             shown("HTTPS_PROXY", "http://proxy.corp:8080"),
             "http://proxy.corp:8080"
@@ -408,9 +410,9 @@ mod tests {
             ("MSAL_ANYTHING", "canary"),
         ] {
             let d = describe(n, Some(v));
-            assert_eq!(d["set"], true, "{n}");
-            assert!(d.get("value").is_none(), "{n}: {d}");
-            assert_eq!(d["length"], v.chars().count(), "{n}");
+            assert!(d.set, "{n}");
+            assert!(d.value.is_none(), "{n}: {d:?}");
+            assert_eq!(d.length, Some(v.chars().count()), "{n}");
         }
     }
 

@@ -152,10 +152,10 @@ impl Outcome {
         }
     }
 
-    /// Serialize a JSON value, redact it and add it.
-    /// JSON is redacted string by string (and secret-named members whole) before it is
-    /// serialized, so the entry stays valid JSON.
-    pub fn add_json(&mut self, ctx: &Context, name: &str, value: &serde_json::Value) {
+    /// Add a JSON entry: a `model` type (`name` one of `model::names`), redacted and
+    /// serialized. JSON is redacted string by string (and secret-named members whole) before it
+    /// is serialized, so the entry stays valid JSON.
+    pub fn add_entry<T: serde::Serialize>(&mut self, ctx: &Context, name: &str, value: &T) {
         match ctx.redactor.redact_to_json(value) {
             Ok(text) => self.add_text(name, text),
             Err(e) => self.degrade(Status::Failed, format!("{name} could not be written: {e}")),
@@ -538,6 +538,12 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     } else {
         "unknown panic".into()
     }
+}
+
+/// A string member of JSON another program wrote, as text; a member of any other type is not
+/// carried over (the entry then has null, or leaves it out).
+pub fn json_str(v: &serde_json::Value) -> Option<String> {
+    v.as_str().map(str::to_string)
 }
 
 /// Strip a UTF-8 byte-order mark (az and Windows PowerShell write one on Windows).

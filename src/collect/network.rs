@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 use super::{Collector, Context, Outcome, reg};
 use crate::bundle::manifest::{CommandRecord, Status};
 use crate::exec::Cmd;
+use crate::model::{
+    self, EffectiveProxies, EnvSetting, PathOrWithheld, ProxyEnvironment, ProxyFamily, names,
+};
 use crate::probe::proxy::{self, EnvProxies, Family, WinHttp, WinInet};
 use crate::probe::{self, Settings, Stores};
 use crate::redact::url;
@@ -110,10 +111,37 @@ fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
 }
 
 /// `{variable, value}`; the proxy values in [`EnvProxies`] are display-safe already.
-fn pair(p: &Option<(String, String)>) -> Value {
-    match p {
-        Some((name, value)) => json!({ "variable": name, "value": value }),
-        None => Value::Null,
+fn pair(p: &Option<(String, String)>) -> Option<EnvSetting> {
+    p.as_ref().map(|(name, value)| EnvSetting {
+        variable: name.clone(),
+        value: value.clone(),
+    })
+}
+
+/// A probe result as the bundle records it, the stage names and error kinds of `probe` read
+/// as the model's vocabulary.
+pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
+    model::ProbeResult {
+        host: r.host,
+        url: r.url,
+        proxy: r.proxy,
+        stages: r
+            .stages
+            .into_iter()
+            .map(|s| model::Stage {
+                name: s.name.into(),
+                ok: s.ok,
+                ms: s.ms,
+                detail: s.detail,
+            })
+            .collect(),
+        ok: r.ok,
+        failed_stage: r.failed_stage.map(Into::into),
+        error_kind: r.error_kind.map(Into::into),
+        error: r.error,
+        proxy_status: r.proxy_status,
+        tls: r.tls,
+        http_status: r.http_status,
     }
 }
 
@@ -139,41 +167,39 @@ impl Collector for NetworkProxy {
         }
         let facts = &read.facts;
         let windows = ctx.platform.is_windows();
-        let effective: Vec<Value> = probe::endpoints(self.cloud)
+        let effective = probe::endpoints(self.cloud)
             .iter()
             .map(|ep| {
                 let e =
                     |f| proxy::effective(f, windows, &facts.env, facts.wininet.as_ref(), &ep.host);
-                let mut v = json!({
-                    "host": ep.host,
-                    "azure_cli": e(Family::AzureCli),
-                    "powershell7": e(Family::PowerShell7),
-                });
-                if windows {
-                    v["windows_powershell"] = json!(e(Family::WindowsPowerShell));
+                EffectiveProxies {
+                    host: ep.host.clone(),
+                    azure_cli: e(Family::AzureCli),
+                    powershell7: e(Family::PowerShell7),
+                    windows_powershell: windows.then(|| e(Family::WindowsPowerShell)),
                 }
-                v
             })
             .collect();
-        let value = json!({
-            "environment": {
-                "https_proxy": pair(&facts.env.https),
-                "http_proxy": pair(&facts.env.http),
-                "all_proxy": pair(&facts.env.all),
-                "no_proxy": pair(
+        let value = model::Proxy {
+            environment: ProxyEnvironment {
+                https_proxy: pair(&facts.env.https),
+                http_proxy: pair(&facts.env.http),
+                all_proxy: pair(&facts.env.all),
+                no_proxy: pair(
                     &facts
                         .env
                         .no_proxy
                         .as_ref()
-                        .map(|(n, v)| (n.clone(), proxy::display_host_list(v)))
+                        .map(|(n, v)| (n.clone(), proxy::display_host_list(v))),
                 ),
-                "note": "lowercase names win over uppercase, as in Python's urllib (Azure CLI)",
+                note: "lowercase names win over uppercase, as in Python's urllib (Azure CLI)"
+                    .into(),
             },
-            "winhttp": facts.winhttp,
-            "wininet": facts.wininet,
-            "effective": effective,
-        });
-        out.add_json(ctx, "network/proxy.json", &value);
+            winhttp: facts.winhttp.clone(),
+            wininet: facts.wininet.clone(),
+            effective,
+        };
+        out.add_entry(ctx, names::PROXY, &value);
         out
     }
 }
@@ -244,18 +270,23 @@ impl Collector for NetworkProbes {
             // The collector worked; what it found is reported, not a collector failure.
             out.reason = Some(format!("not reachable cleanly: {}", failed.join(", ")));
         }
-        let value = json!({
-            "cloud": format!("{:?}", self.config.cloud).to_lowercase(),
-            "stage_timeout_ms": self.config.stage_timeout.as_millis() as u64,
-            "proxy_family": "azure_cli",
-            "requests_ca_bundle": bundle.map(|b| if super::environment::is_path(b.trim()) {
-                json!(b.trim())
-            } else {
-                json!({ "set": true, "length": b.chars().count() })
+        let value = model::Probes {
+            cloud: self.config.cloud,
+            stage_timeout_ms: self.config.stage_timeout.as_millis() as u64,
+            proxy_family: ProxyFamily::AzureCli,
+            requests_ca_bundle: bundle.map(|b| {
+                if super::environment::is_path(b.trim()) {
+                    PathOrWithheld::Path(b.trim().to_string())
+                } else {
+                    PathOrWithheld::Withheld {
+                        set: true,
+                        length: b.chars().count(),
+                    }
+                }
             }),
-            "results": results,
-        });
-        out.add_json(ctx, "network/probes.json", &value);
+            results: results.into_iter().map(probe_entry).collect(),
+        };
+        out.add_entry(ctx, names::PROBES, &value);
         out
     }
 }

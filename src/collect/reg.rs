@@ -7,22 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegValue {
-    pub kind: String,
-    pub data: String,
-}
-
-impl RegValue {
-    /// A REG_DWORD / REG_QWORD as a number.
-    pub fn number(&self) -> Option<u64> {
-        let d = self.data.trim();
-        d.strip_prefix("0x")
-            .map_or_else(|| d.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
-    }
-}
+pub use crate::model::RegValue;
 
 /// Key path → value name → value.
 pub type RegKeys = BTreeMap<String, BTreeMap<String, RegValue>>;

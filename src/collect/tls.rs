@@ -7,13 +7,16 @@
 //! CipherString. Everywhere: the OpenSSL and certifi bundle of Azure CLI's own Python. CA
 //! bundles are parsed where they are (certificate subjects, issuers, expiry); never copied.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use serde_json::{Map, Value, json};
 
 use super::{Collector, Context, Outcome, reg};
 use crate::exec::Cmd;
 use crate::fsutil;
+use crate::model::{
+    AzureCliPython, CaBundle, CaBundleSource, CaBundles, ClientState, DotnetFramework,
+    OpensslVersion, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings, names,
+};
 use crate::probe::{self, cert};
 
 pub struct Tls;
@@ -47,16 +50,16 @@ fn query(ctx: &Context, out: &mut Outcome, key: &str, recurse: bool) -> reg::Reg
 }
 
 /// SCHANNEL's verdict for one protocol's Client key.
-pub fn protocol_state(
-    values: Option<&std::collections::BTreeMap<String, reg::RegValue>>,
-) -> &'static str {
-    let Some(v) = values else { return "os_default" };
+pub fn protocol_state(values: Option<&BTreeMap<String, reg::RegValue>>) -> ClientState {
+    let Some(v) = values else {
+        return ClientState::OsDefault;
+    };
     let num = |n: &str| v.get(n).and_then(|x| x.number());
     match (num("Enabled"), num("DisabledByDefault")) {
-        (Some(0), _) => "disabled",
-        (_, Some(d)) if d != 0 => "disabled_by_default",
-        (Some(_), _) => "enabled",
-        _ => "os_default",
+        (Some(0), _) => ClientState::Disabled,
+        (_, Some(d)) if d != 0 => ClientState::DisabledByDefault,
+        (Some(_), _) => ClientState::Enabled,
+        _ => ClientState::OsDefault,
     }
 }
 
@@ -89,30 +92,34 @@ pub fn dotnet_release(release: u64) -> &'static str {
     }
 }
 
-fn windows_settings(ctx: &Context, out: &mut Outcome) -> Value {
+fn windows_settings(ctx: &Context, out: &mut Outcome) -> TlsSettings {
     let schannel = query(ctx, out, SCHANNEL, true);
-    let protocols: Map<String, Value> = PROTOCOLS
+    let protocols = PROTOCOLS
         .iter()
         .map(|p| {
             let key = format!("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\{p}\\Client");
             let values = schannel.get(&key);
-            (
-                p.to_string(),
-                json!({ "client": protocol_state(values), "values": values }),
-            )
+            let state = SchannelProtocol {
+                client: protocol_state(values),
+                values: values.cloned(),
+            };
+            (p.to_string(), state)
         })
         .collect();
-    let mut dotnet = Map::new();
+    let mut dotnet = BTreeMap::new();
     for key in DOTNET {
         let k = query(ctx, out, key, false);
         let v = k.values().next();
         let get = |n: &str| v.and_then(|m| m.get(n)).and_then(|x| x.number());
         dotnet.insert(
             key.to_string(),
-            json!({ "SchUseStrongCrypto": get("SchUseStrongCrypto"), "SystemDefaultTlsVersions": get("SystemDefaultTlsVersions") }),
+            StrongCrypto {
+                sch_use_strong_crypto: get("SchUseStrongCrypto"),
+                system_default_tls_versions: get("SystemDefaultTlsVersions"),
+            },
         );
     }
-    let mut winhttp = Map::new();
+    let mut winhttp = BTreeMap::new();
     for key in WINHTTP {
         let k = query(ctx, out, key, false);
         let mask = k
@@ -122,7 +129,11 @@ fn windows_settings(ctx: &Context, out: &mut Outcome) -> Value {
             .and_then(|x| x.number());
         winhttp.insert(
             key.to_string(),
-            json!({ "DefaultSecureProtocols": mask, "protocols": mask.map(secure_protocols) }),
+            SecureProtocols {
+                default_secure_protocols: mask,
+                protocols: mask
+                    .map(|m| secure_protocols(m).into_iter().map(String::from).collect()),
+            },
         );
     }
     let ndp = query(ctx, out, NDP, false);
@@ -131,36 +142,42 @@ fn windows_settings(ctx: &Context, out: &mut Outcome) -> Value {
         .next()
         .and_then(|m| m.get("Release"))
         .and_then(|x| x.number());
-    json!({
-        "schannel_protocols": protocols,
-        "dotnet_framework_strong_crypto": dotnet,
-        "winhttp_default_secure_protocols": winhttp,
-        "dotnet_framework": { "release": release, "version": release.map(dotnet_release) },
-        "note": "PowerShell's [Net.ServicePointManager]::SecurityProtocol is in versions/<shell>.json (security_protocol)",
-    })
+    TlsSettings {
+        schannel_protocols: Some(protocols),
+        dotnet_framework_strong_crypto: Some(dotnet),
+        winhttp_default_secure_protocols: Some(winhttp),
+        dotnet_framework: Some(DotnetFramework {
+            release,
+            version: release.map(|r| dotnet_release(r).to_string()),
+        }),
+        note: Some("PowerShell's [Net.ServicePointManager]::SecurityProtocol is in versions/<shell>.json (security_protocol)".into()),
+        ..TlsSettings::default()
+    }
 }
 
 /// MinProtocol and CipherString lines of an OpenSSL config.
-pub fn openssl_cnf_settings(text: &str) -> Map<String, Value> {
-    let mut m = Map::new();
+pub fn openssl_cnf_settings(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
         if let Some((k, v)) = line.split_once('=') {
             let k = k.trim();
             if ["MinProtocol", "MaxProtocol", "CipherString", "Ciphersuites"].contains(&k) {
-                m.insert(k.to_string(), json!(v.trim()));
+                m.insert(k.to_string(), v.trim().to_string());
             }
         }
     }
     m
 }
 
-fn unix_settings(ctx: &Context, out: &mut Outcome) -> Value {
-    let mut v = json!({});
+fn unix_settings(ctx: &Context, out: &mut Outcome) -> TlsSettings {
+    let mut v = TlsSettings::default();
     if let Ok(o) = ctx.runner.run(&Cmd::new("openssl").args(["version", "-a"])) {
         out.record(ctx, &o);
         let text = o.stdout.text().0;
-        v["openssl_version_a"] = json!(text.lines().collect::<Vec<_>>());
+        v.openssl_version_a = Some(OpensslVersion::Lines(
+            text.lines().map(str::to_string).collect(),
+        ));
         let dir = text
             .lines()
             .find_map(|l| l.strip_prefix("OPENSSLDIR:"))
@@ -171,20 +188,18 @@ fn unix_settings(ctx: &Context, out: &mut Outcome) -> Value {
             .map(PathBuf::from)
             .or_else(|| dir.map(|d| Path::new(&d).join("openssl.cnf")));
         if let Some(cnf) = cnf {
-            v["openssl_cnf"] = json!(cnf.to_string_lossy());
+            v.openssl_cnf = Some(cnf.to_string_lossy().into_owned());
             match fsutil::read_capped(&cnf, fsutil::CONFIG_CAP) {
                 Ok(c) => {
-                    v["openssl_cnf_settings"] = Value::Object(openssl_cnf_settings(&c.text()));
-                    if let Some(note) = c.note() {
-                        v["openssl_cnf_note"] = json!(note);
-                    }
+                    v.openssl_cnf_settings = Some(openssl_cnf_settings(&c.text()));
+                    v.openssl_cnf_note = c.note();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => v["openssl_cnf_error"] = json!(e.to_string()),
+                Err(e) => v.openssl_cnf_error = Some(e.to_string()),
             }
         }
     } else {
-        v["openssl_version_a"] = json!("openssl not found on PATH");
+        v.openssl_version_a = Some(OpensslVersion::Missing("openssl not found on PATH".into()));
     }
     v
 }
@@ -211,10 +226,11 @@ pub fn az_python(ctx: &Context) -> Option<PathBuf> {
 }
 
 /// Azure CLI's OpenSSL and certifi bundle, asked of its own Python.
-fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Value, Option<String>) {
+fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Option<AzureCliPython>, Option<String>) {
     let Some(py) = az_python(ctx) else {
-        return (json!(null), None);
+        return (None, None);
     };
+    let python = py.to_string_lossy().into_owned();
     let code = "import ssl\nprint(ssl.OPENSSL_VERSION)\ntry:\n    import certifi\n    print(certifi.where())\nexcept Exception:\n    print('')\n";
     match ctx.runner.run_resolved(
         &Cmd::new(py.to_string_lossy().into_owned()).args(["-c", code]),
@@ -229,21 +245,43 @@ fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Value, Option<String>) 
                 .next()
                 .map(|l| l.trim().to_string())
                 .filter(|l| !l.is_empty());
-            (
-                json!({ "python": py.to_string_lossy(), "openssl": ssl, "certifi": certifi }),
-                certifi,
-            )
+            let facts = AzureCliPython {
+                python,
+                openssl: Some(ssl),
+                certifi: Some(certifi.clone()),
+            };
+            (Some(facts), certifi)
         }
-        Err(_) => (json!({ "python": py.to_string_lossy() }), None),
+        Err(_) => {
+            let facts = AzureCliPython {
+                python,
+                openssl: None,
+                certifi: None,
+            };
+            (Some(facts), None)
+        }
     }
 }
 
 /// Describe one CA bundle file without copying it.
-pub fn describe_bundle(source: &str, path: &str, used_by_azure_cli: bool) -> Value {
+pub fn describe_bundle(source: CaBundleSource, path: &str, used_by_azure_cli: bool) -> CaBundle {
     let p = Path::new(path);
-    let mut v = json!({ "source": source, "path": path, "used_by_azure_cli": used_by_azure_cli, "exists": p.exists() });
+    let mut v = CaBundle {
+        source,
+        path: path.to_string(),
+        used_by_azure_cli,
+        exists: p.exists(),
+        is_directory: false,
+        readable: None,
+        size: None,
+        note: None,
+        certificates: None,
+        expired: None,
+        certs: None,
+        error: None,
+    };
     if p.is_dir() {
-        v["is_directory"] = json!(true);
+        v.is_directory = true;
         return v;
     }
     // Bounded, and never a FIFO or a device (REQUESTS_CA_BUNDLE=/dev/zero must not hang).
@@ -253,19 +291,17 @@ pub fn describe_bundle(source: &str, path: &str, used_by_azure_cli: bool) -> Val
                 .iter()
                 .filter_map(|c| cert::describe(c))
                 .collect();
-            v["readable"] = json!(true);
-            v["size"] = json!(c.size);
-            if let Some(note) = c.note() {
-                v["note"] = json!(note);
-            }
-            v["certificates"] = json!(certs.len());
-            v["expired"] = json!(certs.iter().filter(|c| c.expired).count());
-            v["certs"] = json!(certs);
+            v.readable = Some(true);
+            v.size = Some(c.size);
+            v.note = c.note();
+            v.certificates = Some(certs.len());
+            v.expired = Some(certs.iter().filter(|c| c.expired).count());
+            v.certs = Some(certs);
         }
         Err(e) => {
-            v["readable"] = json!(false);
+            v.readable = Some(false);
             if p.exists() {
-                v["error"] = json!(e.to_string());
+                v.error = Some(e.to_string());
             }
         }
     }
@@ -288,38 +324,42 @@ impl Collector for Tls {
             unix_settings(ctx, &mut out)
         };
         let (az_py, certifi) = az_python_facts(ctx, &mut out);
-        settings["azure_cli_python"] = az_py;
-        out.add_json(ctx, "tls/settings.json", &settings);
+        settings.azure_cli_python = az_py;
+        out.add_entry(ctx, names::TLS_SETTINGS, &settings);
 
         let mut bundles = Vec::new();
         // requests takes REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE (an empty value counts as
         // unset), never SSL_CERT_FILE.
         let requests_set = ctx
             .env
-            .get("REQUESTS_CA_BUNDLE")
+            .get(CaBundleSource::RequestsCaBundle.as_str())
             .is_some_and(|v| !v.is_empty());
-        for (var, used) in [
-            ("REQUESTS_CA_BUNDLE", true),
-            ("CURL_CA_BUNDLE", !requests_set),
-            ("SSL_CERT_FILE", false),
+        for (source, used) in [
+            (CaBundleSource::RequestsCaBundle, true),
+            (CaBundleSource::CurlCaBundle, !requests_set),
+            (CaBundleSource::SslCertFile, false),
         ] {
-            if let Some(path) = ctx.env.get(var).filter(|v| !v.is_empty()) {
-                bundles.push(describe_bundle(var, path, used));
+            if let Some(path) = ctx.env.get(source.as_str()).filter(|v| !v.is_empty()) {
+                bundles.push(describe_bundle(source, path, used));
             }
         }
         if let Some(path) = certifi {
             let overridden = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
                 .iter()
                 .any(|v| ctx.env.get(v).is_some_and(|x| !x.is_empty()));
-            bundles.push(describe_bundle("azure_cli_certifi", &path, !overridden));
+            bundles.push(describe_bundle(
+                CaBundleSource::AzureCliCertifi,
+                &path,
+                !overridden,
+            ));
         }
-        out.add_json(
+        out.add_entry(
             ctx,
-            "tls/ca-bundles.json",
-            &json!({
-                "note": "Azure CLI verifies against REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE), else its bundled certifi cacert.pem; it ignores SSL_CERT_FILE and the Windows certificate store",
-                "bundles": bundles,
-            }),
+            names::CA_BUNDLES,
+            &CaBundles {
+                note: "Azure CLI verifies against REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE), else its bundled certifi cacert.pem; it ignores SSL_CERT_FILE and the Windows certificate store".into(),
+                bundles,
+            },
         );
         out
     }
@@ -331,7 +371,6 @@ mod tests {
 
     #[test]
     fn protocol_states() {
-        use std::collections::BTreeMap;
         let v = |pairs: &[(&str, &str)]| -> BTreeMap<String, reg::RegValue> {
             pairs
                 .iter()
@@ -346,21 +385,24 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(protocol_state(None), "os_default");
-        assert_eq!(protocol_state(Some(&v(&[("Enabled", "0x0")]))), "disabled");
+        assert_eq!(protocol_state(None), ClientState::OsDefault);
+        assert_eq!(
+            protocol_state(Some(&v(&[("Enabled", "0x0")]))),
+            ClientState::Disabled
+        );
         assert_eq!(
             protocol_state(Some(&v(&[
                 ("Enabled", "0x1"),
                 ("DisabledByDefault", "0x0")
             ]))),
-            "enabled"
+            ClientState::Enabled
         );
         assert_eq!(
             protocol_state(Some(&v(&[
                 ("Enabled", "0xffffffff"),
                 ("DisabledByDefault", "0x1")
             ]))),
-            "disabled_by_default"
+            ClientState::DisabledByDefault
         );
     }
 

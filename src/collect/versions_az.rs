@@ -2,11 +2,12 @@
 //! extensions) plus the msal and Python lines of `az --version`. az runs with the user's own
 //! configuration; nothing from its config directory is copied into the bundle.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{Collector, Context, Outcome, strip_bom};
+use super::{Collector, Context, Outcome, json_str, strip_bom};
 use crate::bundle::manifest::Status;
 use crate::exec::{Cmd, ExecError, Output};
+use crate::model::{AzVersions, names};
 
 pub struct VersionsAz;
 
@@ -77,6 +78,39 @@ fn unquote(s: &str) -> String {
     s.trim().trim_matches('\'').to_string()
 }
 
+/// One member of `az version -o json`, its name with `_` for `-`: the known ones into their
+/// fields, any other kept as az wrote it.
+fn put_version_member(facts: &mut AzVersions, key: String, v: Value) {
+    let slot = match key.as_str() {
+        "azure_cli" => &mut facts.azure_cli,
+        "azure_cli_core" => &mut facts.azure_cli_core,
+        "azure_cli_telemetry" => &mut facts.azure_cli_telemetry,
+        "msal" => &mut facts.msal,
+        "python_version" => &mut facts.python_version,
+        "python_platform" => &mut facts.python_platform,
+        "python_location" => &mut facts.python_location,
+        "config_directory" => &mut facts.config_directory,
+        "extensions_directory" => &mut facts.extensions_directory,
+        "extensions" => {
+            if let Value::Object(m) = v {
+                facts.extensions = Some(
+                    m.into_iter()
+                        .filter_map(|(name, ver)| Some((name, json_str(&ver)?)))
+                        .collect(),
+                );
+            }
+            return;
+        }
+        // The path we resolved is ours; nothing az prints replaces it.
+        "az_path" => return,
+        _ => {
+            facts.other.insert(key, v);
+            return;
+        }
+    };
+    *slot = json_str(&v);
+}
+
 fn run(ctx: &Context, out: &mut Outcome, cmd: Cmd) -> Option<Output> {
     match ctx.runner.run(&cmd) {
         Ok(o) => {
@@ -123,8 +157,10 @@ impl Collector for VersionsAz {
                 .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
         };
         let mut raw = String::new();
-        let mut facts = Map::new();
-        facts.insert("az_path".into(), json!(az.to_string_lossy()));
+        let mut facts = AzVersions {
+            az_path: az.to_string_lossy().into_owned(),
+            ..AzVersions::default()
+        };
 
         if let Some(o) = run(ctx, &mut out, base(&["version", "-o", "json"])) {
             raw.push_str(&raw_section("az version -o json", &o));
@@ -132,7 +168,7 @@ impl Collector for VersionsAz {
             match serde_json::from_str::<Value>(strip_bom(&text)) {
                 Ok(Value::Object(m)) => {
                     for (k, v) in m {
-                        facts.insert(k.replace('-', "_"), v);
+                        put_version_member(&mut facts, k.replace('-', "_"), v);
                     }
                 }
                 _ if o.success() => {
@@ -152,32 +188,29 @@ impl Collector for VersionsAz {
         {
             raw.push_str(&raw_section("az --version", &o));
             let t = parse_az_version_text(&o.stdout.text().0);
-            let mut put = |k: &str, v: Option<String>| {
-                if let Some(v) = v {
-                    facts.entry(k.to_string()).or_insert(json!(v));
+            // `az version -o json` wins where it gave the fact.
+            for (slot, v) in [
+                (&mut facts.azure_cli, t.azure_cli),
+                (&mut facts.msal, t.msal),
+                (&mut facts.python_version, t.python_version),
+                (&mut facts.python_platform, t.python_platform),
+                (&mut facts.python_location, t.python_location),
+                (&mut facts.config_directory, t.config_directory),
+                (&mut facts.extensions_directory, t.extensions_directory),
+            ] {
+                if slot.is_none() {
+                    *slot = v;
                 }
-            };
-            put("azure_cli", t.azure_cli);
-            put("msal", t.msal);
-            put("python_version", t.python_version);
-            put("python_platform", t.python_platform);
-            put("python_location", t.python_location);
-            put("config_directory", t.config_directory);
-            put("extensions_directory", t.extensions_directory);
-            if !t.extensions.is_empty() && !facts.contains_key("extensions") {
-                let ext: Map<String, Value> = t
-                    .extensions
-                    .into_iter()
-                    .map(|(k, v)| (k, json!(v)))
-                    .collect();
-                facts.insert("extensions".into(), Value::Object(ext));
+            }
+            if !t.extensions.is_empty() && facts.extensions.is_none() {
+                facts.extensions = Some(t.extensions.into_iter().collect());
             }
         }
-        if !facts.contains_key("azure_cli") && out.status == Status::Ok {
+        if facts.azure_cli.is_none() && out.status == Status::Ok {
             out.degrade(Status::Failed, "no azure-cli version found in az's output");
         }
-        out.add_json(ctx, "versions/az.json", &Value::Object(facts));
-        out.add_text("versions/az-version.txt", ctx.redactor.redact(&raw));
+        out.add_entry(ctx, names::VERSIONS_AZ, &facts);
+        out.add_text(names::VERSIONS_AZ_TEXT, ctx.redactor.redact(&raw));
         out
     }
 }

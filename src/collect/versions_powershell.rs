@@ -4,11 +4,15 @@
 //! installed version of Az, Az.Accounts, Microsoft.Graph and Microsoft.Graph.Authentication.
 
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Collector, Context, Outcome, strip_bom};
+use super::{Collector, Context, Outcome, json_str, strip_bom};
 use crate::bundle::manifest::Status;
 use crate::exec::Cmd;
+use crate::model::{
+    AzConfigItem, AzPsContext, AzPsContexts, MgContext, MgContextFile, PowerShellVersions,
+    PsModule, names,
+};
 use crate::vocab::version_key;
 
 /// The inventory script, kept as a real file so it can be read and run by hand.
@@ -32,12 +36,12 @@ pub struct Shell {
 
 pub const PWSH: Shell = Shell {
     program: "pwsh",
-    label: "pwsh",
+    label: names::PWSH,
     desktop: false,
 };
 pub const WINDOWS_POWERSHELL: Shell = Shell {
     program: "powershell.exe",
-    label: "windows-powershell",
+    label: names::WINDOWS_POWERSHELL,
     desktop: true,
 };
 
@@ -81,42 +85,85 @@ pub fn extract_json(stdout: &str) -> Option<Value> {
 }
 
 /// Windows PowerShell 5.1 may serialize an array as `{"value": [...], "Count": n}` or a single
-/// element as a bare object; normalize both to an array.
+/// element as a bare object; normalize both to an array. Only an object with both members is
+/// the wrapper: a lone `Get-AzConfig` item has a `value` of its own.
 pub fn as_array(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
-        Value::Object(o) if o.contains_key("value") => as_array(&o["value"]),
+        Value::Object(o) if o.contains_key("value") && o.contains_key("Count") => {
+            as_array(&o["value"])
+        }
         Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
 }
 
 /// The normalized facts stored as `versions/<label>.json`.
-pub fn normalize(shell: Shell, program_path: &str, raw: &Value) -> Value {
+pub fn normalize(shell: Shell, program_path: &str, raw: &Value) -> PowerShellVersions {
     let psv = &raw["psversiontable"];
-    let mut modules = as_array(&raw["modules"]);
+    let mut modules: Vec<PsModule> = as_array(&raw["modules"])
+        .iter()
+        .map(|m| PsModule {
+            name: json_str(&m["name"]),
+            version: json_str(&m["version"]),
+            prerelease: json_str(&m["prerelease"]),
+            path: json_str(&m["path"]),
+        })
+        .collect();
     modules.sort_by(|a, b| {
-        let key = |m: &Value| {
+        let key = |m: &PsModule| {
             (
-                m["name"].as_str().unwrap_or("").to_string(),
-                version_key(m["version"].as_str().unwrap_or("")),
+                m.name.clone().unwrap_or_default(),
+                version_key(m.version.as_deref().unwrap_or("")),
             )
         };
         key(a).cmp(&key(b)).reverse()
     });
-    json!({
-        "shell": shell.label,
-        "program_path": program_path,
-        "ps_version": psv["PSVersion"],
-        "edition": psv["PSEdition"],
-        "dotnet_runtime": raw["dotnet_runtime"],
-        "os_description": raw["os_description"],
-        "process_architecture": raw["process_architecture"],
-        "executable": raw["executable"],
-        "security_protocol": raw["security_protocol"],
-        "modules": modules,
-        "psmodulepath": as_array(&raw["psmodulepath"]),
-        "psversiontable": psv,
+    PowerShellVersions {
+        shell: shell.label.into(),
+        program_path: program_path.into(),
+        ps_version: json_str(&psv["PSVersion"]),
+        edition: json_str(&psv["PSEdition"]),
+        dotnet_runtime: json_str(&raw["dotnet_runtime"]),
+        os_description: json_str(&raw["os_description"]),
+        process_architecture: json_str(&raw["process_architecture"]),
+        executable: json_str(&raw["executable"]),
+        security_protocol: json_str(&raw["security_protocol"]),
+        modules,
+        psmodulepath: as_array(&raw["psmodulepath"])
+            .iter()
+            .filter_map(json_str)
+            .collect(),
+        psversiontable: psv.clone(),
+    }
+}
+
+/// One `Get-AzContext` as the inventory printed it.
+fn az_context(c: &Value) -> AzPsContext {
+    AzPsContext {
+        name: json_str(&c["name"]),
+        account_id: json_str(&c["account_id"]),
+        account_type: json_str(&c["account_type"]),
+        tenant_id: json_str(&c["tenant_id"]),
+        environment: json_str(&c["environment"]),
+        subscription_id: json_str(&c["subscription_id"]),
+        subscription_name: json_str(&c["subscription_name"]),
+        is_current: c["is_current"].as_bool(),
+        tenant_comparison: None,
+    }
+}
+
+/// `Get-MgContext` as the inventory printed it; None when not connected.
+fn mg_context(c: &Value) -> Option<MgContext> {
+    c.is_object().then(|| MgContext {
+        client_id: json_str(&c["client_id"]),
+        tenant_id: json_str(&c["tenant_id"]),
+        scopes: c["scopes"].clone(),
+        auth_type: json_str(&c["auth_type"]),
+        token_credential_type: json_str(&c["token_credential_type"]),
+        context_scope: json_str(&c["context_scope"]),
+        account: json_str(&c["account"]),
+        environment: json_str(&c["environment"]),
     })
 }
 
@@ -128,29 +175,38 @@ fn add_contexts(ctx: &Context, out: &mut Outcome, shell: Shell, raw: &Value) {
             .map(|t| super::context::compare_tenant(t, tid, &[]))
     };
     if raw.get("az_contexts").is_some() || raw.get("az_error").is_some() {
-        let contexts: Vec<Value> = as_array(&raw["az_contexts"])
-            .into_iter()
-            .map(|mut c| {
-                if let Some(r) = compare(c["tenant_id"].as_str().unwrap_or("")) {
-                    c["tenant_comparison"] = json!(r);
-                }
+        let contexts = as_array(&raw["az_contexts"])
+            .iter()
+            .map(|c| {
+                let mut c = az_context(c);
+                c.tenant_comparison = compare(c.tenant_id.as_deref().unwrap_or(""));
                 c
             })
             .collect();
-        let v = json!({
-            "shell": shell.label,
-            "contexts": contexts,
-            "config": as_array(&raw["az_config"]),
-            "error": raw.get("az_error"),
-        });
-        out.add_json(ctx, &format!("context/azps-{}.json", shell.label), &v);
+        let config = as_array(&raw["az_config"])
+            .iter()
+            .map(|c| AzConfigItem {
+                key: json_str(&c["key"]),
+                value: json_str(&c["value"]),
+                level: json_str(&c["level"]),
+            })
+            .collect();
+        let v = AzPsContexts {
+            shell: shell.label.into(),
+            contexts,
+            config,
+            error: json_str(&raw["az_error"]),
+        };
+        out.add_entry(ctx, &names::azps_contexts(shell.label), &v);
     }
     if raw.get("mg_context").is_some() || raw.get("mg_error").is_some() {
-        let mut v = json!({ "shell": shell.label, "context": raw["mg_context"], "error": raw.get("mg_error") });
-        if let Some(r) = raw["mg_context"]["tenant_id"].as_str().and_then(compare) {
-            v["tenant_comparison"] = json!(r);
-        }
-        out.add_json(ctx, &format!("context/mg-{}.json", shell.label), &v);
+        let v = MgContextFile {
+            shell: shell.label.into(),
+            context: mg_context(&raw["mg_context"]),
+            error: json_str(&raw["mg_error"]),
+            tenant_comparison: raw["mg_context"]["tenant_id"].as_str().and_then(compare),
+        };
+        out.add_entry(ctx, &names::mg_context(shell.label), &v);
     }
 }
 
@@ -197,7 +253,7 @@ impl Collector for VersionsPowerShell {
                 Some(raw) => {
                     parsed += 1;
                     let facts = normalize(shell, &path.to_string_lossy(), &raw);
-                    out.add_json(ctx, &format!("versions/{}.json", shell.label), &facts);
+                    out.add_entry(ctx, &names::versions_shell(shell.label), &facts);
                     add_contexts(ctx, &mut out, shell, &raw);
                 }
                 None if !o.timed_out && !o.interrupted => out.degrade(
@@ -215,10 +271,7 @@ impl Collector for VersionsPowerShell {
                     stdout.trim_end(),
                     stderr.trim_end()
                 );
-                out.add_text(
-                    &format!("versions/{}.output.txt", shell.label),
-                    ctx.redactor.redact(&raw),
-                );
+                out.add_text(&names::shell_output(shell.label), ctx.redactor.redact(&raw));
             }
         }
         out
@@ -228,6 +281,7 @@ impl Collector for VersionsPowerShell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn encoded_command_is_utf16le_base64() {
@@ -253,6 +307,9 @@ mod tests {
             vec![json!({"name": "Az"})]
         );
         assert!(as_array(&Value::Null).is_empty());
+        // A single Get-AzConfig item has a `value` member and is no wrapper.
+        let item = json!({"key": "EnableLoginByWam", "value": "False", "level": "CurrentUser"});
+        assert_eq!(as_array(&item), vec![item.clone()]);
     }
 
     #[test]

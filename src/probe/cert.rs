@@ -1,18 +1,8 @@
 //! Certificate summaries (subject, issuer, validity, CA flag) for probes and CA bundles.
 
-use serde::Serialize;
 use x509_parser::prelude::*;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CertInfo {
-    pub subject: String,
-    pub issuer: String,
-    pub not_before: String,
-    pub not_after: String,
-    pub self_signed: bool,
-    pub is_ca: bool,
-    pub expired: bool,
-}
+pub use crate::model::CertInfo;
 
 fn rfc3339(t: &ASN1Time) -> String {
     chrono::DateTime::from_timestamp(t.timestamp(), 0)

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::vocab::Cloud;
 
+pub use crate::model::{TlsInfo, Verdict};
 use cert::CertInfo;
 
 /// An endpoint to probe.
@@ -131,27 +132,6 @@ pub struct Stage {
     pub ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Verdict {
-    pub trusted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TlsInfo {
-    pub version: String,
-    pub cipher_suite: String,
-    pub chain: Vec<CertInfo>,
-    pub mozilla: Verdict,
-    pub os_store: Verdict,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requests_ca_bundle: Option<Verdict>,
-    /// The CA that issued the chain, when it is not one Microsoft endpoints use.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interception_ca: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

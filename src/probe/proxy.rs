@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::redact::url;
 use crate::vocab::Env;
 
+pub use crate::model::{Effective, WinHttp, WinInet};
+
 /// A proxy URL as it may be shown and probed: without credentials, or a marker when it does
 /// not read as a proxy URL.
 pub fn display_proxy(value: &str) -> String {
@@ -35,23 +37,6 @@ pub struct EnvProxies {
     pub http: Option<(String, String)>,
     pub all: Option<(String, String)>,
     pub no_proxy: Option<(String, String)>,
-}
-
-/// The per-user WinINET (Internet Options) proxy.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct WinInet {
-    pub proxy_enable: bool,
-    pub proxy_server: Option<String>,
-    pub proxy_override: Option<String>,
-    pub auto_config_url: Option<String>,
-}
-
-/// The machine-wide WinHTTP proxy (`netsh winhttp show proxy`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct WinHttp {
-    pub direct: bool,
-    pub proxy_server: Option<String>,
-    pub bypass_list: Option<String>,
 }
 
 /// `name`, then its lowercase twin overriding it (urllib's order).
@@ -152,18 +137,6 @@ pub fn wininet_server_for_https(server: &str) -> Option<String> {
         .find(|(k, _)| k == "https")
         .or_else(|| map.iter().find(|(k, _)| k == "http"))
         .map(|(_, v)| v.clone())
-}
-
-/// The proxy a client family uses for `https://host`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Effective {
-    /// None: direct.
-    pub proxy: Option<String>,
-    /// Where it comes from (e.g. `env:https_proxy`, `wininet`, `no_proxy`, `none`).
-    pub source: String,
-    /// A PAC file is configured: the real answer depends on the script.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub pac: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

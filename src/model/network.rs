@@ -1,0 +1,285 @@
+//! `network/proxy.json` (how this machine reaches the internet, per client family) and
+//! `network/probes.json` (whether the sign-in endpoints are reachable through it). The probe
+//! and proxy code (`probe`, `probe::proxy`) use [`TlsInfo`], [`Verdict`], [`WinHttp`],
+//! [`WinInet`] and [`Effective`] directly.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::tls::CertInfo;
+use crate::vocab::Cloud;
+
+/// `network/proxy.json`. Proxy URLs are display-safe at the source: credentials become
+/// `[REDACTED:url-credentials]`, values that do not read as what they should be become
+/// `[REDACTED:unrecognised-value]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Proxy {
+    /// The proxy environment variables (lowercase names win, as in Python's urllib).
+    pub environment: ProxyEnvironment,
+    /// `netsh winhttp show proxy` (Windows); null elsewhere or when it failed.
+    pub winhttp: Option<WinHttp>,
+    /// The per-user Internet Settings (Windows); null elsewhere or when unreadable.
+    pub wininet: Option<WinInet>,
+    /// Per endpoint, the proxy each client family uses.
+    pub effective: Vec<EffectiveProxies>,
+}
+
+/// The proxy environment variables in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProxyEnvironment {
+    /// `https_proxy` or `HTTPS_PROXY`; null when unset.
+    pub https_proxy: Option<EnvSetting>,
+    /// `http_proxy` or `HTTP_PROXY`; null when unset.
+    pub http_proxy: Option<EnvSetting>,
+    /// `all_proxy` or `ALL_PROXY`; null when unset.
+    pub all_proxy: Option<EnvSetting>,
+    /// `no_proxy` or `NO_PROXY` (a host list, or the unrecognised-value marker); null when unset.
+    pub no_proxy: Option<EnvSetting>,
+    /// A fixed sentence: lowercase names win over uppercase.
+    pub note: String,
+}
+
+/// Which variable set a proxy setting, and its display-safe value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EnvSetting {
+    /// The variable's name as set (`https_proxy` or `HTTPS_PROXY`).
+    pub variable: String,
+    /// The value, display-safe.
+    pub value: String,
+}
+
+/// The machine-wide WinHTTP proxy (`netsh winhttp show proxy`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WinHttp {
+    /// "Direct access (no proxy server)".
+    pub direct: bool,
+    /// The proxy server(s); null when direct.
+    pub proxy_server: Option<String>,
+    /// The bypass list; null when none.
+    pub bypass_list: Option<String>,
+}
+
+/// The per-user WinINET (Internet Options) proxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WinInet {
+    /// `ProxyEnable` is 1.
+    pub proxy_enable: bool,
+    /// `ProxyServer` (`host:port` or `http=...;https=...`), without credentials; null when unset.
+    pub proxy_server: Option<String>,
+    /// `ProxyOverride` (the bypass list); null when unset.
+    pub proxy_override: Option<String>,
+    /// `AutoConfigURL` (a PAC file), without query; null when unset.
+    pub auto_config_url: Option<String>,
+}
+
+/// The proxies one endpoint is reached through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EffectiveProxies {
+    /// The endpoint's host name.
+    pub host: String,
+    /// Azure CLI (Python requests): the environment, else (Windows) WinINET.
+    pub azure_cli: Effective,
+    /// PowerShell 7 (.NET HttpClient): the environment, else (Windows) the system proxy.
+    pub powershell7: Effective,
+    /// Windows PowerShell 5.1 (.NET Framework): WinINET only; Windows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_powershell: Option<Effective>,
+}
+
+/// The proxy a client family uses for `https://host`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Effective {
+    /// The proxy; null: direct.
+    pub proxy: Option<String>,
+    /// Where it comes from: `env:<variable>`, `wininet`, `wininet:bypass`, `wininet:pac` or
+    /// `none`.
+    pub source: String,
+    /// Present and true when a PAC file is configured: the real answer depends on the script.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pac: bool,
+}
+
+/// `network/probes.json`: the staged probe of each sign-in endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Probes {
+    /// The cloud whose endpoints were probed: `public`, `usgov` or `china`.
+    pub cloud: Cloud,
+    /// Each stage's time limit.
+    pub stage_timeout_ms: u64,
+    /// Whose effective proxy the probes use: `azure_cli`.
+    pub proxy_family: ProxyFamily,
+    /// REQUESTS_CA_BUNDLE: its path, or `{set, length}` when it does not look like a path; null
+    /// when unset.
+    pub requests_ca_bundle: Option<PathOrWithheld>,
+    /// One per endpoint, in the cloud's endpoint order.
+    pub results: Vec<ProbeResult>,
+}
+
+/// The client family whose proxy the probes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProxyFamily {
+    /// Azure CLI (Python requests).
+    #[serde(rename = "azure_cli")]
+    AzureCli,
+}
+
+/// A path as set, or only its length when it does not look like a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PathOrWithheld {
+    /// The path.
+    Path(String),
+    /// Set, value withheld.
+    Withheld {
+        /// Always true.
+        set: bool,
+        /// The value's length in characters.
+        length: usize,
+    },
+}
+
+/// The probe of one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeResult {
+    /// The endpoint's host name.
+    pub host: String,
+    /// The URL fetched in the `http` stage.
+    pub url: String,
+    /// The proxy used (Azure CLI's effective proxy, without credentials); null when direct.
+    pub proxy: Option<String>,
+    /// The stages run, in order; the last failed one ends the list.
+    pub stages: Vec<Stage>,
+    /// Every stage passed.
+    pub ok: bool,
+    /// The stage that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_stage: Option<StageName>,
+    /// What kind of failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+    /// The failure's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The proxy's answer to CONNECT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_status: Option<u16>,
+    /// The TLS session and the presented chain, when the handshake completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsInfo>,
+    /// The endpoint's HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+/// One stage of a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Stage {
+    /// The stage.
+    pub name: StageName,
+    /// It passed.
+    pub ok: bool,
+    /// How long it took (0 for a failed stage and for `verify`).
+    pub ms: u64,
+    /// What it found: addresses, the proxy's answer, the verification error, the HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The probe stages, in the order they run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageName {
+    /// Name resolution (direct only: through a proxy, the proxy resolves).
+    Dns,
+    /// The TCP connection, to the proxy or the host.
+    Tcp,
+    /// CONNECT through the proxy.
+    Connect,
+    /// The TLS handshake.
+    Tls,
+    /// Verification of the chain as Azure CLI would (REQUESTS_CA_BUNDLE, else Mozilla roots).
+    Verify,
+    /// One GET.
+    Http,
+    /// The probe ended outside its stages (it panicked, or outlived the probe phase).
+    Probe,
+    /// A stage this version does not know (a newer bundle).
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// What kind of failure ended a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The name does not resolve.
+    Dns,
+    /// The connection was refused.
+    Refused,
+    /// A stage ran out of time.
+    Timeout,
+    /// The proxy refused CONNECT (`proxy_status`), or did not answer HTTP.
+    ProxyStatus,
+    /// The chain is not trusted by Azure CLI's trust store.
+    TlsUntrusted,
+    /// The TLS handshake failed.
+    TlsProtocol,
+    /// The endpoint answered 403 or 5xx, or not HTTP.
+    HttpStatus,
+    /// Another I/O error.
+    Io,
+    /// The probe panicked.
+    Internal,
+    /// A kind this version does not know (a newer bundle).
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// A word of a closed vocabulary read as its enum; a word it does not know is kept as `Other`.
+fn word<T: serde::de::DeserializeOwned>(w: &str, other: fn(String) -> T) -> T {
+    serde_json::from_value(serde_json::Value::String(w.to_string()))
+        .unwrap_or_else(|_| other(w.to_string()))
+}
+
+impl From<&str> for StageName {
+    fn from(w: &str) -> Self {
+        word(w, StageName::Other)
+    }
+}
+
+impl From<&str> for ErrorKind {
+    fn from(w: &str) -> Self {
+        word(w, ErrorKind::Other)
+    }
+}
+
+/// The TLS session of a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlsInfo {
+    /// The protocol version, e.g. `TLSv1_3`.
+    pub version: String,
+    /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+    /// The presented chain, leaf first.
+    pub chain: Vec<CertInfo>,
+    /// Verification against the Mozilla roots (Azure CLI's certifi bundle).
+    pub mozilla: Verdict,
+    /// Verification against the OS trust store.
+    pub os_store: Verdict,
+    /// Verification against REQUESTS_CA_BUNDLE, when set and readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_ca_bundle: Option<Verdict>,
+    /// The chain's issuer when it is not a Microsoft or DigiCert CA: a TLS-inspecting proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interception_ca: Option<String>,
+}
+
+/// Whether a chain verifies against one trust store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Verdict {
+    /// It verifies.
+    pub trusted: bool,
+    /// Why it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
