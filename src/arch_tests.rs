@@ -1,5 +1,6 @@
-//! Architecture checks over the source tree (test-only): the top-level modules form a DAG, and
-//! the pure-logic modules never reach the I/O ones.
+//! Architecture checks over the source tree (test-only): the top-level modules form a DAG, sit
+//! in layers that only import downwards, the pure-logic modules never reach the I/O ones, and
+//! `docs/architecture.md`'s module table lists exactly the modules under `src/`.
 //!
 //! A module is the first path segment under `src/` (`src/collect/network.rs` is `collect`,
 //! `src/report.rs` is `report`). An edge `a -> b` is any `crate::b` path written in code under
@@ -13,7 +14,24 @@ use std::path::{Path, PathBuf};
 /// Modules that decide and render but never run commands, read the machine or the network.
 const PURE: &[&str] = &["redact", "analyze", "report", "inspect"];
 /// Modules that run commands, read the machine or open sockets.
-const IO: &[&str] = &["collect", "exec", "trace", "probe"];
+const IO: &[&str] = &["collect", "exec", "capture", "probe"];
+
+/// Every top-level module in a layer, top first. A module imports its own layer and the layers
+/// below, never one above (docs/architecture.md draws them).
+const LAYERS: &[(&str, &[&str])] = &[
+    // The command line, the orchestration and everything that writes to the terminal.
+    ("top", &["app", "cli", "console", "progress"]),
+    ("io", IO),
+    // Deciding, rendering, the bundle format, and the small helpers everything shares.
+    (
+        "logic",
+        &[
+            "redact", "analyze", "report", "inspect", "bundle", "cancel", "config", "exit",
+            "fsutil", "os", "term",
+        ],
+    ),
+    ("vocabulary", &["model", "vocab", "platform"]),
+];
 
 /// Cycles tolerated for now (none since `vocab`), each written from its smallest module
 /// (`a -> b -> a`). The test fails if one of these disappears without this list being updated,
@@ -258,6 +276,78 @@ fn pure_modules_never_import_io_modules() {
     check_exact("layering violations", &found, KNOWN_VIOLATIONS, &detail);
 }
 
+/// The layer of every module under `src/` (a module in none is an error).
+fn layer_of(g: &Graph) -> BTreeMap<String, usize> {
+    let mut at = BTreeMap::new();
+    for (i, (_, modules)) in LAYERS.iter().enumerate() {
+        for m in *modules {
+            assert!(
+                at.insert(m.to_string(), i).is_none(),
+                "{m} is in two layers"
+            );
+        }
+    }
+    let unplaced: Vec<_> = g.keys().filter(|m| !at.contains_key(*m)).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules in no layer (add them to LAYERS in src/arch_tests.rs and to the drawing in \
+         docs/architecture.md): {unplaced:?}"
+    );
+    let gone: Vec<_> = at.keys().filter(|m| !g.contains_key(*m)).collect();
+    assert!(
+        gone.is_empty(),
+        "LAYERS names modules not under src/: {gone:?}"
+    );
+    at
+}
+
+#[test]
+fn layers_only_import_downwards() {
+    let g = graph();
+    let at = layer_of(&g);
+    let mut detail = String::new();
+    for (from, tos) in &g {
+        for to in tos.keys().filter(|to| at[*to] < at[from]) {
+            let _ = writeln!(
+                detail,
+                "  {from} ({}) -> {to} ({}):",
+                LAYERS[at[from]].0, LAYERS[at[to]].0
+            );
+            detail.push_str(&sites(&g, from, to));
+        }
+    }
+    assert!(detail.is_empty(), "imports of a higher layer:\n{detail}");
+}
+
+/// The module names in the first column of the table under `## Modules` (a row for a
+/// submodule, `redact::live`, is allowed and not counted).
+fn documented_modules(doc: &str) -> BTreeSet<String> {
+    doc.lines()
+        .skip_while(|l| l.trim() != "## Modules")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| !name.contains("::"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_module_table_lists_every_module() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let documented = documented_modules(&doc);
+    let modules: BTreeSet<String> = graph().into_keys().collect();
+    let missing: Vec<_> = modules.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&modules).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/architecture.md, table under `## Modules`: add {missing:?}, remove {stale:?}"
+    );
+}
+
 #[test]
 fn the_vocabulary_is_a_leaf() {
     let g = graph();
@@ -315,8 +405,15 @@ fn the_scanner_reads_paths_groups_and_skips_comments() {
     assert_eq!(code_of("x(); // crate::a"), "x(); ");
     assert_eq!(code_of(r#"f("//", crate::a)"#), r#"f("//", crate::a)"#);
     let g = graph();
-    for m in ["collect", "analyze", "report", "config", "probe", "app"] {
+    for m in [
+        "collect", "analyze", "report", "config", "probe", "app", "console", "capture",
+    ] {
         assert!(g.contains_key(m), "module {m} not found: {:?}", g.keys());
     }
     assert!(g["app"].contains_key("collect"));
+    let doc = "# x\n## Modules\n\n| module | for |\n|---|---|\n| `a` | x |\n| `b::c` | y |\n\n## Next\n| `z` | no |\n";
+    assert_eq!(
+        documented_modules(doc).into_iter().collect::<Vec<_>>(),
+        ["a"]
+    );
 }

@@ -220,7 +220,7 @@ struct CollectArgs {
 
 impl Cli {
     /// Validate and convert into the program's own configuration.
-    pub fn into_command(self) -> Result<config::Command, String> {
+    pub(crate) fn into_command(self) -> Result<config::Command, String> {
         let args = match self.command {
             Some(Commands::Collect(a)) => a,
             Some(Commands::Rules { json }) => return Ok(config::Command::Rules { json }),

@@ -303,9 +303,6 @@ impl Cmd {
         self.timeout = Some(t);
         self
     }
-    pub fn program(&self) -> &str {
-        &self.program
-    }
     /// The argument vector as it should be shown (not yet redacted).
     pub fn shown_argv(&self) -> Vec<String> {
         let mut v = vec![self.program.clone()];

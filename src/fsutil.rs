@@ -322,6 +322,7 @@ pub fn unregister(path: &Path) {
 }
 
 /// The paths registered now (tests).
+#[cfg(test)]
 pub fn registered() -> Vec<PathBuf> {
     registry().clone()
 }

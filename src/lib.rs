@@ -6,26 +6,27 @@
 //! fails before any work), runs every `collect::Collector` in parallel through one
 //! `exec::Runner`, then writes `summary.md` and `manifest.json` and renames the bundle into place.
 
-pub mod analyze;
+pub(crate) mod analyze;
 pub mod app;
 #[cfg(test)]
 mod arch_tests;
-pub mod bundle;
-pub mod cancel;
+pub(crate) mod bundle;
+pub(crate) mod cancel;
+pub(crate) mod capture;
 pub mod cli;
-pub mod collect;
-pub mod config;
-pub mod exec;
+pub(crate) mod collect;
+pub(crate) mod config;
+pub(crate) mod console;
+pub(crate) mod exec;
 pub mod exit;
-pub mod fsutil;
-pub mod inspect;
-pub mod model;
-pub mod os;
-pub mod platform;
+pub(crate) mod fsutil;
+pub(crate) mod inspect;
+pub(crate) mod model;
+pub(crate) mod os;
+pub(crate) mod platform;
 pub mod probe;
-pub mod progress;
+pub(crate) mod progress;
 pub mod redact;
-pub mod report;
-pub mod term;
-pub mod trace;
-pub mod vocab;
+pub(crate) mod report;
+pub(crate) mod term;
+pub(crate) mod vocab;

@@ -34,6 +34,8 @@ impl Env {
         }
     }
 
+    /// An environment of these variables only (tests).
+    #[cfg(test)]
     pub fn from_pairs<I, K, V>(pairs: I, case_insensitive: bool) -> Self
     where
         I: IntoIterator<Item = (K, V)>,

@@ -84,6 +84,16 @@ fn az_bundle(m: &Model) -> Option<Value> {
         .cloned()
 }
 
+/// The certificate subjects of one `tls/ca-bundles.json` bundle.
+fn bundle_subjects(bundle: &Value) -> BTreeSet<String> {
+    bundle["certs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["subject"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn interception_cas(m: &Model) -> (Vec<Value>, BTreeSet<String>) {
     let rs: Vec<Value> = m
         .probes()
@@ -114,7 +124,19 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         return vec![];
     }
     // Interception that Azure CLI already trusts, with no failure in the log, is not a fault.
-    let untrusted = rs.iter().any(|r| r["error_kind"] == "tls_untrusted");
+    // The probes verify against REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, but against the Mozilla
+    // roots in place of Azure CLI's certifi bundle: a root appended there (the fix below) is
+    // recognised by its subject, as `lacks_proxy_root` does.
+    let certifi = az_bundle(m)
+        .filter(|b| b["source"] == "azure_cli_certifi")
+        .map(|b| bundle_subjects(&b))
+        .unwrap_or_default();
+    let untrusted = rs.iter().any(|r| {
+        r["error_kind"] == "tls_untrusted"
+            && !r["tls"]["interception_ca"]
+                .as_str()
+                .is_some_and(|ca| certifi.contains(ca))
+    });
     let ca_list = cas.iter().cloned().collect::<Vec<_>>().join("; ");
     let mut evidence: Vec<Evidence> = rs
         .iter()
@@ -180,12 +202,7 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
     let Some(bundle) = az_bundle(m) else {
         return vec![];
     };
-    let subjects: BTreeSet<String> = bundle["certs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["subject"].as_str().map(str::to_string))
-        .collect();
+    let subjects = bundle_subjects(&bundle);
     let missing: Vec<&String> = cas.iter().filter(|ca| !subjects.contains(*ca)).collect();
     if missing.is_empty() {
         return vec![];
@@ -468,7 +485,10 @@ fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
         return vec![];
     };
     let v = &env["variables"]["AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"];
-    if v["set"] != true || v["value"].as_str().is_some_and(|s| s.is_empty()) {
+    // Azure CLI tests bool(os.environ.get(...)): an empty value disables nothing. The
+    // environment collector records it as `{set: true, length: 0}` (an empty string is no
+    // boolean word, so its value is not shown).
+    if v["set"] != true || v["value"].as_str().is_some_and(|s| s.is_empty()) || v["length"] == 0 {
         return vec![];
     }
     vec![finding(
@@ -691,35 +711,62 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn stale_context(m: &Model, l: Lang) -> Vec<Finding> {
-    let mut tenants = BTreeSet::new();
-    let mut accounts = BTreeSet::new();
+    // (entry, tenant, account) of every cached context.
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     if let Some(az) = m.json("context/az.json") {
         for s in az["subscriptions"].as_array().into_iter().flatten() {
-            tenants.insert(s["tenant_id"].as_str().unwrap_or("").to_string());
-            accounts.insert(s["user_name"].as_str().unwrap_or("").to_string());
+            rows.push((
+                "context/az.json".into(),
+                text(&s["tenant_id"]),
+                text(&s["user_name"]),
+            ));
         }
     }
-    for (_, t) in m.files("context/azps-") {
+    for (name, t) in m.files("context/azps-") {
         let Ok(v) = serde_json::from_str::<Value>(t) else {
             continue;
         };
         for c in v["contexts"].as_array().into_iter().flatten() {
-            tenants.insert(c["tenant_id"].as_str().unwrap_or("").to_string());
-            accounts.insert(c["account_id"].as_str().unwrap_or("").to_string());
+            rows.push((name.clone(), text(&c["tenant_id"]), text(&c["account_id"])));
         }
     }
-    tenants.remove("");
-    accounts.remove("");
+    let tenants: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.1.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let accounts: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.2.as_str())
+        .filter(|a| !a.is_empty())
+        .collect();
     if tenants.len() < 2 && accounts.len() < 2 {
         return vec![];
     }
+    // Evidence names each entry that holds cached contexts (an entry of the bundle, as every
+    // evidence does), with the tenants found there.
+    let mut by_file: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+    for (file, tenant, _) in &rows {
+        let ts = by_file.entry(file.as_str()).or_default();
+        if !tenant.is_empty() {
+            ts.insert(tenant.as_str());
+        }
+    }
+    let evidence: Vec<Evidence> = by_file
+        .into_iter()
+        .map(|(file, ts)| Evidence {
+            file: file.into(),
+            excerpt: ts.into_iter().collect::<Vec<_>>().join(", "),
+        })
+        .collect();
     vec![finding(
         "cache.stale-context",
         Severity::Info,
         50,
         l.t(&format!("Contexts for {} tenants and {} accounts are cached", tenants.len(), accounts.len()), &format!("{} テナント、{} アカウントのコンテキストがキャッシュされています", tenants.len(), accounts.len())),
         l.t("Leftover contexts from earlier sessions can make sign-in pick the wrong account or tenant.", "以前のセッションのコンテキストが残っていると、誤ったアカウントやテナントが選ばれることがあります。"),
-        vec![Evidence { file: "context/".into(), excerpt: tenants.iter().cloned().collect::<Vec<_>>().join(", ") }],
+        evidence,
         vec![l.t("Clear them when done: az account clear; Clear-AzContext -Force; Disconnect-MgGraph (after checking Get-MgContext).", "作業後にクリアしてください: az account clear、Clear-AzContext -Force、Disconnect-MgGraph (Get-MgContext で確認後)。")],
         DOC_CLI_TROUBLE,
     )]
@@ -796,13 +843,26 @@ fn missing_tools(m: &Model, l: Lang) -> Vec<Finding> {
     if !(m.skipped("versions.az") && m.skipped("versions.powershell")) {
         return vec![];
     }
+    // The fact is in the manifest: both version collectors skipped, and why.
+    let evidence = ["versions.az", "versions.powershell"]
+        .iter()
+        .filter_map(|id| m.collector(id))
+        .map(|c| Evidence {
+            file: "manifest.json".into(),
+            excerpt: format!(
+                "{}: skipped ({})",
+                c.id,
+                c.reason.as_deref().unwrap_or("not found")
+            ),
+        })
+        .collect();
     vec![finding(
         "tool.missing",
         Severity::Warning,
         50,
         l.t("Neither Azure CLI nor PowerShell was found", "Azure CLI も PowerShell も見つかりません"),
         l.t("None of az, pwsh or powershell.exe is on PATH, so versions and contexts could not be collected.", "az、pwsh、powershell.exe のいずれも PATH にないため、バージョンとコンテキストを収集できませんでした。"),
-        vec![],
+        evidence,
         vec![l.t("Run entra-collect from the same shell (and PATH) where the sign-in fails.", "サインインが失敗するのと同じシェル (同じ PATH) で entra-collect を実行してください。")],
         DOC_CLI_TROUBLE,
     )]

@@ -468,3 +468,61 @@ fn azure_cli_certificate_hint_alone_is_tls_inspection() {
         ("proxy.tls-inspection", Severity::Error)
     );
 }
+
+/// Evidence names an entry of the bundle: the context files, and the manifest for tools.
+#[test]
+fn stale_contexts_and_missing_tools_name_real_entries() {
+    let t = with(
+        healthy(),
+        "context/azps-pwsh.json",
+        json!({"contexts": [{"tenant_id": "t2", "account_id": "bob"}]}),
+    );
+    let f = run(&t, &[]);
+    let stale = f.iter().find(|x| x.id == "cache.stale-context").unwrap();
+    let files: Vec<&str> = stale.evidence.iter().map(|e| e.file.as_str()).collect();
+    assert_eq!(files, ["context/az.json", "context/azps-pwsh.json"]);
+    assert_eq!(stale.evidence[1].excerpt, "t2");
+    let mut az = collector("versions.az", Status::Skipped, None);
+    az.reason = Some("az not found on PATH".into());
+    let cs = [az, collector("versions.powershell", Status::Skipped, None)];
+    let f = run(&Texts::new(), &cs);
+    assert_eq!(f[0].evidence[0].file, "manifest.json");
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "versions.az: skipped (az not found on PATH)"
+    );
+}
+
+/// `AZURE_CLI_DISABLE_CONNECTION_VERIFICATION=` (empty) is recorded with its length only.
+#[test]
+fn an_empty_disable_verification_variable_disables_nothing() {
+    let t = with(
+        healthy(),
+        "environment.json",
+        json!({"variables": {"AZURE_CLI_DISABLE_CONNECTION_VERIFICATION": {"set": true, "length": 0}}}),
+    );
+    assert!(!ids(&run(&t, &[])).contains(&"tls.verification-disabled"));
+}
+
+/// The probes check certifi's stand-in (the Mozilla roots), not certifi itself: a proxy root
+/// appended to Azure CLI's cacert.pem is recognised by its subject.
+#[test]
+fn a_proxy_root_in_the_certifi_bundle_is_trusted() {
+    let t = with(
+        healthy(),
+        "network/probes.json",
+        intercepted("tls_untrusted"),
+    );
+    let t = with(
+        t,
+        "tls/ca-bundles.json",
+        json!({"bundles": [{"source": "azure_cli_certifi", "path": "/opt/az/cacert.pem", "used_by_azure_cli": true, "exists": true, "certificates": 2,
+            "certs": [{"subject": "CN=DigiCert Global Root G2"}, {"subject": "CN=Contoso TLS Inspection CA"}]}]}),
+    );
+    let f = run(&t, &[]);
+    assert_eq!(serious(&f), Vec::<&str>::new());
+    assert!(
+        f.iter()
+            .any(|x| x.id == "proxy.tls-inspection" && x.severity == Severity::Info)
+    );
+}

@@ -165,13 +165,14 @@ impl BundleWriter {
     }
 
     /// The temporary file's path (tests).
+    #[cfg(test)]
     pub fn tmp_path(&self) -> &Path {
         &self.tmp_path
     }
 
     /// Test hook: start placing with `method` (instead of the native no-clobber rename), and
     /// call `race` with each candidate name right before the move.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn force_place(&mut self, method: PlaceMethod, race: Option<RaceHook>) {
         self.method = method;
         self.race_hook = race;

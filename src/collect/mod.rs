@@ -287,154 +287,229 @@ pub struct Limits {
 }
 
 /// Run collectors in parallel and return one report per collector, in input order.
-pub fn run_all(
+pub(crate) fn run_all(
     collectors: Vec<Arc<dyn Collector>>,
     ctx: Arc<Context>,
     limits: Limits,
     observer: &dyn Observer,
 ) -> Vec<Report> {
-    let n = collectors.len();
     let collectors = Arc::new(collectors);
+    let events = spawn_workers(&collectors, &ctx, limits.jobs);
+    let mut board = Board::new(collectors, ctx, limits);
+    board.wait(&events, observer);
+    board.into_reports(observer)
+}
+
+/// Start the worker threads; they take collectors in order and tell what happens on the
+/// returned channel (which disconnects when every worker has ended).
+fn spawn_workers(
+    collectors: &Arc<Vec<Arc<dyn Collector>>>,
+    ctx: &Arc<Context>,
+    jobs: usize,
+) -> mpsc::Receiver<Event> {
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<Event>();
-    for _ in 0..limits.jobs.clamp(1, n.max(1)) {
+    for _ in 0..jobs.clamp(1, collectors.len().max(1)) {
         let (collectors, next, tx, ctx) =
             (collectors.clone(), next.clone(), tx.clone(), ctx.clone());
         // Detached on purpose: a hung collector must not keep the bundle from being written.
-        thread::spawn(move || {
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= collectors.len() {
-                    break;
-                }
-                if ctx.cancel().is_cancelled() {
-                    let o = Outcome::with_status(Status::Interrupted, "not started: interrupted");
-                    let _ = tx.send(Event::Done(i, o, Duration::ZERO));
-                    continue;
-                }
-                let t0 = Instant::now();
-                // Its own token: the watchdog can stop this collector's commands alone.
-                let own = ctx.cancel().child();
-                let cctx = ctx.with_cancel(own.clone());
-                let _ = tx.send(Event::Started(i, Utc::now(), t0, own));
-                let c = collectors[i].clone();
-                let outcome =
-                    catch_unwind(AssertUnwindSafe(|| c.collect(&cctx))).unwrap_or_else(|p| {
-                        Outcome::failed(format!("collector panicked: {}", panic_text(&p)))
-                    });
-                let _ = tx.send(Event::Done(i, outcome, t0.elapsed()));
-            }
-        });
+        thread::spawn(move || worker(&collectors, &next, &tx, &ctx));
     }
-    drop(tx);
+    rx
+}
 
-    let timeout = ctx.runner.default_timeout();
-    let limit = |i: usize| collectors[i].budget(timeout).max(limits.watchdog);
-    let mut started: Vec<Option<(DateTime<Utc>, Instant)>> = vec![None; n];
-    let mut tokens: Vec<Option<Cancel>> = vec![None; n];
-    let mut fired: Vec<Option<Instant>> = vec![None; n];
-    let mut done: Vec<Option<(Outcome, Duration)>> = (0..n).map(|_| None).collect();
-    let mut remaining = n;
-    let mut cancelled_at: Option<Instant> = None;
-    let mut last_event = Instant::now();
-    while remaining > 0 {
-        let event = rx.recv_timeout(Duration::from_millis(80));
-        if event.is_ok() {
-            last_event = Instant::now();
-        }
-        match event {
-            Ok(Event::Started(i, at, t0, token)) => {
-                started[i] = Some((at, t0));
-                tokens[i] = Some(token);
-                observer.started(collectors[i].id());
-            }
-            Ok(Event::Done(i, mut outcome, d)) => {
-                if fired[i].is_some() && !ctx.cancel().is_cancelled() {
-                    // What it gathered stays; the status says why it is incomplete.
-                    outcome.status = Status::TimedOut;
-                    outcome.reason = Some(overdue_reason(limit(i), true));
-                }
-                observer.finished(collectors[i].id(), &outcome, d);
-                done[i] = Some((outcome, d));
-                remaining -= 1;
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+/// One worker: run the next collector not yet taken until none is left.
+fn worker(
+    collectors: &[Arc<dyn Collector>],
+    next: &AtomicUsize,
+    tx: &mpsc::Sender<Event>,
+    ctx: &Context,
+) {
+    loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        if i >= collectors.len() {
+            break;
         }
         if ctx.cancel().is_cancelled() {
-            let t = *cancelled_at.get_or_insert_with(Instant::now);
-            if t.elapsed() > limits.cancel_grace {
+            let o = Outcome::with_status(Status::Interrupted, "not started: interrupted");
+            let _ = tx.send(Event::Done(i, o, Duration::ZERO));
+            continue;
+        }
+        let t0 = Instant::now();
+        // Its own token: the watchdog can stop this collector's commands alone.
+        let own = ctx.cancel().child();
+        let cctx = ctx.with_cancel(own.clone());
+        let _ = tx.send(Event::Started(i, Utc::now(), t0, own));
+        let c = collectors[i].clone();
+        let outcome = catch_unwind(AssertUnwindSafe(|| c.collect(&cctx)))
+            .unwrap_or_else(|p| Outcome::failed(format!("collector panicked: {}", panic_text(&p))));
+        let _ = tx.send(Event::Done(i, outcome, t0.elapsed()));
+    }
+}
+
+/// What the pipeline knows of each collector (by index) while it waits for them.
+struct Board {
+    collectors: Arc<Vec<Arc<dyn Collector>>>,
+    ctx: Arc<Context>,
+    limits: Limits,
+    started: Vec<Option<(DateTime<Utc>, Instant)>>,
+    tokens: Vec<Option<Cancel>>,
+    /// When its watchdog fired.
+    fired: Vec<Option<Instant>>,
+    done: Vec<Option<(Outcome, Duration)>>,
+}
+
+impl Board {
+    fn new(collectors: Arc<Vec<Arc<dyn Collector>>>, ctx: Arc<Context>, limits: Limits) -> Self {
+        let n = collectors.len();
+        Board {
+            collectors,
+            ctx,
+            limits,
+            started: vec![None; n],
+            tokens: vec![None; n],
+            fired: vec![None; n],
+            done: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.collectors.len()
+    }
+
+    /// Collector `i`'s watchdog budget.
+    fn limit(&self, i: usize) -> Duration {
+        let timeout = self.ctx.runner.default_timeout();
+        self.collectors[i].budget(timeout).max(self.limits.watchdog)
+    }
+
+    /// Wait until every collector is done, or the global cancellation's grace is over, or only
+    /// collectors abandoned after their watchdog are left.
+    fn wait(&mut self, events: &mpsc::Receiver<Event>, observer: &dyn Observer) {
+        let mut remaining = self.len();
+        let mut cancelled_at: Option<Instant> = None;
+        let mut last_event = Instant::now();
+        while remaining > 0 {
+            match events.recv_timeout(Duration::from_millis(80)) {
+                Ok(event) => {
+                    last_event = Instant::now();
+                    if self.record(event, observer) {
+                        remaining -= 1;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if self.ctx.cancel().is_cancelled() {
+                let t = *cancelled_at.get_or_insert_with(Instant::now);
+                if t.elapsed() > self.limits.cancel_grace {
+                    break;
+                }
+            }
+            self.fire_overdue();
+            if self.only_abandoned_left(last_event) {
                 break;
             }
         }
-        // Fire the watchdog of every collector past its budget: its commands are killed by its
-        // runner within a poll, and it returns what it has.
-        for i in 0..n {
-            let overdue = started[i].is_some_and(|(_, t0)| t0.elapsed() > limit(i));
-            if done[i].is_none() && fired[i].is_none() && overdue {
-                if let Some(t) = &tokens[i] {
-                    t.cancel();
-                }
-                fired[i] = Some(Instant::now());
+    }
+
+    /// Take in one event; true when a collector finished.
+    fn record(&mut self, event: Event, observer: &dyn Observer) -> bool {
+        match event {
+            Event::Started(i, at, t0, token) => {
+                self.started[i] = Some((at, t0));
+                self.tokens[i] = Some(token);
+                observer.started(self.collectors[i].id());
+                false
             }
-        }
-        // Stop waiting when the only collectors still running had their watchdog fired more
-        // than `cancel_grace` ago and nothing else is moving (a free worker would have started
-        // the next collector at once).
-        let pending = |i: usize| done[i].is_none();
-        let running = |i: usize| pending(i) && started[i].is_some() && fired[i].is_none();
-        let given_up = |i: usize| fired[i].is_some_and(|t| t.elapsed() > limits.cancel_grace);
-        let fired_pending: Vec<usize> = (0..n)
-            .filter(|&i| pending(i) && fired[i].is_some())
-            .collect();
-        if !fired_pending.is_empty()
-            && fired_pending.iter().all(|&i| given_up(i))
-            && !(0..n).any(running)
-            && last_event.elapsed() > Duration::from_millis(300)
-        {
-            break;
+            Event::Done(i, mut outcome, d) => {
+                if self.fired[i].is_some() && !self.ctx.cancel().is_cancelled() {
+                    // What it gathered stays; the status says why it is incomplete.
+                    outcome.status = Status::TimedOut;
+                    outcome.reason = Some(overdue_reason(self.limit(i), true));
+                }
+                observer.finished(self.collectors[i].id(), &outcome, d);
+                self.done[i] = Some((outcome, d));
+                true
+            }
         }
     }
 
-    (0..n)
-        .map(|i| {
-            let id = collectors[i].id();
-            let started_at = started[i].map(|(at, _)| at);
-            match done[i].take() {
-                Some((outcome, duration)) => Report {
-                    id,
-                    started_at,
-                    duration,
-                    outcome,
-                },
-                None => {
-                    let duration = started[i].map(|(_, t0)| t0.elapsed()).unwrap_or_default();
-                    let outcome = match (ctx.cancel().is_cancelled(), started_at.is_some()) {
-                        (true, true) => {
-                            Outcome::with_status(Status::Interrupted, "interrupted while running")
-                        }
-                        (true, false) => {
-                            Outcome::with_status(Status::Interrupted, "not started: interrupted")
-                        }
-                        (false, true) => {
-                            Outcome::with_status(Status::TimedOut, overdue_reason(limit(i), false))
-                        }
-                        (false, false) => Outcome::with_status(
-                            Status::TimedOut,
-                            "not started: every worker was held by a collector that did not finish",
-                        ),
-                    };
-                    observer.finished(id, &outcome, duration);
-                    Report {
+    /// Fire the watchdog of every collector past its budget: its commands are killed by its
+    /// runner within a poll, and it returns what it has.
+    fn fire_overdue(&mut self) {
+        for i in 0..self.len() {
+            let overdue = self.started[i].is_some_and(|(_, t0)| t0.elapsed() > self.limit(i));
+            if self.done[i].is_none() && self.fired[i].is_none() && overdue {
+                if let Some(t) = &self.tokens[i] {
+                    t.cancel();
+                }
+                self.fired[i] = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Stop waiting when the only collectors still running had their watchdog fired more than
+    /// `cancel_grace` ago and nothing else is moving (a free worker would have started the
+    /// next collector at once).
+    fn only_abandoned_left(&self, last_event: Instant) -> bool {
+        let grace = self.limits.cancel_grace;
+        let pending = |i: usize| self.done[i].is_none();
+        let running = |i: usize| pending(i) && self.started[i].is_some() && self.fired[i].is_none();
+        let given_up = |i: usize| self.fired[i].is_some_and(|t| t.elapsed() > grace);
+        let fired_pending: Vec<usize> = (0..self.len())
+            .filter(|&i| pending(i) && self.fired[i].is_some())
+            .collect();
+        !fired_pending.is_empty()
+            && fired_pending.iter().all(|&i| given_up(i))
+            && !(0..self.len()).any(running)
+            && last_event.elapsed() > Duration::from_millis(300)
+    }
+
+    /// One report per collector, in input order; those that never finished are reported (and
+    /// told to the observer) as interrupted or timed out.
+    fn into_reports(mut self, observer: &dyn Observer) -> Vec<Report> {
+        (0..self.len())
+            .map(|i| {
+                let id = self.collectors[i].id();
+                let started_at = self.started[i].map(|(at, _)| at);
+                if let Some((outcome, duration)) = self.done[i].take() {
+                    return Report {
                         id,
                         started_at,
                         duration,
                         outcome,
-                    }
+                    };
                 }
+                let duration = self.started[i]
+                    .map(|(_, t0)| t0.elapsed())
+                    .unwrap_or_default();
+                let outcome = self.unfinished(i);
+                observer.finished(id, &outcome, duration);
+                Report {
+                    id,
+                    started_at,
+                    duration,
+                    outcome,
+                }
+            })
+            .collect()
+    }
+
+    /// The outcome of collector `i`, which did not finish.
+    fn unfinished(&self, i: usize) -> Outcome {
+        match (self.ctx.cancel().is_cancelled(), self.started[i].is_some()) {
+            (true, true) => Outcome::with_status(Status::Interrupted, "interrupted while running"),
+            (true, false) => Outcome::with_status(Status::Interrupted, "not started: interrupted"),
+            (false, true) => {
+                Outcome::with_status(Status::TimedOut, overdue_reason(self.limit(i), false))
             }
-        })
-        .collect()
+            (false, false) => Outcome::with_status(
+                Status::TimedOut,
+                "not started: every worker was held by a collector that did not finish",
+            ),
+        }
+    }
 }
 
 /// Why a collector stopped by its watchdog is timed_out.

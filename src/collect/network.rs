@@ -211,7 +211,11 @@ impl Collector for NetworkProbes {
         let mut out = Outcome::ok();
         let facts = &self.facts.read(ctx).facts;
         let windows = ctx.platform.is_windows();
-        let bundle = ctx.env.get("REQUESTS_CA_BUNDLE").filter(|v| !v.is_empty());
+        // The bundle requests (Azure CLI) verifies against: REQUESTS_CA_BUNDLE, else
+        // CURL_CA_BUNDLE. Reported as `requests_ca_bundle` either way.
+        let bundle = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
+            .iter()
+            .find_map(|v| ctx.env.get(v).filter(|x| !x.is_empty()));
         let settings = Arc::new(Settings {
             stage_timeout: self.config.stage_timeout,
             overrides: overrides(&ctx.env),

@@ -292,9 +292,15 @@ impl Collector for Tls {
         out.add_json(ctx, "tls/settings.json", &settings);
 
         let mut bundles = Vec::new();
+        // requests takes REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE (an empty value counts as
+        // unset), never SSL_CERT_FILE.
+        let requests_set = ctx
+            .env
+            .get("REQUESTS_CA_BUNDLE")
+            .is_some_and(|v| !v.is_empty());
         for (var, used) in [
             ("REQUESTS_CA_BUNDLE", true),
-            ("CURL_CA_BUNDLE", true),
+            ("CURL_CA_BUNDLE", !requests_set),
             ("SSL_CERT_FILE", false),
         ] {
             if let Some(path) = ctx.env.get(var).filter(|v| !v.is_empty()) {

@@ -6,8 +6,8 @@
 //! Mozilla roots, the OS store and REQUESTS_CA_BUNDLE separately → one cheap HTTPS GET. The
 //! result names the stage that failed and the kind of error. Endpoints run in parallel.
 
-pub mod cert;
-pub mod proxy;
+pub(crate) mod cert;
+pub(crate) mod proxy;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -45,7 +45,7 @@ fn ep(host: &str, path: &str) -> Endpoint {
 
 /// The sign-in, Resource Manager and Graph endpoints of a cloud (Microsoft's national-cloud
 /// endpoint lists).
-pub fn endpoints(cloud: Cloud) -> Vec<Endpoint> {
+pub(crate) fn endpoints(cloud: Cloud) -> Vec<Endpoint> {
     let oidc = "/organizations/v2.0/.well-known/openid-configuration";
     let arm = "/metadata/endpoints?api-version=2022-09-01";
     match cloud {
@@ -104,14 +104,14 @@ impl Stores {
 }
 
 /// Every certificate of a PEM file, as DER.
-pub fn pem_certs(data: &[u8]) -> Vec<CertificateDer<'static>> {
+pub(crate) fn pem_certs(data: &[u8]) -> Vec<CertificateDer<'static>> {
     use rustls::pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(data)
         .filter_map(Result::ok)
         .collect()
 }
 
-pub fn store_from_pem(data: &[u8]) -> RootCertStore {
+pub(crate) fn store_from_pem(data: &[u8]) -> RootCertStore {
     let mut s = RootCertStore::empty();
     s.add_parsable_certificates(pem_certs(data));
     s
@@ -426,7 +426,7 @@ fn verdict(
 }
 
 /// The most the whole probe phase may take: five stages, each bounded, plus verification.
-pub fn phase_limit(stage_timeout: Duration) -> Duration {
+pub(crate) fn phase_limit(stage_timeout: Duration) -> Duration {
     stage_timeout * 6 + Duration::from_secs(1)
 }
 
@@ -492,6 +492,9 @@ fn timed<T>(
     Ok(v)
 }
 
+/// The stages in order: dns, tcp, connect (through a proxy), tls, verify, http. `Err` is the
+/// stage that could not complete; a stage that completed with a bad answer (proxy refusal,
+/// untrusted chain, HTTP error) is recorded in `r` instead.
 fn run_stages(
     endpoint: &Endpoint,
     proxy: Option<&str>,
@@ -499,52 +502,96 @@ fn run_stages(
     end: Instant,
     r: &mut ProbeResult,
 ) -> Result<(), Failure> {
-    let limit = settings.stage_timeout;
-    let stage = || Deadline::new(limit, end);
-    let host = endpoint.host.as_str();
-    // Where the TCP connection goes.
-    let (target_host, target_port) = match proxy {
+    let stage = || Deadline::new(settings.stage_timeout, end);
+    let (target_host, target_port) = tcp_target(endpoint, proxy)?;
+    let addrs = dns_stage(r, settings, proxy.is_some(), &target_host, target_port)?;
+    let mut stream = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
+    if proxy.is_some() && !connect_stage(r, &mut stream, endpoint, &stage)? {
+        return Ok(());
+    }
+    let mut tls = tls_stage(r, stream, &endpoint.host, &stage)?;
+    verify_stage(r, &tls, &endpoint.host, &settings.stores);
+    // One cheap GET, whatever the verdict: a proxy's block page answers here too.
+    http_stage(r, &mut tls.stream, endpoint, &stage)
+}
+
+/// Where the TCP connection goes: the proxy, or the endpoint itself.
+fn tcp_target(endpoint: &Endpoint, proxy: Option<&str>) -> Result<(String, u16), Failure> {
+    match proxy {
         Some(p) => proxy_addr(p)
-            .ok_or_else(|| Failure("tcp", "io", format!("cannot read the proxy address {p:?}")))?,
-        None => (host.to_string(), endpoint.port),
-    };
-    let addrs = match settings.overrides.get(&target_host) {
-        Some(a) => timed(r, "dns", || Ok((vec![*a], Some(format!("override {a}")))))?,
-        None if proxy.is_none() => timed(r, "dns", || {
-            let a = resolve(&target_host, target_port, limit)?;
+            .ok_or_else(|| Failure("tcp", "io", format!("cannot read the proxy address {p:?}"))),
+        None => Ok((endpoint.host.clone(), endpoint.port)),
+    }
+}
+
+/// The addresses to connect to. A `dns` stage only when direct (or overridden): through a
+/// proxy, the proxy resolves the endpoint and a failure to find the proxy is a `tcp` failure.
+fn dns_stage(
+    r: &mut ProbeResult,
+    settings: &Settings,
+    via_proxy: bool,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, Failure> {
+    let limit = settings.stage_timeout;
+    match settings.overrides.get(host) {
+        Some(a) => timed(r, "dns", || Ok((vec![*a], Some(format!("override {a}"))))),
+        None if !via_proxy => timed(r, "dns", || {
+            let a = resolve(host, port, limit)?;
             let shown = a
                 .iter()
                 .map(|x| x.ip().to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
             Ok((a, Some(shown)))
-        })?,
-        // Through a proxy, the proxy resolves the endpoint; we only need the proxy's address.
-        None => resolve(&target_host, target_port, limit)
-            .map_err(|Failure(_, k, m)| Failure("tcp", k, m))?,
-    };
-    let mut stream = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
-    if proxy.is_some() {
-        let code = timed(r, "connect", || {
-            let code = tunnel(&mut stream, host, endpoint.port, stage())?;
-            Ok((code, Some(format!("proxy answered {code}"))))
-        });
-        let code = code?;
-        r.proxy_status = Some(code);
-        if code != 200 {
-            if let Some(s) = r.stages.last_mut() {
-                s.ok = false;
-            }
-            r.failed_stage = Some("connect");
-            r.error_kind = Some("proxy_status");
-            r.error = Some(format!(
-                "the proxy refused CONNECT {host}:{}: {code}",
-                endpoint.port
-            ));
-            return Ok(());
-        }
+        }),
+        None => resolve(host, port, limit).map_err(|Failure(_, k, m)| Failure("tcp", k, m)),
     }
+}
 
+/// CONNECT through the proxy. `Ok(false)`: the proxy answered but refused; recorded in `r`, and
+/// the probe ends there.
+fn connect_stage(
+    r: &mut ProbeResult,
+    stream: &mut TcpStream,
+    endpoint: &Endpoint,
+    stage: &impl Fn() -> Deadline,
+) -> Result<bool, Failure> {
+    let host = endpoint.host.as_str();
+    let code = timed(r, "connect", || {
+        let code = tunnel(stream, host, endpoint.port, stage())?;
+        Ok((code, Some(format!("proxy answered {code}"))))
+    })?;
+    r.proxy_status = Some(code);
+    if code == 200 {
+        return Ok(true);
+    }
+    if let Some(s) = r.stages.last_mut() {
+        s.ok = false;
+    }
+    r.failed_stage = Some("connect");
+    r.error_kind = Some("proxy_status");
+    r.error = Some(format!(
+        "the proxy refused CONNECT {host}:{}: {code}",
+        endpoint.port
+    ));
+    Ok(false)
+}
+
+/// A completed TLS handshake and the chain the server presented.
+struct Handshake {
+    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    recorder: Arc<Recorder>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// The TLS handshake with SNI, accepting (and recording) any chain so it can be judged after.
+fn tls_stage(
+    r: &mut ProbeResult,
+    stream: TcpStream,
+    host: &str,
+    stage: &impl Fn() -> Deadline,
+) -> Result<Handshake, Failure> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder {
         provider: provider.clone(),
@@ -562,54 +609,70 @@ fn run_stages(
         .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     timed(r, "tls", || {
-        let deadline = stage();
-        while tls.conn.is_handshaking() {
-            if deadline.arm(&tls.sock).is_err() {
-                return Err(Failure(
-                    "tls",
-                    "timeout",
-                    format!("TLS handshake took longer than {limit:?}"),
-                ));
-            }
-            tls.conn.complete_io(&mut tls.sock).map_err(|e| {
-                let kind = match e.kind() {
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout",
-                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
-                        "tls_protocol"
-                    }
-                    _ => "tls_protocol",
-                };
-                Failure("tls", kind, format!("TLS handshake: {e}"))
-            })?;
-        }
+        handshake(&mut tls, stage())?;
         Ok(((), None))
     })?;
+    Ok(Handshake {
+        stream: tls,
+        recorder,
+        provider,
+    })
+}
 
-    let chain = recorder
+fn handshake(
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    deadline: Deadline,
+) -> Result<(), Failure> {
+    while tls.conn.is_handshaking() {
+        if deadline.arm(&tls.sock).is_err() {
+            return Err(Failure(
+                "tls",
+                "timeout",
+                format!("TLS handshake took longer than {:?}", deadline.limit),
+            ));
+        }
+        tls.conn.complete_io(&mut tls.sock).map_err(|e| {
+            let kind = match e.kind() {
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout",
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
+                    "tls_protocol"
+                }
+                _ => "tls_protocol",
+            };
+            Failure("tls", kind, format!("TLS handshake: {e}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Judge the recorded chain against each trust store separately; the `verify` stage is Azure
+/// CLI's view (REQUESTS_CA_BUNDLE when set, else its bundled Mozilla roots).
+fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, stores: &Stores) {
+    let chain = hs
+        .recorder
         .chain
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let provider = &hs.provider;
     let infos: Vec<CertInfo> = chain.iter().filter_map(|c| cert::describe(c)).collect();
-    let mozilla = verdict(&settings.stores.mozilla, &chain, host, &provider);
-    let os_store = verdict(&settings.stores.os, &chain, host, &provider);
-    let bundle = settings
-        .stores
+    let mozilla = verdict(&stores.mozilla, &chain, host, provider);
+    let os_store = verdict(&stores.os, &chain, host, provider);
+    let bundle = stores
         .requests_ca_bundle
         .as_ref()
-        .map(|(_, s)| verdict(s, &chain, host, &provider));
+        .map(|(_, s)| verdict(s, &chain, host, provider));
     let issuer = cert::chain_issuer(&infos).map(str::to_string);
     let interception_ca = issuer.filter(|i| !cert::is_microsoft_ca(i));
     // Azure CLI trusts REQUESTS_CA_BUNDLE when set, else its bundled (Mozilla) roots.
     let az_view = bundle.clone().unwrap_or_else(|| mozilla.clone());
+    let conn = &hs.stream.conn;
     r.tls = Some(TlsInfo {
-        version: tls
-            .conn
+        version: conn
             .protocol_version()
             .map(|v| format!("{v:?}"))
             .unwrap_or_default(),
-        cipher_suite: tls
-            .conn
+        cipher_suite: conn
             .negotiated_cipher_suite()
             .map(|c| format!("{:?}", c.suite()))
             .unwrap_or_default(),
@@ -630,8 +693,17 @@ fn run_stages(
         r.error_kind = Some("tls_untrusted");
         r.error = az_view.error.clone();
     }
+}
 
-    // One cheap GET, whatever the verdict: a proxy's block page answers here too.
+/// One GET of the endpoint's path; 403 and 5xx fail the probe (a proxy's block page or an
+/// upstream failure), other answers show the endpoint is reachable.
+fn http_stage(
+    r: &mut ProbeResult,
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    endpoint: &Endpoint,
+    stage: &impl Fn() -> Deadline,
+) -> Result<(), Failure> {
+    let host = endpoint.host.as_str();
     let status = timed(r, "http", || {
         let deadline = stage();
         let req = format!(
@@ -642,7 +714,7 @@ fn run_stages(
             .arm(&tls.sock)
             .and_then(|_| tls.write_all(req.as_bytes()))
             .map_err(|e| Failure("http", io_kind(&e), e.to_string()))?;
-        let head = read_head(&mut tls, deadline)
+        let head = read_head(tls, deadline)
             .map_err(|e| Failure("http", io_kind(&e), format!("reading the answer: {e}")))?;
         let code = status_code(&head)
             .ok_or_else(|| Failure("http", "http_status", "no HTTP answer".into()))?;
@@ -663,7 +735,7 @@ fn run_stages(
 /// Probe every endpoint at once, within [`phase_limit`] in all. A probe that panicked or is
 /// still running at the end of the phase is recorded as failed with the reason (its thread is
 /// left to end by its own stage limits).
-pub fn probe_all(
+pub(crate) fn probe_all(
     targets: Vec<(Endpoint, Option<String>)>,
     settings: Arc<Settings>,
 ) -> Vec<ProbeResult> {

@@ -1774,6 +1774,7 @@ impl Frame {
 }
 
 /// Sanitize PowerShell script text: names kept, literals masked (see the module comment).
+#[cfg(test)]
 pub fn sanitize_powershell(script: &str) -> (String, Vec<Masked>) {
     let mut sink = Sink::default();
     let out = sanitize_ps_into(script, &mut sink);

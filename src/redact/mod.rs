@@ -17,12 +17,12 @@
 //! Text with ANSI colour sequences or NUL bytes (UTF-16LE) is matched through a view without
 //! them, and the spans are mapped back to the original.
 
-pub mod cmdline;
+pub(crate) mod cmdline;
 mod encode;
 mod entropy;
 pub mod live;
 mod rules;
-pub mod url;
+pub(crate) mod url;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
@@ -30,7 +30,7 @@ use std::sync::{Mutex, RwLock};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
-pub use rules::{Rule, is_secret_key, rule_table};
+pub(crate) use rules::{Rule, is_secret_key, rule_table};
 
 /// Marker prefix of every replacement; text already carrying it is never counted twice.
 pub const MARKER_PREFIX: &str = "[REDACTED:";

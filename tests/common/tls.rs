@@ -154,6 +154,8 @@ pub enum ProxyMode {
     Allow(SocketAddr),
     Deny,
     Auth,
+    /// Answer every CONNECT with this status (e.g. 502 from a proxy that cannot reach upstream).
+    Status(u16),
     /// Answer 200 and terminate TLS itself with a certificate from this CA (a TLS-inspecting
     /// proxy); GETs get `status`.
     Intercept(Arc<Ca>, u16),
@@ -174,6 +176,12 @@ pub fn proxy(mode: ProxyMode) -> SocketAddr {
             }
             ProxyMode::Auth => {
                 let _ = s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n");
+            }
+            ProxyMode::Status(code) => {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {code} Proxy Answer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
             }
             ProxyMode::Allow(up) => {
                 let Ok(upstream) = TcpStream::connect(up) else {
