@@ -20,7 +20,7 @@ use crate::fsutil::{err_line, out};
 use crate::inspect::Inspected;
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::term::{json_terminal_safe, terminal_safe_text};
+use crate::term::{json_terminal_safe, terminal_safe, terminal_safe_text};
 use crate::vocab::Lang;
 
 /// `entra-collect: error: <text>` on stderr.
@@ -239,8 +239,13 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         }
         let page = crate::report::summary_md(manifest.as_ref(), &r.bundle, &findings, lang);
         let mut head = v.headline(lang);
+        // One line each: a reason can quote the entry's own text, newlines included.
         for u in r.unreadable() {
-            head.push_str(&format!("\ncould not read: {} ({})", u.entry, u.error));
+            head.push_str(&format!(
+                "\ncould not read: {} ({})",
+                terminal_safe(&u.entry),
+                terminal_safe(&u.error)
+            ));
         }
         let out = redactor.redact(&format!("{head}\n\n{page}"));
         print!("{}", terminal_safe_text(out.as_str()));

@@ -1,5 +1,6 @@
-//! Diagnosis: findings with fixes, computed by pure functions over a model loaded from the
-//! bundle's own entries, so `collect` and `inspect` run the same code on the same data.
+//! Diagnosis: findings with fixes, computed by pure functions over the bundle's own entries read
+//! as the typed model (`model::Bundle`), so `collect` and `inspect` run the same code on the same
+//! data. A rule reads typed fields only; the debug logs are the one text it searches.
 //!
 //! Finding ids are a public contract (docs/findings.md). Findings are ordered by severity, then
 //! confidence: the first is the most likely cause. A healthy configuration yields no warning
