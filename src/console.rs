@@ -20,7 +20,7 @@ use crate::fsutil::{err_line, out};
 use crate::inspect::Inspected;
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::term::{json_terminal_safe, terminal_safe_text};
+use crate::term::{json_terminal_safe, terminal_safe, terminal_safe_text};
 use crate::vocab::Lang;
 
 /// `entra-collect: error: <text>` on stderr.
@@ -212,12 +212,17 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
     let redactor = Redactor::new();
     let v = &r.verification;
     if json_out {
+        let m = r.manifest.as_ref();
         let value = json!({
             "bundle": display_path(bundle),
             "verification": v,
-            "created_at": r.manifest.created_at,
-            "tool": r.manifest.tool,
-            "status": r.manifest.status,
+            "created_at": m.map(|m| &m.created_at),
+            "tool": m.map(|m| &m.tool),
+            "status": m.map(|m| &m.status),
+            "unreadable": r.unreadable().iter().map(|u| json!({
+                "entry": u.entry,
+                "error": u.error,
+            })).collect::<Vec<_>>(),
             "findings": r.findings,
         });
         // JSON escapes C0 controls itself; DEL, C1 and bidi controls become \uXXXX escapes.
@@ -229,9 +234,19 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         // Everything from the bundle is escaped: fields one by one (newlines too), then the page.
         let (mut manifest, findings) = r.terminal_safe_parts();
         // Re-render with this version's findings; the manifest's own file list is kept.
-        manifest.files.retain(|f| f.path != "summary.md");
-        let page = crate::report::summary_md(&manifest, &r.texts, &findings, lang);
-        let head = v.headline(lang);
+        if let Some(m) = &mut manifest {
+            m.files.retain(|f| f.path != "summary.md");
+        }
+        let page = crate::report::summary_md(manifest.as_ref(), &r.bundle, &findings, lang);
+        let mut head = v.headline(lang);
+        // One line each: a reason can quote the entry's own text, newlines included.
+        for u in r.unreadable() {
+            head.push_str(&format!(
+                "\ncould not read: {} ({})",
+                terminal_safe(&u.entry),
+                terminal_safe(&u.error)
+            ));
+        }
         let out = redactor.redact(&format!("{head}\n\n{page}"));
         print!("{}", terminal_safe_text(out.as_str()));
     }

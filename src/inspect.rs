@@ -20,6 +20,11 @@
 //!
 //! Verified means: every entry was checked, every listed entry is present with its size and
 //! sha256, nothing is unlisted, duplicated, unsafe, special or over a cap.
+//!
+//! Verification needs only the manifest's `files[]` (path, size, sha256), read leniently, so a
+//! bundle of another schema version still verifies. The analysis reads the entries through the
+//! typed model (`model::Bundle`): an entry, or the manifest itself, that does not read as this
+//! version's type is listed as unreadable and the rest is still analysed.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -28,11 +33,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analyze::{self, Finding, Model};
 use crate::bundle::{EntryName, MANIFEST_NAME, Manifest};
+use crate::model::{Bundle, Unreadable};
 use crate::term::{is_terminal_safe, terminal_safe, terminal_safe_text};
 use crate::vocab::{Lang, Texts};
 
@@ -196,19 +202,31 @@ impl Verification {
 
 pub struct Inspected {
     pub verification: Verification,
-    pub manifest: Manifest,
-    pub texts: Texts,
+    /// The manifest as this version reads it; None when it is not this version's shape (it
+    /// is then listed first in `bundle.unreadable`, and the collector records are unknown).
+    pub manifest: Option<Manifest>,
+    /// The entries the findings read, typed; `bundle.unreadable` lists those that are not
+    /// this version's shape.
+    pub bundle: Bundle,
     pub findings: Vec<Finding>,
 }
 
 impl Inspected {
+    /// The entries (and the manifest) this version could not read: entry name and a short
+    /// reason, in the order found.
+    pub fn unreadable(&self) -> &[Unreadable] {
+        &self.bundle.unreadable
+    }
+
     /// The manifest and findings with every string made terminal-safe (single-line fields
     /// escape newlines too), for the text output.
-    pub fn terminal_safe_parts(&self) -> (Manifest, Vec<Finding>) {
-        let manifest = serde_json::to_value(&self.manifest)
-            .map(escape_strings)
-            .and_then(serde_json::from_value)
-            .unwrap_or_else(|_| self.manifest.clone());
+    pub fn terminal_safe_parts(&self) -> (Option<Manifest>, Vec<Finding>) {
+        let manifest = self.manifest.as_ref().map(|m| {
+            serde_json::to_value(m)
+                .map(escape_strings)
+                .and_then(serde_json::from_value)
+                .unwrap_or_else(|_| m.clone())
+        });
         let one = |s: &mut String| *s = terminal_safe(s).into_owned();
         let many = |s: &mut String| *s = terminal_safe_text(s).into_owned();
         let mut findings = self.findings.clone();
@@ -325,9 +343,9 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
     let manifest_index = zip
         .index_for_name(MANIFEST_NAME)
         .ok_or_else(|| InspectError::NoManifest(shown.clone()))?;
-    let manifest = read_manifest(&mut zip, manifest_index, limits, &mut spent)
+    let (listing, manifest) = read_manifest(&mut zip, manifest_index, limits, &mut spent)
         .map_err(|e| e.into_error(&shown))?;
-    let listed: HashMap<&str, usize> = manifest
+    let listed: HashMap<&str, usize> = listing
         .files
         .iter()
         .enumerate()
@@ -397,7 +415,7 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
         }
         let listed_size = listed
             .get(raw_name.as_str())
-            .map(|&k| manifest.files[k].size);
+            .map(|&k| listing.files[k].size);
         let stop_at = listed_size.unwrap_or(u64::MAX).min(limits.max_entry_bytes);
         let mut keep_text = analysis_input(&raw_name);
         let mut text = Vec::new();
@@ -471,7 +489,7 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
     v.entries = seen.len() + 1;
 
     let present: HashSet<&[u8]> = zip.file_names_raw().collect();
-    for f in &manifest.files {
+    for f in &listing.files {
         if dup_names.contains(&f.path) {
             continue;
         }
@@ -498,17 +516,37 @@ pub fn inspect_with(path: &Path, limits: &Limits, lang: Lang) -> Result<Inspecte
     v.conclude();
     drop(listed);
 
+    // The analysis reads what it can: the manifest's collector records when the manifest is
+    // this version's shape, every entry that reads as its type.
+    let mut bundle = Bundle::from_texts(&texts);
+    drop(texts);
+    let manifest = match manifest {
+        Ok(m) => Some(m),
+        Err(error) => {
+            bundle.unreadable.insert(
+                0,
+                Unreadable {
+                    entry: MANIFEST_NAME.into(),
+                    error,
+                },
+            );
+            None
+        }
+    };
+    for u in &mut bundle.unreadable {
+        u.error = short_reason(&u.error);
+    }
     let findings = analyze::analyze(
         &Model {
-            texts: &texts,
-            collectors: &manifest.collectors,
+            bundle: &bundle,
+            collectors: manifest.as_ref().map_or(&[], |m| m.collectors.as_slice()),
         },
         lang,
     );
     Ok(Inspected {
         verification: v,
         manifest,
-        texts,
+        bundle,
         findings,
     })
 }
@@ -555,12 +593,39 @@ impl ManifestError {
     }
 }
 
+/// What verification needs from `manifest.json`, read leniently: any other member, and any
+/// other member of a file record, is ignored, so a manifest of another schema version (renamed
+/// or added members) still says what every entry must be.
+#[derive(Deserialize)]
+struct Listing {
+    files: Vec<Listed>,
+}
+
+/// One entry as the manifest lists it.
+#[derive(Deserialize)]
+struct Listed {
+    path: String,
+    size: u64,
+    sha256: String,
+}
+
+/// serde's message without its position ("at line 1 column 52"), which means nothing to
+/// someone reading the inspection.
+fn short_reason(error: &str) -> String {
+    match error.rfind(" at line ") {
+        Some(at) if error[at..].contains(" column ") => error[..at].to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// Read `manifest.json` within the caps: its listing (an error when even that cannot be read:
+/// nothing could be verified), and the typed manifest, or why it is not this version's shape.
 fn read_manifest(
     zip: &mut zip::ZipArchive<File>,
     index: usize,
     limits: &Limits,
     spent: &mut Spent<'_>,
-) -> Result<Manifest, ManifestError> {
+) -> Result<(Listing, Result<Manifest, String>), ManifestError> {
     {
         let e = zip
             .by_index_data(index)
@@ -603,16 +668,17 @@ fn read_manifest(
             limits.max_manifest_values
         )));
     }
-    let manifest: Manifest =
+    let listing: Listing =
         serde_json::from_slice(&bytes).map_err(|e| ManifestError::Bad(e.to_string()))?;
-    if manifest.files.len() > limits.max_manifest_records {
+    if listing.files.len() > limits.max_manifest_records {
         return Err(ManifestError::Bad(format!(
             "{} file records, more than {}",
-            manifest.files.len(),
+            listing.files.len(),
             limits.max_manifest_records
         )));
     }
-    Ok(manifest)
+    let manifest = serde_json::from_slice::<Manifest>(&bytes).map_err(|e| e.to_string());
+    Ok((listing, manifest))
 }
 
 /// An upper bound on the number of values and keys in a JSON text (each needs a `,`, `:`, `[`

@@ -21,6 +21,7 @@ pub(crate) mod exec;
 pub mod exit;
 pub(crate) mod fsutil;
 pub(crate) mod inspect;
+// Public: the bundle format is a contract, and tests/model_contract.rs reads bundles through it.
 pub mod model;
 pub(crate) mod os;
 pub(crate) mod platform;

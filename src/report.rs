@@ -1,70 +1,63 @@
 //! `summary.md`: the human-readable page of a bundle. It is rendered from the manifest and the
-//! bundle's own (already redacted) text entries, so the same page can be rebuilt from a bundle.
+//! bundle's own (already redacted) entries, read through the typed model, so the same page can
+//! be rebuilt from a bundle. Each section of the page is one function.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::Value;
-
 use crate::analyze::{Finding, Severity};
-use crate::bundle::manifest::{Manifest, Status};
-use crate::vocab::{Lang, Texts};
-
-fn json(texts: &Texts, name: &str) -> Option<Value> {
-    texts.get(name).and_then(|t| serde_json::from_str(t).ok())
-}
+use crate::model::{Bundle, Manifest, Status, TenantComparison, names};
+use crate::vocab::Lang;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// One row of the versions table: tool, version, details.
-pub fn version_rows(texts: &Texts) -> Vec<(String, String, String)> {
+pub fn version_rows(b: &Bundle) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
-    if let Some(az) = json(texts, "versions/az.json") {
-        let s = |k: &str| az[k].as_str().unwrap_or("").to_string();
+    if let Some(az) = &b.versions_az {
         let mut details = Vec::new();
-        if !s("msal").is_empty() {
-            details.push(format!("msal {}", s("msal")));
+        if let Some(msal) = az.msal.as_deref().filter(|v| !v.is_empty()) {
+            details.push(format!("msal {msal}"));
         }
-        if !s("python_version").is_empty() {
-            details.push(format!("Python {}", s("python_version")));
+        if let Some(py) = az.python_version.as_deref().filter(|v| !v.is_empty()) {
+            details.push(format!("Python {py}"));
         }
-        if let Some(ext) = az["extensions"].as_object().filter(|e| !e.is_empty()) {
-            let list: Vec<String> = ext
-                .iter()
-                .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("?")))
-                .collect();
+        if let Some(ext) = az.extensions.as_ref().filter(|e| !e.is_empty()) {
+            let list: Vec<String> = ext.iter().map(|(k, v)| format!("{k} {v}")).collect();
             details.push(format!("extensions: {}", list.join(", ")));
         }
-        rows.push(("Azure CLI (az)".into(), s("azure_cli"), details.join("; ")));
+        rows.push((
+            "Azure CLI (az)".into(),
+            az.azure_cli.clone().unwrap_or_default(),
+            details.join("; "),
+        ));
     }
-    for label in ["pwsh", "windows-powershell"] {
-        let Some(ps) = json(texts, &format!("versions/{label}.json")) else {
+    for label in [names::PWSH, names::WINDOWS_POWERSHELL] {
+        let Some(ps) = b.powershell.get(label) else {
             continue;
         };
-        let name = if label == "pwsh" {
+        let name = if label == names::PWSH {
             "PowerShell 7+ (pwsh)"
         } else {
             "Windows PowerShell"
         };
         rows.push((
             name.into(),
-            ps["ps_version"].as_str().unwrap_or("").into(),
-            ps["dotnet_runtime"].as_str().unwrap_or("").into(),
+            ps.ps_version.clone().unwrap_or_default(),
+            ps.dotnet_runtime.clone().unwrap_or_default(),
         ));
-        if let Some(mods) = ps["modules"].as_array() {
-            for m in mods {
-                let mut v = m["version"].as_str().unwrap_or("").to_string();
-                if let Some(pre) = m["prerelease"].as_str().filter(|p| !p.is_empty()) {
-                    v = format!("{v}-{pre}");
-                }
-                rows.push((
-                    format!("  {} ({label})", m["name"].as_str().unwrap_or("?")),
-                    v,
-                    m["path"].as_str().unwrap_or("").into(),
-                ));
+        for m in &ps.modules {
+            let mut v = m.version.clone().unwrap_or_default();
+            if let Some(pre) = m.prerelease.as_deref().filter(|p| !p.is_empty()) {
+                v = format!("{v}-{pre}");
             }
+            rows.push((
+                format!("  {} ({label})", m.name.as_deref().unwrap_or("?")),
+                v,
+                m.path.clone().unwrap_or_default(),
+            ));
         }
     }
     rows
@@ -92,9 +85,37 @@ pub fn with_sudo_note(summary: &str, user: &str, lang: Lang) -> String {
     format!("{}{note}\n{}", &summary[..at], &summary[at..])
 }
 
-/// Render summary.md. `manifest.files` lists the entries written before this page.
-pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang) -> String {
+/// Render summary.md. `manifest.files` lists the entries written before this page. Without a
+/// manifest (`inspect` of a bundle whose manifest.json this version cannot read), the sections
+/// drawn from it are left out and the page says so.
+pub fn summary_md(
+    manifest: Option<&Manifest>,
+    bundle: &Bundle,
+    findings: &[Finding],
+    lang: Lang,
+) -> String {
     let mut s = String::new();
+    title_section(&mut s, manifest, lang);
+    verdict_section(&mut s, findings, lang);
+    if let Some(m) = manifest {
+        host_section(&mut s, m, lang);
+    }
+    versions_section(&mut s, bundle, lang);
+    contexts_section(&mut s, bundle);
+    if let Some(m) = manifest {
+        collectors_section(&mut s, m, lang);
+        contents_section(&mut s, m, lang);
+        redaction_section(&mut s, m, lang);
+    }
+    sign_out_section(&mut s, bundle);
+    if let Some(m) = manifest {
+        capture_warning(&mut s, m);
+    }
+    s
+}
+
+/// The title, who wrote the bundle when, and its status.
+fn title_section(s: &mut String, manifest: Option<&Manifest>, lang: Lang) {
     let _ = writeln!(
         s,
         "# {}\n",
@@ -103,6 +124,17 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
             "entra-collect 収集結果の概要"
         )
     );
+    let Some(m) = manifest else {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            lang.t(
+                "manifest.json could not be read by this version of entra-collect: the host, collectors and contents are not shown.",
+                "このバージョンの entra-collect では manifest.json を読み取れません。ホスト、収集項目、内容は表示されません。"
+            )
+        );
+        return;
+    };
     let _ = writeln!(
         s,
         "{}\n",
@@ -123,9 +155,10 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
             "> The collection was interrupted: collectors marked `interrupted` did not finish.\n"
         );
     }
+}
 
-    verdict_section(&mut s, findings, lang);
-
+/// The machine, from the manifest.
+fn host_section(s: &mut String, m: &Manifest, lang: Lang) {
     let _ = writeln!(s, "## {}\n\n| | |\n|---|---|", lang.t("Host", "ホスト"));
     for (k, v) in [
         ("host name", &m.host.hostname),
@@ -137,13 +170,16 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
     ] {
         let _ = writeln!(s, "| {k} | {} |", cell(v));
     }
+}
 
+/// Azure CLI and each PowerShell with its sign-in modules.
+fn versions_section(s: &mut String, b: &Bundle, lang: Lang) {
     let _ = writeln!(
         s,
         "\n## {}\n",
         lang.t("Versions found", "検出したバージョン")
     );
-    let rows = version_rows(texts);
+    let rows = version_rows(b);
     if rows.is_empty() {
         let _ = writeln!(s, "No Azure CLI and no PowerShell was found.");
     } else {
@@ -152,9 +188,10 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
             let _ = writeln!(s, "| {} | {} | {} |", cell(&t), cell(&v), cell(&d));
         }
     }
+}
 
-    contexts_section(&mut s, texts);
-
+/// Each collector's status and time, and how many did not complete.
+fn collectors_section(s: &mut String, m: &Manifest, lang: Lang) {
     let _ = writeln!(
         s,
         "\n## {}\n\n| collector | status | time | note |\n|---|---|---|---|",
@@ -170,30 +207,28 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
             cell(c.reason.as_deref().unwrap_or(""))
         );
     }
-    let problems: Vec<_> = m
+    let problems = m
         .collectors
         .iter()
         .filter(|c| c.status != Status::Ok)
-        .collect();
-    if !problems.is_empty() {
+        .count();
+    if problems > 0 {
         let _ = writeln!(
             s,
-            "\n{} collector(s) were skipped or did not complete; see the note column.",
-            problems.len()
+            "\n{problems} collector(s) were skipped or did not complete; see the note column."
         );
     }
+}
 
+/// Every entry with its size and replacements.
+fn contents_section(s: &mut String, m: &Manifest, lang: Lang) {
     let _ = writeln!(
         s,
         "\n## {}\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|",
         lang.t("Contents", "内容")
     );
-    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &m.files {
         let n: u64 = f.redactions.values().sum();
-        for (rule, c) in &f.redactions {
-            *totals.entry(rule).or_insert(0) += c;
-        }
         let red = if f.redacted {
             "yes"
         } else {
@@ -202,7 +237,14 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
         let _ = writeln!(s, "| {} | {} | {} | {} |", cell(&f.path), f.size, red, n);
     }
     let _ = writeln!(s, "| summary.md | | yes | |\n| manifest.json | | yes | |");
+}
 
+/// The replacements of every entry, per redaction rule.
+fn redaction_section(s: &mut String, m: &Manifest, lang: Lang) {
+    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+    for (rule, c) in m.files.iter().flat_map(|f| &f.redactions) {
+        *totals.entry(rule).or_insert(0) += c;
+    }
     let _ = writeln!(s, "\n## {}\n", lang.t("Redaction", "マスキング"));
     if totals.is_empty() {
         let _ = writeln!(s, "No secrets were found to remove.");
@@ -215,88 +257,73 @@ pub fn summary_md(m: &Manifest, texts: &Texts, findings: &[Finding], lang: Lang)
             list.join(", ")
         );
     }
-    sign_out_section(&mut s, texts);
-    let unredacted: Vec<_> = m.files.iter().filter(|f| !f.redacted).collect();
-    if !unredacted.is_empty() {
+}
+
+/// The closing warning when the bundle holds binary captures the redactor could not read.
+fn capture_warning(s: &mut String, m: &Manifest) {
+    let unredacted = m.files.iter().filter(|f| !f.redacted).count();
+    if unredacted > 0 {
         let _ = writeln!(
             s,
-            "\n**Warning:** {} file(s) are binary captures that could not be redacted and may contain sensitive data.",
-            unredacted.len()
+            "\n**Warning:** {unredacted} file(s) are binary captures that could not be redacted and may contain sensitive data."
         );
     }
-    s
+}
+
+/// Who is signed in where, per tool: tool, account, tenant, subscription / type, comparison.
+fn context_rows(b: &Bundle) -> Vec<[String; 5]> {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let compared = |c: Option<TenantComparison>| c.map_or("", TenantComparison::as_str).to_string();
+    if let Some(az) = &b.az_context {
+        for sub in az.subscriptions.iter().flatten() {
+            let default = if sub.is_default == Some(true) {
+                " (default)"
+            } else {
+                ""
+            };
+            rows.push([
+                "Azure CLI".into(),
+                text(&sub.user_name),
+                text(&sub.tenant_id),
+                format!("{}{default}", text(&sub.name)),
+                compared(sub.tenant_comparison),
+            ]);
+        }
+    }
+    for (shell, file) in &b.azps_contexts {
+        for c in &file.contexts {
+            let current = if c.is_current == Some(true) {
+                " (current)"
+            } else {
+                ""
+            };
+            rows.push([
+                format!("Azure PowerShell ({shell})"),
+                text(&c.account_id),
+                text(&c.tenant_id),
+                format!("{}{current}", text(&c.subscription_name)),
+                compared(c.tenant_comparison),
+            ]);
+        }
+    }
+    for (shell, file) in &b.mg_contexts {
+        if let Some(c) = &file.context {
+            rows.push([
+                format!("Graph PowerShell ({shell})"),
+                text(&c.account),
+                text(&c.tenant_id),
+                text(&c.auth_type),
+                compared(file.tenant_comparison),
+            ]);
+        }
+    }
+    rows
 }
 
 /// Who is signed in where, per tool.
-fn contexts_section(s: &mut String, texts: &Texts) {
-    let mut rows: Vec<[String; 5]> = Vec::new();
-    let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
-    if let Some(az) = json(texts, "context/az.json") {
-        for sub in az["subscriptions"].as_array().into_iter().flatten() {
-            rows.push([
-                "Azure CLI".into(),
-                str_of(&sub["user_name"]),
-                str_of(&sub["tenant_id"]),
-                format!(
-                    "{}{}",
-                    str_of(&sub["name"]),
-                    if sub["is_default"] == true {
-                        " (default)"
-                    } else {
-                        ""
-                    }
-                ),
-                str_of(&sub["tenant_comparison"]),
-            ]);
-        }
-    }
-    for (name, file) in texts.iter().filter(|(n, _)| {
-        n.starts_with("context/azps-") && n.as_str() != "context/azps-settings.json"
-    }) {
-        let Ok(v) = serde_json::from_str::<Value>(file) else {
-            continue;
-        };
-        let shell = name
-            .trim_start_matches("context/azps-")
-            .trim_end_matches(".json");
-        for c in v["contexts"].as_array().into_iter().flatten() {
-            rows.push([
-                format!("Azure PowerShell ({shell})"),
-                str_of(&c["account_id"]),
-                str_of(&c["tenant_id"]),
-                format!(
-                    "{}{}",
-                    str_of(&c["subscription_name"]),
-                    if c["is_current"] == true {
-                        " (current)"
-                    } else {
-                        ""
-                    }
-                ),
-                str_of(&c["tenant_comparison"]),
-            ]);
-        }
-    }
-    for (name, file) in texts
-        .iter()
-        .filter(|(n, _)| n.starts_with("context/mg-") && n.as_str() != "context/mg-authrecord.json")
-    {
-        let Ok(v) = serde_json::from_str::<Value>(file) else {
-            continue;
-        };
-        if v["context"].is_object() {
-            let shell = name
-                .trim_start_matches("context/mg-")
-                .trim_end_matches(".json");
-            rows.push([
-                format!("Graph PowerShell ({shell})"),
-                str_of(&v["context"]["account"]),
-                str_of(&v["context"]["tenant_id"]),
-                str_of(&v["context"]["auth_type"]),
-                str_of(&v["tenant_comparison"]),
-            ]);
-        }
-    }
+fn contexts_section(s: &mut String, b: &Bundle) {
+    let rows = context_rows(b);
     let _ = writeln!(s, "\n## Sign-in contexts / サインイン コンテキスト\n");
     if rows.is_empty() {
         let _ = writeln!(s, "No cached sign-in context was found.");
@@ -320,10 +347,8 @@ fn contexts_section(s: &mut String, texts: &Texts) {
 }
 
 /// How to clear each tool's cache and sign out. entra-collect never does it itself.
-fn sign_out_section(s: &mut String, texts: &Texts) {
-    let present = json(texts, "context/caches.json")
-        .and_then(|c| c["present"].as_u64())
-        .unwrap_or(0);
+fn sign_out_section(s: &mut String, b: &Bundle) {
+    let present = b.caches.as_ref().map_or(0, |c| c.present);
     let _ = writeln!(
         s,
         "\n## Signing out and clearing caches / サインアウトとキャッシュのクリア\n\n{present} token cache file(s) are present (listed in context/caches.json, never read). \
@@ -383,33 +408,12 @@ fn verdict_section(s: &mut String, findings: &[Finding], lang: Lang) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::tests::{collector, healthy, intercepted, log, with};
+    use crate::analyze::tests::{collector, healthy, intercepted, log};
     use crate::analyze::{Model, analyze};
+    use crate::model::{ErrorKind, Host, Invocation, Tool};
 
-    /// The whole page for a bundle with findings (the fixtures are the findings tests' own).
-    #[test]
-    fn golden_summary() {
-        use crate::bundle::manifest::{Host, Invocation, Manifest, Tool};
-        let texts = log(
-            with(
-                healthy(),
-                "network/probes.json",
-                intercepted("tls_untrusted"),
-            ),
-            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate",
-        );
-        let collectors = vec![
-            collector("debug.run", Status::Ok, Some(1)),
-            collector("versions.az", Status::Ok, None),
-        ];
-        let findings = analyze(
-            &Model {
-                texts: &texts,
-                collectors: &collectors,
-            },
-            Lang::En,
-        );
-        let m = Manifest {
+    fn manifest(collectors: Vec<crate::model::CollectorRecord>) -> Manifest {
+        Manifest {
             schema_version: 1,
             tool: Tool {
                 name: "entra-collect".into(),
@@ -427,20 +431,51 @@ mod tests {
                 platform: "windows".into(),
             },
             invocation: Invocation {
-                args: vec!["--run".into(), "az".into()],
+                args: vec![String::from("--run"), String::from("az")],
                 timeout_secs: 60,
             },
             collectors,
             files: vec![],
-        };
-        insta::assert_snapshot!("summary_en", summary_md(&m, &texts, &findings, Lang::En));
-        let ja = analyze(
-            &Model {
-                texts: &texts,
-                collectors: &m.collectors,
+        }
+    }
+
+    /// The whole page for a bundle with findings (the fixtures are the findings tests' own).
+    #[test]
+    fn golden_summary() {
+        let bundle = log(
+            Bundle {
+                probes: intercepted(ErrorKind::TlsUntrusted),
+                ..healthy()
             },
-            Lang::Ja,
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate",
         );
-        insta::assert_snapshot!("summary_ja", summary_md(&m, &texts, &ja, Lang::Ja));
+        let m = manifest(vec![
+            collector("debug.run", Status::Ok, Some(1)),
+            collector("versions.az", Status::Ok, None),
+        ]);
+        let model = Model {
+            bundle: &bundle,
+            collectors: &m.collectors,
+        };
+        let findings = analyze(&model, Lang::En);
+        insta::assert_snapshot!(
+            "summary_en",
+            summary_md(Some(&m), &bundle, &findings, Lang::En)
+        );
+        let ja = analyze(&model, Lang::Ja);
+        insta::assert_snapshot!("summary_ja", summary_md(Some(&m), &bundle, &ja, Lang::Ja));
+    }
+
+    /// Without a readable manifest the page says so and keeps what the entries tell.
+    #[test]
+    fn a_page_without_a_manifest_keeps_the_entries_sections() {
+        let page = summary_md(None, &healthy(), &[], Lang::En);
+        assert!(page.contains("manifest.json could not be read by this version"));
+        assert!(page.contains("| Azure CLI (az) | 2.91.0 |"));
+        assert!(page.contains("| Azure CLI | alice@contoso.com | t1 |"));
+        for absent in "Host Collectors Contents Redaction".split(' ') {
+            let absent = format!("## {absent}");
+            assert!(!page.contains(&absent), "{absent} in:\n{page}");
+        }
     }
 }

@@ -334,3 +334,208 @@ fn i08b_escape_sequences_and_bidi_controls_are_printed_escaped() {
         serde_json::json!(["debug/\u{1b}[2Jx\u{202e}gol.txt", "notes\u{9b}8m.txt"])
     );
 }
+
+// Bundles of another schema version: verification needs only the manifest's files[]; what this
+// version cannot read is listed, and the rest is analysed.
+
+/// Copy a bundle with `edit` applied to its entries and `edit_manifest` to its manifest, the
+/// manifest's size and sha256 of every changed entry updated so that the copy still verifies.
+fn rewrite_listed(
+    src: &Path,
+    dst: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Vec<u8>,
+    edit_manifest: impl Fn(&mut serde_json::Value),
+) {
+    use sha2::{Digest, Sha256};
+    let mut z = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).unwrap();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        entries.push((e.name().unwrap().to_string(), data));
+    }
+    let at = entries
+        .iter()
+        .position(|(n, _)| n == "manifest.json")
+        .unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&entries[at].1).unwrap();
+    for (name, data) in entries.iter_mut().filter(|(n, _)| n != "manifest.json") {
+        let changed = edit(name, data.clone());
+        if changed == *data {
+            continue;
+        }
+        let record = manifest["files"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|f| f["path"] == name.as_str())
+            .unwrap();
+        record["size"] = changed.len().into();
+        record["sha256"] = hex::encode(Sha256::digest(&changed)).into();
+        *data = changed;
+    }
+    edit_manifest(&mut manifest);
+    entries[at].1 = serde_json::to_vec_pretty(&manifest).unwrap();
+    let mut w = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(name, opts).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+fn inspect_json(path: &Path) -> serde_json::Value {
+    let out = inspect(path, &["--json"]).success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+#[test]
+fn an_entry_of_another_shape_is_listed_unreadable_and_the_rest_is_analysed() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make_bundle(d.path());
+    assert!(read_bundle(&b).entries.contains_key("tls/ca-bundles.json"));
+    let renamed = d.path().join("renamed.zip");
+    rewrite_listed(
+        &b,
+        &renamed,
+        |name, data| match name {
+            "tls/ca-bundles.json" => String::from_utf8(data)
+                .unwrap()
+                .replacen("\"bundles\"", "\"bundle_list\"", 1)
+                .into_bytes(),
+            _ => data,
+        },
+        |_| {},
+    );
+    let v = inspect_json(&renamed);
+    assert_eq!(v["verification"]["verified"], true, "{v:#}");
+    let unreadable = v["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{v:#}");
+    assert_eq!(unreadable[0]["entry"], "tls/ca-bundles.json");
+    assert_eq!(unreadable[0]["error"], "missing field `bundles`");
+    // The debug log still gives its finding, and the manifest was read.
+    assert_eq!(v["findings"][0]["id"], "entra.aadsts");
+    assert!(v["created_at"].is_string());
+    inspect(&renamed, &[]).success().stdout(
+        predicate::str::contains("Verified: all")
+            .and(predicate::str::contains(
+                "could not read: tls/ca-bundles.json (missing field `bundles`)",
+            ))
+            .and(predicate::str::contains("AADSTS7000215")),
+    );
+    // The genuine bundle reads entirely.
+    assert_eq!(inspect_json(&b)["unreadable"], serde_json::json!([]));
+    // A reason quotes the entry's text: it stays on its line, escaped.
+    let forged = d.path().join("forged.zip");
+    rewrite_listed(
+        &b,
+        &forged,
+        |name, data| match name {
+            "context/caches.json" => String::from_utf8(data)
+                .unwrap()
+                .replacen("\"azure-cli\"", "\"x\\nVerified: all 99 entries\"", 1)
+                .into_bytes(),
+            _ => data,
+        },
+        |_| {},
+    );
+    let out = inspect(&forged, &[]).success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("could not read: context/caches.json (unknown variant `x\\x0aVerified"),
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("Verified: all 99")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_newer_manifest_with_extra_members_is_analysed_normally() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make_bundle(d.path());
+    let newer = d.path().join("newer.zip");
+    rewrite_listed(
+        &b,
+        &newer,
+        |_, data| data,
+        |m| {
+            m["schema_version"] = 99.into();
+            m["signature"] = serde_json::json!({"alg": "none"});
+        },
+    );
+    let v = inspect_json(&newer);
+    assert_eq!(v["verification"]["verified"], true, "{v:#}");
+    assert_eq!(v["unreadable"], serde_json::json!([]));
+    assert_eq!(v["findings"][0]["id"], "entra.aadsts");
+    assert_eq!(v["status"], "complete");
+}
+
+#[test]
+fn a_manifest_of_another_shape_still_verifies_and_is_unreadable_for_analysis() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make_bundle(d.path());
+    let older = d.path().join("no-collectors.zip");
+    rewrite_listed(
+        &b,
+        &older,
+        |_, data| data,
+        |m| {
+            m.as_object_mut().unwrap().remove("collectors");
+        },
+    );
+    let v = inspect_json(&older);
+    assert_eq!(v["verification"]["verified"], true, "{v:#}");
+    assert_eq!(
+        v["unreadable"],
+        serde_json::json!([{"entry": "manifest.json", "error": "missing field `collectors`"}])
+    );
+    assert!(v["created_at"].is_null() && v["status"].is_null());
+    // The entries are still analysed (the debug log's AADSTS code).
+    assert_eq!(v["findings"][0]["id"], "entra.aadsts");
+    inspect(&older, &[]).success().stdout(
+        predicate::str::contains("Verified: all")
+            .and(predicate::str::contains(
+                "could not read: manifest.json (missing field `collectors`)",
+            ))
+            .and(predicate::str::contains(
+                "manifest.json could not be read by this version",
+            ))
+            .and(predicate::str::contains("## Collectors").not()),
+    );
+    // Tampering is still caught against the leniently read listing.
+    let tampered = d.path().join("no-collectors-tampered.zip");
+    rewrite(
+        &older,
+        &tampered,
+        |name, data| match name {
+            "system.json" => Some(b"{}".to_vec()),
+            _ => Some(data),
+        },
+        &[],
+    );
+    let out = inspect(&tampered, &["--json"]).code(1);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        v["verification"]["altered"],
+        serde_json::json!(["system.json"])
+    );
+    // A manifest whose files[] cannot be read is still an error: nothing could be verified.
+    let unlisted = d.path().join("no-files.zip");
+    rewrite_listed(
+        &b,
+        &unlisted,
+        |_, data| data,
+        |m| {
+            m.as_object_mut().unwrap().remove("files");
+        },
+    );
+    inspect(&unlisted, &[])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "is not valid: missing field `files`",
+        ));
+}

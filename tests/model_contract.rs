@@ -42,7 +42,7 @@ fn run(home: Option<&Path>, path: &str, envs: &[(&str, String)], args: &[&str]) 
 
 /// Every JSON entry of `b` round-trips through its model type; returns the typed entry names.
 fn check_round_trip(b: &Bundle, seen: &mut BTreeSet<String>) {
-    let mut texts = entra_collect::vocab::Texts::new();
+    let mut texts = std::collections::BTreeMap::new();
     for (name, bytes) in &b.entries {
         let text = std::str::from_utf8(bytes).unwrap_or("");
         texts.insert(name.clone(), text.to_string());

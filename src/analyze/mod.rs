@@ -1,5 +1,6 @@
-//! Diagnosis: findings with fixes, computed by pure functions over a model loaded from the
-//! bundle's own entries, so `collect` and `inspect` run the same code on the same data.
+//! Diagnosis: findings with fixes, computed by pure functions over the bundle's own entries read
+//! as the typed model (`model::Bundle`), so `collect` and `inspect` run the same code on the same
+//! data. A rule reads typed fields only; the debug logs are the one text it searches.
 //!
 //! Finding ids are a public contract (docs/findings.md). Findings are ordered by severity, then
 //! confidence: the first is the most likely cause. A healthy configuration yields no warning
@@ -8,36 +9,22 @@
 pub mod aadsts;
 mod rules;
 
-use serde_json::Value;
-
-use crate::bundle::manifest::{CollectorRecord, Status};
-use crate::vocab::{Lang, Texts};
+use crate::model::{Bundle, CollectorRecord, ProbeResult, Status};
+use crate::vocab::Lang;
 
 pub use crate::model::findings::{Evidence, Finding, Severity};
 
-/// What the rules look at: the bundle's text entries and the manifest's collector records.
+/// What the rules look at: the bundle's entries, typed (an entry that did not read as its type
+/// is absent here), and the manifest's collector records.
 pub struct Model<'a> {
-    pub texts: &'a Texts,
+    pub bundle: &'a Bundle,
     pub collectors: &'a [CollectorRecord],
 }
 
-impl Model<'_> {
-    pub fn json(&self, name: &str) -> Option<Value> {
-        self.texts
-            .get(name)
-            .and_then(|t| serde_json::from_str(t).ok())
-    }
-
-    /// Entries whose names start with `prefix`.
-    pub fn files(&self, prefix: &str) -> impl Iterator<Item = (&String, &String)> {
-        self.texts
-            .iter()
-            .filter(move |(n, _)| n.starts_with(prefix))
-    }
-
-    /// The debug logs of the sign-in command.
+impl<'a> Model<'a> {
+    /// The debug logs of the sign-in command: (entry name, text), in name order.
     pub fn debug_logs(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.files("debug/")
+        self.bundle.debug_logs.iter().map(|(n, t)| (n, t))
     }
 
     pub fn collector(&self, id: &str) -> Option<&CollectorRecord> {
@@ -75,11 +62,12 @@ impl Model<'_> {
         out
     }
 
-    /// The probe results.
-    pub fn probes(&self) -> Vec<Value> {
-        self.json("network/probes.json")
-            .and_then(|v| v["results"].as_array().cloned())
-            .unwrap_or_default()
+    /// The probe results (none when `network/probes.json` is absent or unreadable).
+    pub fn probes(&self) -> &'a [ProbeResult] {
+        self.bundle
+            .probes
+            .as_ref()
+            .map_or(&[], |p| p.results.as_slice())
     }
 }
 

@@ -1,10 +1,12 @@
 //! One function per finding id. Each is pure: model in, findings out.
 
-use std::collections::BTreeSet;
-
-use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Evidence, Finding, Lang, Model, Severity, aadsts, excerpt};
+use crate::model::{
+    CaBundle, CaBundleSource, ClientState, ErrorKind, ProbeResult, StageName, TenantComparison,
+    names,
+};
 
 const DOC_CLI_TROUBLE: &str =
     "https://learn.microsoft.com/cli/azure/use-azure-cli-successfully-troubleshooting";
@@ -60,52 +62,78 @@ fn finding(
     }
 }
 
-fn probe_evidence(r: &Value, what: &str) -> Evidence {
+fn probe_evidence(r: &ProbeResult, what: &str) -> Evidence {
     Evidence {
-        file: "network/probes.json".into(),
-        excerpt: format!("{}: {what}", r["host"].as_str().unwrap_or("?")),
+        file: names::PROBES.into(),
+        excerpt: format!("{}: {what}", r.host),
     }
 }
 
-fn hosts(rs: &[&Value]) -> String {
+fn hosts(rs: &[&ProbeResult]) -> String {
     rs.iter()
-        .filter_map(|r| r["host"].as_str())
+        .map(|r| r.host.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// The issuer of a probe's chain when it is not a Microsoft or DigiCert CA.
+fn interception_ca(r: &ProbeResult) -> Option<&str> {
+    r.tls.as_ref()?.interception_ca.as_deref()
+}
+
+/// A stage's name as the bundle writes it.
+fn stage_name(s: &StageName) -> &str {
+    match s {
+        StageName::Dns => "dns",
+        StageName::Tcp => "tcp",
+        StageName::Connect => "connect",
+        StageName::Tls => "tls",
+        StageName::Verify => "verify",
+        StageName::Http => "http",
+        StageName::Probe => "probe",
+        StageName::Other(s) => s,
+    }
+}
+
 /// The CA bundle Azure CLI verifies against (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi).
-fn az_bundle(m: &Model) -> Option<Value> {
-    let b = m.json("tls/ca-bundles.json")?;
-    b["bundles"]
-        .as_array()?
+fn az_bundle<'a>(m: &Model<'a>) -> Option<&'a CaBundle> {
+    m.bundle
+        .ca_bundles
+        .as_ref()?
+        .bundles
         .iter()
-        .find(|x| x["used_by_azure_cli"] == true)
-        .cloned()
+        .find(|x| x.used_by_azure_cli)
 }
 
 /// The certificate subjects of one `tls/ca-bundles.json` bundle.
-fn bundle_subjects(bundle: &Value) -> BTreeSet<String> {
-    bundle["certs"]
-        .as_array()
-        .into_iter()
+fn bundle_subjects(bundle: &CaBundle) -> BTreeSet<String> {
+    bundle
+        .certs
+        .iter()
         .flatten()
-        .filter_map(|c| c["subject"].as_str().map(str::to_string))
+        .map(|c| c.subject.clone())
         .collect()
 }
 
-fn interception_cas(m: &Model) -> (Vec<Value>, BTreeSet<String>) {
-    let rs: Vec<Value> = m
+/// The probes whose chain an intercepting CA issued, and those CAs.
+fn interception_cas<'a>(m: &Model<'a>) -> (Vec<&'a ProbeResult>, BTreeSet<String>) {
+    let rs: Vec<&ProbeResult> = m
         .probes()
-        .into_iter()
-        .filter(|r| r["tls"]["interception_ca"].is_string())
+        .iter()
+        .filter(|r| interception_ca(r).is_some())
         .collect();
     let cas = rs
         .iter()
-        .filter_map(|r| r["tls"]["interception_ca"].as_str().map(str::to_string))
+        .filter_map(|r| interception_ca(r).map(str::to_string))
         .collect();
     (rs, cas)
 }
+
+/// Log lines the rules look for (the tools' own wording).
+const TUNNEL_403: &str = "Tunnel connection failed: 403";
+const ARM_FORBIDDEN: &str = "Operation returned an invalid status 'Forbidden'";
+const PROXY_407: &str = "407 Proxy Authentication Required";
+const AADSTS_TLS: &str = "AADSTS1002016";
 
 /// Failure texts of a TLS-inspecting proxy; the first is Azure CLI's own hint (SSLERROR_TEMPLATE).
 const CERT_FAIL: &[&str] = &[
@@ -128,14 +156,12 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
     // roots in place of Azure CLI's certifi bundle: a root appended there (the fix below) is
     // recognised by its subject, as `lacks_proxy_root` does.
     let certifi = az_bundle(m)
-        .filter(|b| b["source"] == "azure_cli_certifi")
-        .map(|b| bundle_subjects(&b))
+        .filter(|b| b.source == CaBundleSource::AzureCliCertifi)
+        .map(bundle_subjects)
         .unwrap_or_default();
     let untrusted = rs.iter().any(|r| {
-        r["error_kind"] == "tls_untrusted"
-            && !r["tls"]["interception_ca"]
-                .as_str()
-                .is_some_and(|ca| certifi.contains(ca))
+        r.error_kind == Some(ErrorKind::TlsUntrusted)
+            && !interception_ca(r).is_some_and(|ca| certifi.contains(ca))
     });
     let ca_list = cas.iter().cloned().collect::<Vec<_>>().join("; ");
     let mut evidence: Vec<Evidence> = rs
@@ -143,17 +169,12 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         .map(|r| {
             probe_evidence(
                 r,
-                &format!(
-                    "chain issued by {}",
-                    r["tls"]["interception_ca"].as_str().unwrap_or("?")
-                ),
+                &format!("chain issued by {}", interception_ca(r).unwrap_or("?")),
             )
         })
         .collect();
     evidence.extend(log.clone());
-    let bundle_path = az_bundle(m)
-        .and_then(|b| b["path"].as_str().map(str::to_string))
-        .unwrap_or_else(|| "cacert.pem".into());
+    let bundle_path = az_bundle(m).map_or("cacert.pem", |b| b.path.as_str());
     if !untrusted && log.is_empty() {
         return vec![finding(
             "proxy.tls-inspection",
@@ -196,18 +217,27 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
 
 fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
     let (rs, cas) = interception_cas(m);
-    if rs.is_empty() || !rs.iter().any(|r| r["error_kind"] == "tls_untrusted") {
+    if rs.is_empty()
+        || !rs
+            .iter()
+            .any(|r| r.error_kind == Some(ErrorKind::TlsUntrusted))
+    {
         return vec![];
     }
     let Some(bundle) = az_bundle(m) else {
         return vec![];
     };
-    let subjects = bundle_subjects(&bundle);
+    let subjects = bundle_subjects(bundle);
     let missing: Vec<&String> = cas.iter().filter(|ca| !subjects.contains(*ca)).collect();
     if missing.is_empty() {
         return vec![];
     }
-    let path = bundle["path"].as_str().unwrap_or("?");
+    let path = bundle.path.as_str();
+    let source = bundle.source.as_str();
+    // As the untyped rule printed it: a bundle that was not read has no count ("null").
+    let count = bundle
+        .certificates
+        .map_or_else(|| "null".to_string(), |n| n.to_string());
     let names = missing
         .iter()
         .map(|s| s.as_str())
@@ -218,20 +248,21 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
         Severity::Error,
         90,
         l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに傍受元のルート ({names}) がありません")),
-        l.t(&format!("Azure CLI verifies against {path} ({}), which has no certificate named {names}.", bundle["source"].as_str().unwrap_or("")), &format!("Azure CLI は {path} ({}) で検証しますが、{names} という証明書が含まれていません。", bundle["source"].as_str().unwrap_or(""))),
-        vec![Evidence { file: "tls/ca-bundles.json".into(), excerpt: format!("{path}: {} certificates", bundle["certificates"]) }],
+        l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。")),
+        vec![Evidence { file: names::CA_BUNDLES.into(), excerpt: format!("{path}: {count} certificates") }],
         vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
         DOC_CLI_PROXY,
     )]
 }
 
 fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
-    let rs: Vec<Value> = m
+    let rs: Vec<&ProbeResult> = m
         .probes()
-        .into_iter()
-        .filter(|r| r["proxy_status"] == 403 || (r["http_status"] == 403 && r["proxy"].is_string()))
+        .iter()
+        .filter(|r| {
+            r.proxy_status == Some(403) || (r.http_status == Some(403) && r.proxy.is_some())
+        })
         .collect();
-    let refs: Vec<&Value> = rs.iter().collect();
     let mut evidence: Vec<Evidence> = rs
         .iter()
         .map(|r| {
@@ -239,12 +270,12 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
                 r,
                 &format!(
                     "proxy answered 403 ({})",
-                    r["failed_stage"].as_str().unwrap_or("")
+                    r.failed_stage.as_ref().map_or("", stage_name)
                 ),
             )
         })
         .collect();
-    let tunnel = m.log_evidence(&["Tunnel connection failed: 403"], 2);
+    let tunnel = m.log_evidence(&[TUNNEL_403], 2);
     // A 403 that Resource Manager itself sends is an authorization problem, not a proxy.
     let arm_authz = m
         .debug_logs()
@@ -260,7 +291,7 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
             50,
         );
         e.retain(|x| x.excerpt.contains("\" 403"));
-        e.extend(m.log_evidence(&["Operation returned an invalid status 'Forbidden'"], 1));
+        e.extend(m.log_evidence(&[ARM_FORBIDDEN], 1));
         e
     };
     evidence.extend(tunnel.clone());
@@ -268,7 +299,7 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
     if evidence.is_empty() {
         return vec![];
     }
-    let mut blocked = hosts(&refs);
+    let mut blocked = hosts(&rs);
     if blocked.is_empty() {
         blocked = "management.azure.com".into();
     }
@@ -287,26 +318,29 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
     )]
 }
 
-fn proxy_status_finding(m: &Model, codes: &[i64], needles: &[&str]) -> (Vec<Value>, Vec<Evidence>) {
-    let rs: Vec<Value> = m
+fn proxy_status_finding<'a>(
+    m: &Model<'a>,
+    codes: &[u16],
+    needles: &[&str],
+) -> (Vec<&'a ProbeResult>, Vec<Evidence>) {
+    let rs: Vec<&ProbeResult> = m
         .probes()
-        .into_iter()
-        .filter(|r| {
-            r["proxy_status"]
-                .as_i64()
-                .is_some_and(|c| codes.contains(&c))
-        })
+        .iter()
+        .filter(|r| r.proxy_status.is_some_and(|c| codes.contains(&c)))
         .collect();
     let mut ev: Vec<Evidence> = rs
         .iter()
-        .map(|r| probe_evidence(r, &format!("proxy answered {}", r["proxy_status"])))
+        .filter_map(|r| {
+            let status = r.proxy_status?;
+            Some(probe_evidence(r, &format!("proxy answered {status}")))
+        })
         .collect();
     ev.extend(m.log_evidence(needles, 2));
     (rs, ev)
 }
 
 fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
-    let (rs, ev) = proxy_status_finding(m, &[407], &["407 Proxy Authentication Required"]);
+    let (rs, ev) = proxy_status_finding(m, &[407], &[PROXY_407]);
     if ev.is_empty() {
         return vec![];
     }
@@ -351,14 +385,14 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn dns(m: &Model, l: Lang) -> Vec<Finding> {
-    let rs: Vec<Value> = m
+    let rs: Vec<&ProbeResult> = m
         .probes()
-        .into_iter()
-        .filter(|r| r["error_kind"] == "dns")
+        .iter()
+        .filter(|r| r.error_kind == Some(ErrorKind::Dns))
         .collect();
     let mut ev: Vec<Evidence> = rs
         .iter()
-        .map(|r| probe_evidence(r, r["error"].as_str().unwrap_or("does not resolve")))
+        .map(|r| probe_evidence(r, r.error.as_deref().unwrap_or("does not resolve")))
         .collect();
     ev.extend(m.log_evidence(
         &[
@@ -373,11 +407,10 @@ fn dns(m: &Model, l: Lang) -> Vec<Finding> {
     if ev.is_empty() {
         return vec![];
     }
-    let refs: Vec<&Value> = rs.iter().collect();
-    let names = if refs.is_empty() {
+    let names = if rs.is_empty() {
         "login.microsoftonline.com".to_string()
     } else {
-        hosts(&refs)
+        hosts(&rs)
     };
     vec![finding(
         "network.dns",
@@ -395,26 +428,25 @@ fn dns(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
-    let rs: Vec<Value> = m
+    let rs: Vec<&ProbeResult> = m
         .probes()
-        .into_iter()
+        .iter()
         .filter(|r| {
-            r["failed_stage"] == "tcp"
-                && r["proxy"].is_null()
-                && (r["error_kind"] == "refused" || r["error_kind"] == "timeout")
+            r.failed_stage == Some(StageName::Tcp)
+                && r.proxy.is_none()
+                && matches!(r.error_kind, Some(ErrorKind::Refused | ErrorKind::Timeout))
         })
         .collect();
     if rs.is_empty() {
         return vec![];
     }
-    let refs: Vec<&Value> = rs.iter().collect();
     vec![finding(
         "network.unreachable",
         Severity::Error,
         88,
-        l.t(&format!("{} cannot be reached on port 443", hosts(&refs)), &format!("{} にポート 443 で接続できません", hosts(&refs))),
+        l.t(&format!("{} cannot be reached on port 443", hosts(&rs)), &format!("{} にポート 443 で接続できません", hosts(&rs))),
         l.t("A direct TCP connection was refused or timed out, and no proxy is configured: a firewall blocks it, or this network requires a proxy.", "直接の TCP 接続が拒否またはタイムアウトし、プロキシも設定されていません。ファイアウォールによるブロックか、このネットワークではプロキシが必要です。"),
-        rs.iter().map(|r| probe_evidence(r, r["error"].as_str().unwrap_or(""))).collect(),
+        rs.iter().map(|r| probe_evidence(r, r.error.as_deref().unwrap_or(""))).collect(),
         vec![
             l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、"),
             l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。"),
@@ -424,21 +456,19 @@ fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
-    let Some(b) = m.json("tls/ca-bundles.json") else {
+    let Some(b) = &m.bundle.ca_bundles else {
         return vec![];
     };
     let mut out = Vec::new();
-    for x in b["bundles"].as_array().into_iter().flatten() {
-        let (source, path) = (
-            x["source"].as_str().unwrap_or(""),
-            x["path"].as_str().unwrap_or(""),
-        );
+    for x in &b.bundles {
+        let (source, path) = (x.source.as_str(), x.path.as_str());
         let ev = vec![Evidence {
-            file: "tls/ca-bundles.json".into(),
+            file: names::CA_BUNDLES.into(),
             excerpt: format!("{source}={path}"),
         }];
-        let used = x["used_by_azure_cli"] == true;
-        if x["exists"] == false && source != "SSL_CERT_FILE" {
+        let used = x.used_by_azure_cli;
+        let expired = x.expired.unwrap_or(0);
+        if !x.exists && x.source != CaBundleSource::SslCertFile {
             out.push(finding(
                 "ca-bundle.missing",
                 Severity::Error,
@@ -449,9 +479,9 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
                 vec![l.t(&format!("Point {source} at an existing .pem file, or remove the variable."), &format!("{source} を既存の .pem ファイルに設定するか、変数を削除してください。"))],
                 DOC_CLI_PROXY,
             ));
-        } else if x["exists"] == true
-            && x["is_directory"] != true
-            && (x["readable"] == false || x["certificates"] == 0)
+        } else if x.exists
+            && !x.is_directory
+            && (x.readable == Some(false) || x.certificates == Some(0))
             && used
         {
             out.push(finding(
@@ -464,12 +494,12 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
                 vec![l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。")],
                 DOC_CLI_PROXY,
             ));
-        } else if used && x["expired"].as_u64().unwrap_or(0) > 0 {
+        } else if used && expired > 0 {
             out.push(finding(
                 "ca-bundle.expired-certs",
                 Severity::Info,
                 40,
-                l.t(&format!("{source} holds {} expired certificate(s)", x["expired"]), &format!("{source} に期限切れの証明書が {} 件あります", x["expired"])),
+                l.t(&format!("{source} holds {expired} expired certificate(s)"), &format!("{source} に期限切れの証明書が {expired} 件あります")),
                 l.t("Expired roots are harmless unless the chain needs one of them; refresh the bundle if verification fails.", "期限切れのルートは、チェーンがそれを必要としない限り無害です。検証に失敗する場合はバンドルを更新してください。"),
                 ev,
                 vec![l.t("Rebuild the bundle from current roots.", "現在のルートからバンドルを作り直してください。")],
@@ -481,14 +511,18 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
-    let Some(env) = m.json("environment.json") else {
+    let Some(v) = m
+        .bundle
+        .environment
+        .as_ref()
+        .and_then(|e| e.variables.get("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"))
+    else {
         return vec![];
     };
-    let v = &env["variables"]["AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"];
     // Azure CLI tests bool(os.environ.get(...)): an empty value disables nothing. The
     // environment collector records it as `{set: true, length: 0}` (an empty string is no
     // boolean word, so its value is not shown).
-    if v["set"] != true || v["value"].as_str().is_some_and(|s| s.is_empty()) || v["length"] == 0 {
+    if !v.set || v.value.as_deref().is_some_and(str::is_empty) || v.length == Some(0) {
         return vec![];
     }
     vec![finding(
@@ -497,51 +531,54 @@ fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
         70,
         l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION turns certificate checks off", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION により証明書の検証が無効です"),
         l.t("A security red flag: Azure CLI accepts any certificate for Resource Manager calls. It does not affect MSAL sign-in, which still verifies, so it does not fix a TLS-inspection sign-in failure.", "セキュリティ上の危険信号です。Azure CLI は Resource Manager 呼び出しで任意の証明書を受け入れます。MSAL のサインインには影響せず検証は行われるため、TLS 検査によるサインイン失敗は解決しません。"),
-        vec![Evidence { file: "environment.json".into(), excerpt: "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set".into() }],
+        vec![Evidence { file: names::ENVIRONMENT.into(), excerpt: "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set".into() }],
         vec![l.t("Remove the variable and trust the proxy's root through REQUESTS_CA_BUNDLE instead.", "変数を削除し、代わりに REQUESTS_CA_BUNDLE でプロキシのルートを信頼させてください。")],
         DOC_CLI_PROXY,
     )]
 }
 
 fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
-    let mut ev = m.log_evidence(&["AADSTS1002016"], 1);
+    let mut ev = m.log_evidence(&[AADSTS_TLS], 1);
     let mut severity = if ev.is_empty() {
         Severity::Warning
     } else {
         Severity::Error
     };
-    if let Some(t) = m.json("tls/settings.json") {
-        let state = t["schannel_protocols"]["TLS 1.2"]["client"]
-            .as_str()
-            .unwrap_or("");
-        if state == "disabled" || state == "disabled_by_default" {
+    if let Some(t) = &m.bundle.tls_settings {
+        let state = t
+            .schannel_protocols
+            .as_ref()
+            .and_then(|p| p.get("TLS 1.2"))
+            .map(|p| p.client);
+        let state = match state {
+            Some(ClientState::Disabled) => Some("disabled"),
+            Some(ClientState::DisabledByDefault) => Some("disabled_by_default"),
+            _ => None,
+        };
+        if let Some(state) = state {
             severity = Severity::Error;
             ev.push(Evidence {
-                file: "tls/settings.json".into(),
+                file: names::TLS_SETTINGS.into(),
                 excerpt: format!("SCHANNEL TLS 1.2 Client: {state}"),
             });
         }
-        for (key, v) in t["dotnet_framework_strong_crypto"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
-            if v["SchUseStrongCrypto"] == 0 {
+        for (key, v) in t.dotnet_framework_strong_crypto.iter().flatten() {
+            if v.sch_use_strong_crypto == Some(0) {
                 ev.push(Evidence {
-                    file: "tls/settings.json".into(),
+                    file: names::TLS_SETTINGS.into(),
                     excerpt: format!("{key}: SchUseStrongCrypto = 0"),
                 });
             }
         }
     }
-    if let Some(ps) = m.json("versions/windows-powershell.json")
-        && let Some(sp) = ps["security_protocol"].as_str()
+    if let Some(ps) = m.bundle.powershell.get(names::WINDOWS_POWERSHELL)
+        && let Some(sp) = ps.security_protocol.as_deref()
         && !sp.contains("Tls12")
         && !sp.contains("SystemDefault")
         && !sp.contains("Tls13")
     {
         ev.push(Evidence {
-            file: "versions/windows-powershell.json".into(),
+            file: names::versions_shell(names::WINDOWS_POWERSHELL),
             excerpt: format!("[Net.ServicePointManager]::SecurityProtocol = {sp}"),
         });
     }
@@ -650,50 +687,60 @@ fn post_auth_failure(m: &Model, l: Lang) -> Vec<Finding> {
 }
 
 fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
+    use TenantComparison::{Match, Mismatch};
     let mut ev = Vec::new();
     let mut any_match = false;
-    if let Some(az) = m.json("context/az.json") {
-        for s in az["subscriptions"].as_array().into_iter().flatten() {
-            match s["tenant_comparison"].as_str() {
-                Some("match") => any_match = true,
-                Some("mismatch") if s["is_default"] == true => ev.push(Evidence {
-                    file: "context/az.json".into(),
+    if let Some(az) = &m.bundle.az_context {
+        for s in az.subscriptions.iter().flatten() {
+            match s.tenant_comparison {
+                Some(Match) => any_match = true,
+                Some(Mismatch) if s.is_default == Some(true) => ev.push(Evidence {
+                    file: names::AZ_CONTEXT.into(),
                     excerpt: format!(
                         "default subscription {} is in tenant {}",
-                        s["name"].as_str().unwrap_or("?"),
-                        s["tenant_id"].as_str().unwrap_or("?")
+                        s.name.as_deref().unwrap_or("?"),
+                        s.tenant_id.as_deref().unwrap_or("?")
                     ),
                 }),
                 _ => {}
             }
         }
     }
-    for (name, t) in m.files("context/azps-").chain(m.files("context/mg-")) {
-        let Ok(v) = serde_json::from_str::<Value>(t) else {
-            continue;
-        };
-        for c in v["contexts"].as_array().into_iter().flatten() {
-            match c["tenant_comparison"].as_str() {
-                Some("match") => any_match = true,
-                Some("mismatch") if c["is_current"] == true => ev.push(Evidence {
-                    file: name.clone(),
+    for (shell, file) in &m.bundle.azps_contexts {
+        for c in &file.contexts {
+            match c.tenant_comparison {
+                Some(Match) => any_match = true,
+                Some(Mismatch) if c.is_current == Some(true) => ev.push(Evidence {
+                    file: names::azps_contexts(shell),
                     excerpt: format!(
                         "current context is in tenant {}",
-                        c["tenant_id"].as_str().unwrap_or("?")
+                        c.tenant_id.as_deref().unwrap_or("?")
                     ),
                 }),
                 _ => {}
             }
         }
-        if v["tenant_comparison"] == "mismatch" {
-            ev.push(Evidence {
-                file: name.clone(),
-                excerpt: format!(
-                    "Get-MgContext tenant {}",
-                    v["context"]["tenant_id"].as_str().unwrap_or("?")
-                ),
-            });
+    }
+    // Graph PowerShell, in entry-name order: Get-MgContext per shell, and the auth record,
+    // whose mismatch counts too. The auth record's excerpt is worded like Get-MgContext's and
+    // names no tenant: that is how the rule has always reported it.
+    let mut graph: BTreeMap<String, &str> = BTreeMap::new();
+    for (shell, file) in &m.bundle.mg_contexts {
+        if file.tenant_comparison == Some(Mismatch) {
+            let tenant = file.context.as_ref().and_then(|c| c.tenant_id.as_deref());
+            graph.insert(names::mg_context(shell), tenant.unwrap_or("?"));
         }
+    }
+    if let Some(r) = &m.bundle.mg_authrecord
+        && r.tenant_comparison == Some(Mismatch)
+    {
+        graph.insert(names::MG_AUTHRECORD.into(), "?");
+    }
+    for (file, tenant) in graph {
+        ev.push(Evidence {
+            file,
+            excerpt: format!("Get-MgContext tenant {tenant}"),
+        });
     }
     if ev.is_empty() {
         return vec![];
@@ -713,22 +760,23 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
 fn stale_context(m: &Model, l: Lang) -> Vec<Finding> {
     // (entry, tenant, account) of every cached context.
     let mut rows: Vec<(String, String, String)> = Vec::new();
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    if let Some(az) = m.json("context/az.json") {
-        for s in az["subscriptions"].as_array().into_iter().flatten() {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    if let Some(az) = &m.bundle.az_context {
+        for s in az.subscriptions.iter().flatten() {
             rows.push((
-                "context/az.json".into(),
-                text(&s["tenant_id"]),
-                text(&s["user_name"]),
+                names::AZ_CONTEXT.into(),
+                text(&s.tenant_id),
+                text(&s.user_name),
             ));
         }
     }
-    for (name, t) in m.files("context/azps-") {
-        let Ok(v) = serde_json::from_str::<Value>(t) else {
-            continue;
-        };
-        for c in v["contexts"].as_array().into_iter().flatten() {
-            rows.push((name.clone(), text(&c["tenant_id"]), text(&c["account_id"])));
+    for (shell, file) in &m.bundle.azps_contexts {
+        for c in &file.contexts {
+            rows.push((
+                names::azps_contexts(shell),
+                text(&c.tenant_id),
+                text(&c.account_id),
+            ));
         }
     }
     let tenants: BTreeSet<&str> = rows
@@ -746,7 +794,7 @@ fn stale_context(m: &Model, l: Lang) -> Vec<Finding> {
     }
     // Evidence names each entry that holds cached contexts (an entry of the bundle, as every
     // evidence does), with the tenants found there.
-    let mut by_file: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+    let mut by_file: BTreeMap<&str, BTreeSet<&str>> = Default::default();
     for (file, tenant, _) in &rows {
         let ts = by_file.entry(file.as_str()).or_default();
         if !tenant.is_empty() {
@@ -782,8 +830,11 @@ const AZ_MINOR_LAG: u64 = 6;
 fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
     use crate::vocab::version_key;
     let mut out = Vec::new();
-    if let Some(az) = m.json("versions/az.json")
-        && let Some(v) = az["azure_cli"].as_str()
+    if let Some(v) = m
+        .bundle
+        .versions_az
+        .as_ref()
+        .and_then(|az| az.azure_cli.as_deref())
     {
         let (have, latest) = (version_key(v), version_key(AZ_LATEST));
         if have.first() == latest.first()
@@ -796,23 +847,18 @@ fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
                 45,
                 l.t(&format!("Azure CLI {v} is old (newest {AZ_LATEST} as of {RELEASE_TABLE_DATE})"), &format!("Azure CLI {v} は古いバージョンです ({RELEASE_TABLE_DATE} 時点の最新は {AZ_LATEST})")),
                 l.t("Known sign-in bugs are fixed in newer releases.", "既知のサインインの不具合は新しいリリースで修正されています。"),
-                vec![Evidence { file: "versions/az.json".into(), excerpt: format!("azure-cli {v}") }],
+                vec![Evidence { file: names::VERSIONS_AZ.into(), excerpt: format!("azure-cli {v}") }],
                 vec![l.t("Update: az upgrade (or the MSI / package manager).", "更新してください: az upgrade (または MSI / パッケージ マネージャー)。")],
                 DOC_CLI_TROUBLE,
             ));
         }
     }
-    for (name, t) in m.files("versions/") {
-        if !name.ends_with(".json") || name.as_str() == "versions/az.json" {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(t) else {
-            continue;
-        };
-        for module in v["modules"].as_array().into_iter().flatten() {
+    for (shell, v) in &m.bundle.powershell {
+        let name = names::versions_shell(shell);
+        for module in &v.modules {
             let (mname, ver) = (
-                module["name"].as_str().unwrap_or(""),
-                module["version"].as_str().unwrap_or(""),
+                module.name.as_deref().unwrap_or(""),
+                module.version.as_deref().unwrap_or(""),
             );
             let major = version_key(ver).first().copied().unwrap_or(0);
             let old = major < 2
@@ -829,7 +875,7 @@ fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
                     55,
                     l.t(&format!("{mname} {ver} is a retired major version"), &format!("{mname} {ver} はサポート終了したメジャー バージョンです")),
                     l.t("This major version no longer gets sign-in fixes.", "このメジャー バージョンにはサインインの修正が提供されません。"),
-                    vec![Evidence { file: name.clone(), excerpt: format!("{mname} {ver} at {}", module["path"].as_str().unwrap_or("")) }],
+                    vec![Evidence { file: name.clone(), excerpt: format!("{mname} {ver} at {}", module.path.as_deref().unwrap_or("")) }],
                     vec![l.t(&format!("Update-Module {mname} (or Install-Module {mname} -Scope CurrentUser), then start a new PowerShell."), &format!("Update-Module {mname} (または Install-Module {mname} -Scope CurrentUser) を実行し、新しい PowerShell を起動してください。"))],
                     DOC_CLI_TROUBLE,
                 ));
@@ -844,18 +890,21 @@ fn missing_tools(m: &Model, l: Lang) -> Vec<Finding> {
         return vec![];
     }
     // The fact is in the manifest: both version collectors skipped, and why.
-    let evidence = ["versions.az", "versions.powershell"]
-        .iter()
-        .filter_map(|id| m.collector(id))
-        .map(|c| Evidence {
-            file: "manifest.json".into(),
-            excerpt: format!(
-                "{}: skipped ({})",
-                c.id,
-                c.reason.as_deref().unwrap_or("not found")
-            ),
-        })
-        .collect();
+    let evidence = [
+        m.collector("versions.az"),
+        m.collector("versions.powershell"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|c| Evidence {
+        file: names::MANIFEST.into(),
+        excerpt: format!(
+            "{}: skipped ({})",
+            c.id,
+            c.reason.as_deref().unwrap_or("not found")
+        ),
+    })
+    .collect();
     vec![finding(
         "tool.missing",
         Severity::Warning,

@@ -1,7 +1,18 @@
-use serde_json::json;
+//! The rules on typed bundles built here: a healthy machine, then one fact changed per case.
+//! What the collectors really write is pinned by tests/findings_e2e.rs (collector to finding,
+//! through the binary) and tests/model_contract.rs (every entry reads as its type).
+
+use std::collections::BTreeMap;
 
 use super::*;
-use crate::bundle::manifest::{CollectorRecord, CommandRecord, Status};
+use crate::model::{
+    AzContext, AzPsContext, AzPsContexts, AzSubscription, AzVersions, CaBundle, CaBundleSource,
+    CaBundles, CertInfo, ClientState, CollectorRecord, CommandRecord, Environment, ErrorKind,
+    MgAuthRecord, MgAuthRecordFile, MgContext, MgContextFile, PowerShellVersions, ProbeResult,
+    Probes, ProxyFamily, PsModule, SchannelProtocol, StageName, Status, StrongCrypto,
+    TenantComparison, TlsInfo, TlsSettings, Variable, Verdict,
+};
+use crate::vocab::Cloud;
 
 pub(crate) fn collector(id: &str, status: Status, exit: Option<i32>) -> CollectorRecord {
     CollectorRecord {
@@ -14,7 +25,7 @@ pub(crate) fn collector(id: &str, status: Status, exit: Option<i32>) -> Collecto
         commands: exit
             .map(|c| {
                 vec![CommandRecord {
-                    command_line: vec!["az".into()],
+                    command_line: vec![String::from("az")],
                     program_path: "az".into(),
                     exit_code: Some(c),
                     timed_out: false,
@@ -30,99 +41,353 @@ pub(crate) fn collector(id: &str, status: Status, exit: Option<i32>) -> Collecto
     }
 }
 
-fn ok_probe(host: &str) -> serde_json::Value {
-    json!({"host": host, "ok": true, "proxy": null, "http_status": 200,
-           "tls": {"interception_ca": null, "chain": [{"issuer": "CN=DigiCert Global Root G2"}]}})
+const DIGICERT: &str = "CN=DigiCert Global Root G2";
+const CONTOSO_CA: &str = "CN=Contoso TLS Inspection CA";
+
+fn cert(subject: &str, issuer: &str) -> CertInfo {
+    CertInfo {
+        subject: subject.into(),
+        issuer: issuer.into(),
+        not_before: "2025-01-01T00:00:00Z".into(),
+        not_after: "2030-01-01T00:00:00Z".into(),
+        self_signed: subject == issuer,
+        is_ca: subject == issuer,
+        expired: false,
+    }
+}
+
+/// A TLS session whose chain `interception_ca` issued (None: a Microsoft CA).
+fn tls(interception_ca: Option<&str>) -> TlsInfo {
+    let trusted = Verdict {
+        trusted: true,
+        error: None,
+    };
+    TlsInfo {
+        version: "TLSv1_3".into(),
+        cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+        chain: vec![cert(
+            "CN=login.microsoftonline.com",
+            interception_ca.unwrap_or(DIGICERT),
+        )],
+        mozilla: Verdict {
+            trusted: interception_ca.is_none(),
+            error: None,
+        },
+        os_store: trusted,
+        requests_ca_bundle: None,
+        interception_ca: interception_ca.map(str::to_string),
+    }
+}
+
+/// A probe of `host` that passed: direct, HTTP 200.
+fn probe(host: &str) -> ProbeResult {
+    ProbeResult {
+        host: host.into(),
+        url: format!("https://{host}/"),
+        proxy: None,
+        stages: vec![],
+        ok: true,
+        failed_stage: None,
+        error_kind: None,
+        error: None,
+        proxy_status: None,
+        tls: Some(tls(None)),
+        http_status: Some(200),
+    }
+}
+
+/// A probe of `host` that failed: through `proxy` (None: direct), at `stage`, for `kind`.
+fn failed(host: &str, proxy: Option<&str>, stage: StageName, kind: ErrorKind) -> ProbeResult {
+    ProbeResult {
+        proxy: proxy.map(str::to_string),
+        ok: false,
+        failed_stage: Some(stage),
+        error_kind: Some(kind),
+        tls: None,
+        http_status: None,
+        ..probe(host)
+    }
+}
+
+/// A probe through a proxy that answered CONNECT with `status`.
+fn refused_by_proxy(host: &str, status: u16) -> ProbeResult {
+    ProbeResult {
+        proxy_status: Some(status),
+        ..failed(
+            host,
+            Some("http://p"),
+            StageName::Connect,
+            ErrorKind::ProxyStatus,
+        )
+    }
+}
+
+fn probes(results: Vec<ProbeResult>) -> Option<Probes> {
+    Some(Probes {
+        cloud: Cloud::Public,
+        stage_timeout_ms: 5000,
+        proxy_family: ProxyFamily::AzureCli,
+        requests_ca_bundle: None,
+        results,
+    })
+}
+
+/// A CA bundle file as `tls/ca-bundles.json` describes it; Azure CLI uses it unless it is
+/// SSL_CERT_FILE.
+fn ca_bundle(source: CaBundleSource, path: &str, exists: bool) -> CaBundle {
+    CaBundle {
+        source,
+        path: path.into(),
+        used_by_azure_cli: source != CaBundleSource::SslCertFile,
+        exists,
+        is_directory: false,
+        readable: exists.then_some(true),
+        size: None,
+        note: None,
+        certificates: None,
+        expired: None,
+        certs: None,
+        error: None,
+    }
+}
+
+/// `b` holding `certificates` certificates, of which `subjects` are described.
+fn holding(b: CaBundle, certificates: usize, subjects: &[&str]) -> CaBundle {
+    CaBundle {
+        certificates: Some(certificates),
+        expired: Some(0),
+        certs: Some(subjects.iter().map(|s| cert(s, s)).collect()),
+        ..b
+    }
+}
+
+fn ca_bundles(bundles: Vec<CaBundle>) -> Option<CaBundles> {
+    Some(CaBundles {
+        note: String::new(),
+        bundles,
+    })
+}
+
+fn environment(disable_verification: Variable) -> Option<Environment> {
+    Some(Environment {
+        note: String::new(),
+        case_insensitive_names: false,
+        variables: BTreeMap::from([(
+            "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION".to_string(),
+            disable_verification,
+        )]),
+    })
+}
+
+fn tls12(client: ClientState) -> Option<BTreeMap<String, SchannelProtocol>> {
+    Some(BTreeMap::from([(
+        "TLS 1.2".to_string(),
+        SchannelProtocol {
+            client,
+            values: None,
+        },
+    )]))
+}
+
+fn module(name: &str, version: &str) -> PsModule {
+    PsModule {
+        name: Some(name.into()),
+        version: Some(version.into()),
+        prerelease: None,
+        path: None,
+    }
+}
+
+fn powershell(shell: &str, modules: Vec<PsModule>) -> PowerShellVersions {
+    PowerShellVersions {
+        shell: shell.into(),
+        program_path: shell.into(),
+        ps_version: None,
+        edition: None,
+        dotnet_runtime: None,
+        os_description: None,
+        process_architecture: None,
+        executable: None,
+        security_protocol: None,
+        modules,
+        psmodulepath: vec![],
+        psversiontable: serde_json::Value::Null,
+    }
+}
+
+fn subscription(
+    name: &str,
+    tenant: &str,
+    user: &str,
+    default: bool,
+    compared: TenantComparison,
+) -> AzSubscription {
+    AzSubscription {
+        name: (!name.is_empty()).then(|| name.to_string()),
+        tenant_id: Some(tenant.into()),
+        user_name: Some(user.into()),
+        is_default: Some(default),
+        tenant_comparison: Some(compared),
+        ..Default::default()
+    }
+}
+
+fn az_context(subscriptions: Vec<AzSubscription>) -> Option<AzContext> {
+    Some(AzContext {
+        subscriptions: Some(subscriptions),
+        ..Default::default()
+    })
+}
+
+fn azps(shell: &str, contexts: Vec<AzPsContext>) -> AzPsContexts {
+    AzPsContexts {
+        shell: shell.into(),
+        contexts,
+        config: vec![],
+        error: None,
+    }
 }
 
 /// A healthy machine: everything reachable, current versions, TLS fine, one context.
-pub(crate) fn healthy() -> Texts {
-    let mut t = Texts::new();
-    t.insert("network/probes.json".into(), json!({"results": [ok_probe("login.microsoftonline.com"), ok_probe("management.azure.com")]}).to_string());
-    t.insert(
-        "environment.json".into(),
-        json!({"variables": {"AZURE_CLI_DISABLE_CONNECTION_VERIFICATION": {"set": false}}})
-            .to_string(),
-    );
-    t.insert("tls/settings.json".into(), json!({"schannel_protocols": {"TLS 1.2": {"client": "os_default"}}, "dotnet_framework_strong_crypto": {"k": {"SchUseStrongCrypto": 1}}}).to_string());
-    t.insert("tls/ca-bundles.json".into(), json!({"bundles": [{"source": "azure_cli_certifi", "path": "/opt/az/cacert.pem", "used_by_azure_cli": true, "exists": true, "readable": true, "certificates": 140, "expired": 0, "certs": [{"subject": "CN=DigiCert Global Root G2"}]}]}).to_string());
-    t.insert(
-        "versions/az.json".into(),
-        json!({"azure_cli": "2.91.0"}).to_string(),
-    );
-    t.insert("versions/pwsh.json".into(), json!({"modules": [{"name": "Az.Accounts", "version": "5.1.1"}, {"name": "Microsoft.Graph.Authentication", "version": "2.28.0"}]}).to_string());
-    t.insert("context/az.json".into(), json!({"subscriptions": [{"tenant_id": "t1", "user_name": "alice@contoso.com", "is_default": true, "tenant_comparison": "match"}]}).to_string());
-    t
+pub(crate) fn healthy() -> Bundle {
+    Bundle {
+        probes: probes(vec![
+            probe("login.microsoftonline.com"),
+            probe("management.azure.com"),
+        ]),
+        environment: environment(Variable::unset()),
+        tls_settings: Some(TlsSettings {
+            schannel_protocols: tls12(ClientState::OsDefault),
+            dotnet_framework_strong_crypto: Some(BTreeMap::from([(
+                "k".to_string(),
+                StrongCrypto {
+                    sch_use_strong_crypto: Some(1),
+                    system_default_tls_versions: None,
+                },
+            )])),
+            ..Default::default()
+        }),
+        ca_bundles: ca_bundles(vec![holding(
+            ca_bundle(CaBundleSource::AzureCliCertifi, "/opt/az/cacert.pem", true),
+            140,
+            &[DIGICERT],
+        )]),
+        versions_az: Some(AzVersions {
+            az_path: "az".into(),
+            azure_cli: Some("2.91.0".into()),
+            ..Default::default()
+        }),
+        powershell: BTreeMap::from([(
+            "pwsh".to_string(),
+            powershell(
+                "pwsh",
+                vec![
+                    module("Az.Accounts", "5.1.1"),
+                    module("Microsoft.Graph.Authentication", "2.28.0"),
+                ],
+            ),
+        )]),
+        az_context: az_context(vec![subscription(
+            "",
+            "t1",
+            "alice@contoso.com",
+            true,
+            TenantComparison::Match,
+        )]),
+        ..Default::default()
+    }
 }
 
-fn run(texts: &Texts, collectors: &[CollectorRecord]) -> Vec<Finding> {
-    analyze(&Model { texts, collectors }, Lang::En)
+fn run(b: &Bundle, collectors: &[CollectorRecord]) -> Vec<Finding> {
+    analyze(
+        &Model {
+            bundle: b,
+            collectors,
+        },
+        Lang::En,
+    )
 }
 
 fn ids(f: &[Finding]) -> Vec<&str> {
     f.iter().map(|x| x.id.as_str()).collect()
 }
 
-fn serious(f: &[Finding]) -> Vec<&str> {
+/// The ids of the warnings and errors, space-separated.
+fn serious(f: &[Finding]) -> String {
     f.iter()
         .filter(|x| x.severity != Severity::Info)
         .map(|x| x.id.as_str())
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-pub(crate) fn with(mut t: Texts, name: &str, v: serde_json::Value) -> Texts {
-    t.insert(name.into(), v.to_string());
-    t
+/// `b` with the sign-in command's log `debug/az-login.log`.
+pub(crate) fn log(mut b: Bundle, text: &str) -> Bundle {
+    b.debug_logs.retain(|(n, _)| n != "debug/az-login.log");
+    b.debug_logs
+        .push(("debug/az-login.log".into(), text.into()));
+    b.debug_logs.sort();
+    b
 }
 
-pub(crate) fn log(t: Texts, text: &str) -> Texts {
-    let mut t = t;
-    t.insert("debug/az-login.log".into(), text.into());
-    t
+/// `healthy()` with these probe results.
+fn probing(results: Vec<ProbeResult>) -> Bundle {
+    Bundle {
+        probes: probes(results),
+        ..healthy()
+    }
 }
 
 #[test]
 fn a_healthy_machine_has_no_warning_or_error() {
     let cs = [collector("debug.run", Status::Ok, Some(0))];
-    assert_eq!(serious(&run(&healthy(), &cs)), Vec::<&str>::new());
+    assert_eq!(serious(&run(&healthy(), &cs)), "");
     assert!(
-        run(&Texts::new(), &[]).is_empty(),
+        run(&Bundle::default(), &[]).is_empty(),
         "an empty bundle claims nothing"
     );
 }
 
-pub(crate) fn intercepted(error_kind: &str) -> serde_json::Value {
-    json!({"results": [{"host": "login.microsoftonline.com", "ok": false, "proxy": "http://p:8080", "error_kind": error_kind,
-        "tls": {"interception_ca": "CN=Contoso TLS Inspection CA"}}]})
+/// The probes of a TLS-inspecting proxy: its CA issued the chain.
+pub(crate) fn intercepted(kind: ErrorKind) -> Option<Probes> {
+    probes(vec![ProbeResult {
+        proxy: Some("http://p:8080".into()),
+        ok: false,
+        error_kind: Some(kind),
+        tls: Some(tls(Some(CONTOSO_CA))),
+        http_status: None,
+        ..probe("login.microsoftonline.com")
+    }])
 }
 
 #[test]
 fn tls_inspection_from_probes_names_the_ca_and_lacks_root() {
-    let f = run(
-        &with(
-            healthy(),
-            "network/probes.json",
-            intercepted("tls_untrusted"),
-        ),
-        &[],
-    );
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
     assert_eq!(
-        ids(&f)[..2],
-        ["proxy.tls-inspection", "ca-bundle.lacks-proxy-root"]
+        ids(&f)[..2].join(" "),
+        "proxy.tls-inspection ca-bundle.lacks-proxy-root"
     );
     assert!(f[0].title.contains("Contoso TLS Inspection CA"));
     assert!(f[0].fix[0].contains("REQUESTS_CA_BUNDLE"));
     assert!(f[0].fix[2].contains("Windows certificate store"));
     assert!(f[1].fix[0].contains("/opt/az/cacert.pem"));
+    assert_eq!(
+        f[1].evidence[0].excerpt,
+        "/opt/az/cacert.pem: 140 certificates"
+    );
 }
 
 #[test]
 fn tls_inspection_from_the_log_alone() {
-    let t = log(
+    let b = log(
         healthy(),
         "requests.exceptions.SSLError: HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries exceeded (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)')))",
     );
-    let f = run(&t, &[]);
+    let f = run(&b, &[]);
     assert_eq!(f[0].id, "proxy.tls-inspection");
     assert_eq!(f[0].severity, Severity::Error);
 }
@@ -130,21 +395,21 @@ fn tls_inspection_from_the_log_alone() {
 #[test]
 fn trusted_inspection_is_only_info_and_other_tls_errors_are_not_interception() {
     let f = run(
-        &with(
-            healthy(),
-            "network/probes.json",
-            json!({"results": [{"host": "h", "ok": true, "tls": {"interception_ca": "CN=Corp CA"}}]}),
-        ),
+        &probing(vec![ProbeResult {
+            tls: Some(tls(Some("CN=Corp CA"))),
+            ..probe("h")
+        }]),
         &[],
     );
-    assert_eq!(serious(&f), Vec::<&str>::new());
+    assert_eq!(serious(&f), "");
     assert!(ids(&f).contains(&"proxy.tls-inspection"));
     let f = run(
-        &with(
-            healthy(),
-            "network/probes.json",
-            json!({"results": [{"host": "h", "ok": false, "failed_stage": "tls", "error_kind": "tls_protocol", "tls": null}]}),
-        ),
+        &probing(vec![failed(
+            "h",
+            None,
+            StageName::Tls,
+            ErrorKind::TlsProtocol,
+        )]),
         &[],
     );
     assert!(!ids(&f).contains(&"proxy.tls-inspection"));
@@ -152,168 +417,192 @@ fn trusted_inspection_is_only_info_and_other_tls_errors_are_not_interception() {
 
 #[test]
 fn bundle_holding_the_proxy_root_is_not_flagged() {
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        intercepted("tls_untrusted"),
-    );
-    let t = with(
-        t,
-        "tls/ca-bundles.json",
-        json!({"bundles": [{"source": "REQUESTS_CA_BUNDLE", "path": "/corp.pem", "used_by_azure_cli": true, "exists": true, "certificates": 1, "certs": [{"subject": "CN=Contoso TLS Inspection CA"}]}]}),
-    );
-    assert!(!ids(&run(&t, &[])).contains(&"ca-bundle.lacks-proxy-root"));
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ca_bundles: ca_bundles(vec![holding(
+            ca_bundle(CaBundleSource::RequestsCaBundle, "/corp.pem", true),
+            1,
+            &[CONTOSO_CA],
+        )]),
+        ..healthy()
+    };
+    assert!(!ids(&run(&b, &[])).contains(&"ca-bundle.lacks-proxy-root"));
 }
 
 #[test]
 fn blocked_endpoint_from_probe_and_from_log() {
-    let probes = json!({"results": [{"host": "management.azure.com", "ok": false, "proxy": "http://p", "proxy_status": 403, "failed_stage": "connect", "error_kind": "proxy_status"}]});
-    let f = run(&with(healthy(), "network/probes.json", probes), &[]);
+    let f = run(
+        &probing(vec![refused_by_proxy("management.azure.com", 403)]),
+        &[],
+    );
     assert_eq!(f[0].id, "proxy.blocked-endpoint");
     assert!(f[0].title.contains("management.azure.com"));
-    let t = log(
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "management.azure.com: proxy answered 403 (connect)"
+    );
+    let b = log(
         healthy(),
         "DEBUG: urllib3.connectionpool: https://login.microsoftonline.com:443 \"POST /t/oauth2/v2.0/token HTTP/1.1\" 200 1370\nDEBUG: urllib3.connectionpool: https://management.azure.com:443 \"GET /subscriptions?api-version=2022-12-01 HTTP/1.1\" 403 None",
     );
-    assert_eq!(run(&t, &[])[0].id, "proxy.blocked-endpoint");
-    let t = log(
+    assert_eq!(run(&b, &[])[0].id, "proxy.blocked-endpoint");
+    let b = log(
         healthy(),
         "ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 403 Forbidden'))",
     );
-    assert_eq!(run(&t, &[])[0].id, "proxy.blocked-endpoint");
+    assert_eq!(run(&b, &[])[0].id, "proxy.blocked-endpoint");
 }
 
 #[test]
 fn an_arm_authorization_403_is_not_a_proxy_block() {
-    let t = log(
+    let b = log(
         healthy(),
         "https://management.azure.com:443 \"GET /subscriptions HTTP/1.1\" 403 253\n{\"error\":{\"code\":\"AuthorizationFailed\"}}",
     );
-    assert!(!ids(&run(&t, &[])).contains(&"proxy.blocked-endpoint"));
+    assert!(!ids(&run(&b, &[])).contains(&"proxy.blocked-endpoint"));
 }
 
 #[test]
 fn proxy_auth_and_upstream() {
-    let p = |code: u16| json!({"results": [{"host": "login.microsoftonline.com", "ok": false, "proxy": "http://p", "proxy_status": code}]});
+    let p = |code: u16| probing(vec![refused_by_proxy("login.microsoftonline.com", code)]);
+    let f = run(&p(407), &[]);
+    assert_eq!(f[0].id, "proxy.auth-required");
     assert_eq!(
-        run(&with(healthy(), "network/probes.json", p(407)), &[])[0].id,
-        "proxy.auth-required"
+        f[0].evidence[0].excerpt,
+        "login.microsoftonline.com: proxy answered 407"
     );
-    assert_eq!(
-        run(&with(healthy(), "network/probes.json", p(502)), &[])[0].id,
-        "proxy.upstream-failure"
-    );
-    let t = log(
+    assert_eq!(run(&p(502), &[])[0].id, "proxy.upstream-failure");
+    let b = log(
         healthy(),
         "OSError('Tunnel connection failed: 407 Proxy Authentication Required')",
     );
-    assert_eq!(run(&t, &[])[0].id, "proxy.auth-required");
+    assert_eq!(run(&b, &[])[0].id, "proxy.auth-required");
 }
 
 #[test]
 fn dns_and_unreachable() {
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        json!({"results": [{"host": "login.microsoftonline.com", "ok": false, "proxy": null, "failed_stage": "dns", "error_kind": "dns", "error": "login.microsoftonline.com: failed to lookup"}]}),
+    let b = probing(vec![ProbeResult {
+        error: Some("login.microsoftonline.com: failed to lookup".into()),
+        ..failed(
+            "login.microsoftonline.com",
+            None,
+            StageName::Dns,
+            ErrorKind::Dns,
+        )
+    }]);
+    let f = run(&b, &[]);
+    assert_eq!(f[0].id, "network.dns");
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "login.microsoftonline.com: login.microsoftonline.com: failed to lookup"
     );
-    assert_eq!(run(&t, &[])[0].id, "network.dns");
-    let t = log(
+    let b = log(
         healthy(),
         "NameResolutionError(\"HTTPSConnection(host='login.microsoftonline.com', port=443): Failed to resolve\")",
     );
-    assert_eq!(run(&t, &[])[0].id, "network.dns");
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        json!({"results": [{"host": "graph.microsoft.com", "ok": false, "proxy": null, "failed_stage": "tcp", "error_kind": "timeout"}]}),
-    );
-    assert_eq!(run(&t, &[])[0].id, "network.unreachable");
+    assert_eq!(run(&b, &[])[0].id, "network.dns");
+    let b = probing(vec![failed(
+        "graph.microsoft.com",
+        None,
+        StageName::Tcp,
+        ErrorKind::Timeout,
+    )]);
+    assert_eq!(run(&b, &[])[0].id, "network.unreachable");
     // Through a proxy, a refused connection is the proxy's business, not "unreachable".
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        json!({"results": [{"host": "g", "ok": false, "proxy": "http://p", "failed_stage": "tcp", "error_kind": "refused"}]}),
-    );
-    assert!(!ids(&run(&t, &[])).contains(&"network.unreachable"));
+    let b = probing(vec![failed(
+        "g",
+        Some("http://p"),
+        StageName::Tcp,
+        ErrorKind::Refused,
+    )]);
+    assert!(!ids(&run(&b, &[])).contains(&"network.unreachable"));
 }
 
 #[test]
 fn ca_bundle_problems() {
-    let b = |x: serde_json::Value| with(healthy(), "tls/ca-bundles.json", json!({"bundles": [x]}));
-    let f = run(
-        &b(
-            json!({"source": "REQUESTS_CA_BUNDLE", "path": "/nope.pem", "used_by_azure_cli": true, "exists": false}),
-        ),
-        &[],
-    );
+    use CaBundleSource::{RequestsCaBundle, SslCertFile};
+    let b = |x: CaBundle| Bundle {
+        ca_bundles: ca_bundles(vec![x]),
+        ..healthy()
+    };
+    let f = run(&b(ca_bundle(RequestsCaBundle, "/nope.pem", false)), &[]);
     assert_eq!(f[0].id, "ca-bundle.missing");
     let f = run(
-        &b(
-            json!({"source": "REQUESTS_CA_BUNDLE", "path": "/der.cer", "used_by_azure_cli": true, "exists": true, "readable": true, "certificates": 0}),
-        ),
+        &b(holding(
+            ca_bundle(RequestsCaBundle, "/der.cer", true),
+            0,
+            &[],
+        )),
         &[],
     );
     assert_eq!(f[0].id, "ca-bundle.invalid");
-    let f = run(
-        &b(
-            json!({"source": "REQUESTS_CA_BUNDLE", "path": "/b.pem", "used_by_azure_cli": true, "exists": true, "readable": true, "certificates": 3, "expired": 1}),
-        ),
-        &[],
-    );
+    let expired = CaBundle {
+        expired: Some(1),
+        ..holding(ca_bundle(RequestsCaBundle, "/b.pem", true), 3, &[])
+    };
+    let f = run(&b(expired), &[]);
     assert_eq!(
         (f[0].id.as_str(), f[0].severity),
         ("ca-bundle.expired-certs", Severity::Info)
     );
-    // SSL_CERT_FILE is not Azure CLI's: a missing one is not an error here.
-    let f = run(
-        &b(
-            json!({"source": "SSL_CERT_FILE", "path": "/nope.pem", "used_by_azure_cli": false, "exists": false}),
-        ),
-        &[],
+    assert_eq!(
+        f[0].title,
+        "REQUESTS_CA_BUNDLE holds 1 expired certificate(s)"
     );
-    assert_eq!(serious(&f), Vec::<&str>::new());
+    // SSL_CERT_FILE is not Azure CLI's: a missing one is not an error here.
+    let f = run(&b(ca_bundle(SslCertFile, "/nope.pem", false)), &[]);
+    assert_eq!(serious(&f), "");
 }
 
 #[test]
 fn verification_disabled_and_legacy_tls() {
-    let t = with(
-        healthy(),
-        "environment.json",
-        json!({"variables": {"AZURE_CLI_DISABLE_CONNECTION_VERIFICATION": {"set": true, "value": "1"}}}),
-    );
-    assert_eq!(run(&t, &[])[0].id, "tls.verification-disabled");
-    let t = with(
-        healthy(),
-        "tls/settings.json",
-        json!({"schannel_protocols": {"TLS 1.2": {"client": "disabled"}}}),
-    );
-    let f = run(&t, &[]);
+    let b = Bundle {
+        environment: environment(Variable::shown("1".into())),
+        ..healthy()
+    };
+    assert_eq!(run(&b, &[])[0].id, "tls.verification-disabled");
+    let b = Bundle {
+        tls_settings: Some(TlsSettings {
+            schannel_protocols: tls12(ClientState::Disabled),
+            ..Default::default()
+        }),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
     assert_eq!(
         (f[0].id.as_str(), f[0].severity),
         ("tls.legacy-protocols", Severity::Error)
     );
-    let t = log(
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "SCHANNEL TLS 1.2 Client: disabled"
+    );
+    let b = log(
         healthy(),
         "AADSTS1002016: You are using TLS version 1.0, 1.1 and/or 3DES cipher which are deprecated",
     );
-    let f = run(&t, &[]);
+    let f = run(&b, &[]);
     assert!(ids(&f).contains(&"tls.legacy-protocols") && ids(&f).contains(&"entra.aadsts"));
-    let t = with(
-        healthy(),
-        "versions/windows-powershell.json",
-        json!({"security_protocol": "Ssl3, Tls"}),
+    let mut b = healthy();
+    b.powershell.insert(
+        "windows-powershell".into(),
+        PowerShellVersions {
+            security_protocol: Some("Ssl3, Tls".into()),
+            ..powershell("windows-powershell", vec![])
+        },
     );
-    assert_eq!(run(&t, &[])[0].severity, Severity::Warning);
+    let f = run(&b, &[]);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].evidence[0].file, "versions/windows-powershell.json");
 }
 
 #[test]
 fn aadsts_codes_known_unknown_and_once_each() {
-    let t = log(
+    let b = log(
         healthy(),
         "AADSTS50020: User account from identity provider does not exist in tenant\nagain AADSTS50020\nAADSTS9999999: Something new happened",
     );
-    let f = run(&t, &[]);
+    let f = run(&b, &[]);
     let a: Vec<&Finding> = f.iter().filter(|x| x.id == "entra.aadsts").collect();
     assert_eq!(a.len(), 2);
     assert!(
@@ -329,80 +618,143 @@ fn aadsts_codes_known_unknown_and_once_each() {
 
 #[test]
 fn post_auth_failure_needs_a_token_and_a_failure() {
-    let t = log(
+    let b = log(
         healthy(),
         "https://login.microsoftonline.com:443 \"POST /t/oauth2/v2.0/token HTTP/1.1\" 200 1370\nERROR: something broke",
     );
     assert!(
-        ids(&run(&t, &[collector("debug.run", Status::Ok, Some(1))]))
+        ids(&run(&b, &[collector("debug.run", Status::Ok, Some(1))]))
             .contains(&"signin.post-auth-failure")
     );
     assert!(
-        !ids(&run(&t, &[collector("debug.run", Status::Ok, Some(0))]))
+        !ids(&run(&b, &[collector("debug.run", Status::Ok, Some(0))]))
             .contains(&"signin.post-auth-failure")
     );
-    let t = log(
+    let b = log(
         healthy(),
         "ERROR: AADSTS50126: Invalid username or password",
     );
     assert!(
-        !ids(&run(&t, &[collector("debug.run", Status::Ok, Some(1))]))
+        !ids(&run(&b, &[collector("debug.run", Status::Ok, Some(1))]))
             .contains(&"signin.post-auth-failure")
     );
 }
 
 #[test]
 fn tenant_mismatch_stale_context_outdated_missing() {
-    let t = with(
-        healthy(),
-        "context/az.json",
-        json!({"subscriptions": [
-        {"tenant_id": "tA", "user_name": "alice", "is_default": true, "tenant_comparison": "mismatch", "name": "A"},
-        {"tenant_id": "tB", "user_name": "alice", "is_default": false, "tenant_comparison": "mismatch", "name": "B"}]}),
-    );
-    let f = run(&t, &[]);
+    let b = Bundle {
+        az_context: az_context(vec![
+            subscription("A", "tA", "alice", true, TenantComparison::Mismatch),
+            subscription("B", "tB", "alice", false, TenantComparison::Mismatch),
+        ]),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
     assert_eq!(f[0].id, "tenant.mismatch");
-    assert!(ids(&f).contains(&"cache.stale-context"));
-    let t = with(
-        healthy(),
-        "versions/az.json",
-        json!({"azure_cli": "2.60.0"}),
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "default subscription A is in tenant tA"
     );
+    assert!(ids(&f).contains(&"cache.stale-context"));
+    let b = Bundle {
+        versions_az: Some(AzVersions {
+            azure_cli: Some("2.60.0".into()),
+            ..Default::default()
+        }),
+        ..healthy()
+    };
     assert!(
-        run(&t, &[])
+        run(&b, &[])
             .iter()
             .any(|x| x.id == "tool.outdated" && x.severity == Severity::Info)
     );
-    let t = with(
-        healthy(),
-        "versions/pwsh.json",
-        json!({"modules": [{"name": "Microsoft.Graph.Authentication", "version": "1.28.0"}]}),
-    );
-    assert!(
-        run(&t, &[])
-            .iter()
-            .any(|x| x.id == "tool.outdated" && x.severity == Severity::Warning)
+    let b = Bundle {
+        powershell: BTreeMap::from([(
+            "pwsh".to_string(),
+            powershell(
+                "pwsh",
+                vec![module("Microsoft.Graph.Authentication", "1.28.0")],
+            ),
+        )]),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
+    let old = f
+        .iter()
+        .find(|x| x.id == "tool.outdated" && x.severity == Severity::Warning)
+        .expect("a retired module is reported");
+    assert_eq!(old.evidence[0].file, "versions/pwsh.json");
+    assert_eq!(
+        old.evidence[0].excerpt,
+        "Microsoft.Graph.Authentication 1.28.0 at "
     );
     let cs = [
         collector("versions.az", Status::Skipped, None),
         collector("versions.powershell", Status::Skipped, None),
     ];
-    assert_eq!(serious(&run(&Texts::new(), &cs)), ["tool.missing"]);
+    assert_eq!(serious(&run(&Bundle::default(), &cs)), "tool.missing");
+}
+
+/// Azure PowerShell's current context, Get-MgContext and the Graph auth record each count, in
+/// entry-name order; a context that matches lowers the confidence.
+#[test]
+fn tenant_mismatch_through_powershell_and_graph() {
+    let mismatch = Some(TenantComparison::Mismatch);
+    let mut b = healthy();
+    b.azps_contexts.insert(
+        "pwsh".into(),
+        azps(
+            "pwsh",
+            vec![AzPsContext {
+                tenant_id: Some("tP".into()),
+                is_current: Some(true),
+                tenant_comparison: mismatch,
+                ..Default::default()
+            }],
+        ),
+    );
+    b.mg_contexts.insert(
+        "pwsh".into(),
+        MgContextFile {
+            shell: "pwsh".into(),
+            context: Some(MgContext {
+                tenant_id: Some("tG".into()),
+                ..Default::default()
+            }),
+            error: None,
+            tenant_comparison: mismatch,
+        },
+    );
+    b.mg_authrecord = Some(MgAuthRecordFile {
+        path: "/home/u/.mg/mg.authrecord.json".into(),
+        record: MgAuthRecord::default(),
+        tenant_comparison: mismatch,
+    });
+    let f = run(&b, &[]);
+    let t = f.iter().find(|x| x.id == "tenant.mismatch").unwrap();
+    let shown: Vec<String> = t
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.file, e.excerpt))
+        .collect();
+    assert_eq!(
+        shown.join("\n"),
+        "context/azps-pwsh.json: current context is in tenant tP\n\
+         context/mg-authrecord.json: Get-MgContext tenant ?\n\
+         context/mg-pwsh.json: Get-MgContext tenant tG"
+    );
+    // healthy()'s Azure CLI subscription matches.
+    assert_eq!(t.confidence, 65);
 }
 
 #[test]
 fn errors_come_before_warnings_and_sure_before_unsure() {
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        intercepted("tls_untrusted"),
-    );
-    let t = with(
-        t,
-        "environment.json",
-        json!({"variables": {"AZURE_CLI_DISABLE_CONNECTION_VERIFICATION": {"set": true, "value": "1"}}}),
-    );
-    let f = run(&t, &[]);
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        environment: environment(Variable::shown("1".into())),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
     let sev: Vec<Severity> = f.iter().map(|x| x.severity).collect();
     let mut sorted = sev.clone();
     sorted.sort_by(|a, b| b.cmp(a));
@@ -412,14 +764,13 @@ fn errors_come_before_warnings_and_sure_before_unsure() {
 
 #[test]
 fn japanese_titles_and_fixes() {
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        intercepted("tls_untrusted"),
-    );
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ..healthy()
+    };
     let f = analyze(
         &Model {
-            texts: &t,
+            bundle: &b,
             collectors: &[],
         },
         Lang::Ja,
@@ -458,11 +809,11 @@ fn docs_list_every_finding_id() {
 /// The exact hint azure-cli prints (its SSLERROR_TEMPLATE), as reported in Azure/azure-cli#23820.
 #[test]
 fn azure_cli_certificate_hint_alone_is_tls_inspection() {
-    let t = log(
+    let b = log(
         healthy(),
         "Certificate verification failed. This typically happens when using Azure CLI behind a proxy that intercepts traffic with a self-signed certificate. Please add this certificate to the trusted CA bundle. More info: https://docs.microsoft.com/cli/azure/use-cli-effectively#work-behind-a-proxy.",
     );
-    let f = run(&t, &[]);
+    let f = run(&b, &[]);
     assert_eq!(
         (f[0].id.as_str(), f[0].severity),
         ("proxy.tls-inspection", Severity::Error)
@@ -472,20 +823,27 @@ fn azure_cli_certificate_hint_alone_is_tls_inspection() {
 /// Evidence names an entry of the bundle: the context files, and the manifest for tools.
 #[test]
 fn stale_contexts_and_missing_tools_name_real_entries() {
-    let t = with(
-        healthy(),
-        "context/azps-pwsh.json",
-        json!({"contexts": [{"tenant_id": "t2", "account_id": "bob"}]}),
+    let mut b = healthy();
+    b.azps_contexts.insert(
+        "pwsh".into(),
+        azps(
+            "pwsh",
+            vec![AzPsContext {
+                tenant_id: Some("t2".into()),
+                account_id: Some("bob".into()),
+                ..Default::default()
+            }],
+        ),
     );
-    let f = run(&t, &[]);
+    let f = run(&b, &[]);
     let stale = f.iter().find(|x| x.id == "cache.stale-context").unwrap();
     let files: Vec<&str> = stale.evidence.iter().map(|e| e.file.as_str()).collect();
-    assert_eq!(files, ["context/az.json", "context/azps-pwsh.json"]);
+    assert_eq!(files.join(" "), "context/az.json context/azps-pwsh.json");
     assert_eq!(stale.evidence[1].excerpt, "t2");
     let mut az = collector("versions.az", Status::Skipped, None);
     az.reason = Some("az not found on PATH".into());
     let cs = [az, collector("versions.powershell", Status::Skipped, None)];
-    let f = run(&Texts::new(), &cs);
+    let f = run(&Bundle::default(), &cs);
     assert_eq!(f[0].evidence[0].file, "manifest.json");
     assert_eq!(
         f[0].evidence[0].excerpt,
@@ -496,33 +854,50 @@ fn stale_contexts_and_missing_tools_name_real_entries() {
 /// `AZURE_CLI_DISABLE_CONNECTION_VERIFICATION=` (empty) is recorded with its length only.
 #[test]
 fn an_empty_disable_verification_variable_disables_nothing() {
-    let t = with(
-        healthy(),
-        "environment.json",
-        json!({"variables": {"AZURE_CLI_DISABLE_CONNECTION_VERIFICATION": {"set": true, "length": 0}}}),
-    );
-    assert!(!ids(&run(&t, &[])).contains(&"tls.verification-disabled"));
+    let b = Bundle {
+        environment: environment(Variable::withheld(0)),
+        ..healthy()
+    };
+    assert!(!ids(&run(&b, &[])).contains(&"tls.verification-disabled"));
 }
 
 /// The probes check certifi's stand-in (the Mozilla roots), not certifi itself: a proxy root
 /// appended to Azure CLI's cacert.pem is recognised by its subject.
 #[test]
 fn a_proxy_root_in_the_certifi_bundle_is_trusted() {
-    let t = with(
-        healthy(),
-        "network/probes.json",
-        intercepted("tls_untrusted"),
-    );
-    let t = with(
-        t,
-        "tls/ca-bundles.json",
-        json!({"bundles": [{"source": "azure_cli_certifi", "path": "/opt/az/cacert.pem", "used_by_azure_cli": true, "exists": true, "certificates": 2,
-            "certs": [{"subject": "CN=DigiCert Global Root G2"}, {"subject": "CN=Contoso TLS Inspection CA"}]}]}),
-    );
-    let f = run(&t, &[]);
-    assert_eq!(serious(&f), Vec::<&str>::new());
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ca_bundles: ca_bundles(vec![holding(
+            ca_bundle(CaBundleSource::AzureCliCertifi, "/opt/az/cacert.pem", true),
+            2,
+            &[DIGICERT, CONTOSO_CA],
+        )]),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
+    assert_eq!(serious(&f), "");
     assert!(
         f.iter()
             .any(|x| x.id == "proxy.tls-inspection" && x.severity == Severity::Info)
     );
+}
+
+/// The rules read what `Bundle::from_texts` loads: an entry that is not its type is listed as
+/// unreadable and skipped, and the other entries still produce their findings.
+#[test]
+fn an_unreadable_entry_is_skipped_and_the_rest_is_analysed() {
+    let mut texts = crate::vocab::Texts::new();
+    texts.insert(
+        "tls/ca-bundles.json".into(),
+        r#"{"note": "", "bundle_list": []}"#.into(),
+    );
+    texts.insert(
+        "debug/az-login.log".into(),
+        "AADSTS50126: Invalid username or password".into(),
+    );
+    let b = Bundle::from_texts(&texts);
+    assert_eq!(b.unreadable.len(), 1);
+    assert_eq!(b.unreadable[0].entry, "tls/ca-bundles.json");
+    assert!(b.ca_bundles.is_none());
+    assert_eq!(serious(&run(&b, &[])), "entra.aadsts");
 }

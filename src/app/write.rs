@@ -14,6 +14,7 @@ use crate::bundle::{BundleError, BundleWriter, EntryName};
 use crate::cancel::Cancel;
 use crate::collect::{Entry, EntryData, Outcome, Report};
 use crate::config::CollectConfig;
+use crate::model::Bundle;
 use crate::redact::{Redacted, Redactor};
 use crate::report;
 use crate::vocab::{Lang, Texts};
@@ -142,10 +143,11 @@ pub(super) fn finish(
     lang: Lang,
     sudo_user: Option<&str>,
 ) -> anyhow::Result<(PathBuf, Manifest, Vec<Finding>)> {
-    // The findings read the bundle's own entries, exactly as `inspect` will.
+    // The findings read the bundle's own entries, typed, exactly as `inspect` will.
+    let bundle = Bundle::from_texts(texts);
     let findings = analyze::analyze(
         &Model {
-            texts,
+            bundle: &bundle,
             collectors: &manifest.collectors,
         },
         lang,
@@ -155,7 +157,7 @@ pub(super) fn finish(
         .add_text(&EntryName::new("findings.json")?, &findings_json)
         .context("writing findings.json failed")?;
     manifest.files = writer.files().to_vec();
-    let mut summary_text = report::summary_md(&manifest, texts, &findings, lang);
+    let mut summary_text = report::summary_md(Some(&manifest), &bundle, &findings, lang);
     if let Some(user) = sudo_user {
         summary_text = report::with_sudo_note(&summary_text, user, lang);
     }
