@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::analyze::{Finding, Severity};
-use crate::bundle::manifest::{Manifest, Status};
+use crate::bundle::manifest::{Manifest, RunStatus, Status};
 use crate::cancel::Cancel;
 use crate::config::CollectConfig;
 use crate::fsutil::{err_line, out};
@@ -144,7 +144,7 @@ fn closing_line(m: &Manifest) -> String {
     let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     format!(
         "entra-collect: bundle {} with {} files ({}; {} values redacted){}",
-        if m.status == "interrupted" {
+        if m.status == RunStatus::Interrupted {
             "(partial, interrupted)"
         } else {
             "written"

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::analyze::{Finding, Severity};
-use crate::model::{Bundle, Manifest, Status, TenantComparison, names};
+use crate::model::{Bundle, Manifest, RunStatus, Status, TenantComparison, names};
 use crate::vocab::Lang;
 
 fn cell(s: &str) -> String {
@@ -149,7 +149,7 @@ fn title_section(s: &mut String, manifest: Option<&Manifest>, lang: Lang) {
             ),
         )
     );
-    if m.status == "interrupted" {
+    if m.status == RunStatus::Interrupted {
         let _ = writeln!(
             s,
             "> The collection was interrupted: collectors marked `interrupted` did not finish.\n"
@@ -421,7 +421,7 @@ mod tests {
             },
             created_at: "2026-11-25T06:00:00.000Z".into(),
             finished_at: "2026-11-25T06:00:01.000Z".into(),
-            status: "complete".into(),
+            status: RunStatus::Complete,
             host: Host {
                 hostname: "PC01".into(),
                 os: "Windows".into(),

@@ -234,10 +234,9 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
     }
     let path = bundle.path.as_str();
     let source = bundle.source.as_str();
-    // As the untyped rule printed it: a bundle that was not read has no count ("null").
     let count = bundle
         .certificates
-        .map_or_else(|| "null".to_string(), |n| n.to_string());
+        .map_or_else(|| "not read".to_string(), |n| format!("{n} certificates"));
     let names = missing
         .iter()
         .map(|s| s.as_str())
@@ -249,7 +248,7 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
         90,
         l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに傍受元のルート ({names}) がありません")),
         l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。")),
-        vec![Evidence { file: names::CA_BUNDLES.into(), excerpt: format!("{path}: {count} certificates") }],
+        vec![Evidence { file: names::CA_BUNDLES.into(), excerpt: format!("{path}: {count}") }],
         vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
         DOC_CLI_PROXY,
     )]
@@ -721,26 +720,31 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
             }
         }
     }
-    // Graph PowerShell, in entry-name order: Get-MgContext per shell, and the auth record,
-    // whose mismatch counts too. The auth record's excerpt is worded like Get-MgContext's and
-    // names no tenant: that is how the rule has always reported it.
-    let mut graph: BTreeMap<String, &str> = BTreeMap::new();
+    // Graph PowerShell, in entry-name order: Get-MgContext per shell, and the auth record
+    // (`Connect-MgGraph`'s saved account), each named as what it is, with its tenant.
+    let mut graph: BTreeMap<String, String> = BTreeMap::new();
     for (shell, file) in &m.bundle.mg_contexts {
         if file.tenant_comparison == Some(Mismatch) {
             let tenant = file.context.as_ref().and_then(|c| c.tenant_id.as_deref());
-            graph.insert(names::mg_context(shell), tenant.unwrap_or("?"));
+            graph.insert(
+                names::mg_context(shell),
+                format!("Get-MgContext tenant {}", tenant.unwrap_or("?")),
+            );
         }
     }
     if let Some(r) = &m.bundle.mg_authrecord
         && r.tenant_comparison == Some(Mismatch)
     {
-        graph.insert(names::MG_AUTHRECORD.into(), "?");
+        graph.insert(
+            names::MG_AUTHRECORD.into(),
+            format!(
+                "mg.authrecord.json tenant {}",
+                r.record.tenant_id.as_deref().unwrap_or("?")
+            ),
+        );
     }
-    for (file, tenant) in graph {
-        ev.push(Evidence {
-            file,
-            excerpt: format!("Get-MgContext tenant {tenant}"),
-        });
+    for (file, excerpt) in graph {
+        ev.push(Evidence { file, excerpt });
     }
     if ev.is_empty() {
         return vec![];

@@ -727,7 +727,10 @@ fn tenant_mismatch_through_powershell_and_graph() {
     );
     b.mg_authrecord = Some(MgAuthRecordFile {
         path: "/home/u/.mg/mg.authrecord.json".into(),
-        record: MgAuthRecord::default(),
+        record: MgAuthRecord {
+            tenant_id: Some("tA".into()),
+            ..MgAuthRecord::default()
+        },
         tenant_comparison: mismatch,
     });
     let f = run(&b, &[]);
@@ -740,7 +743,7 @@ fn tenant_mismatch_through_powershell_and_graph() {
     assert_eq!(
         shown.join("\n"),
         "context/azps-pwsh.json: current context is in tenant tP\n\
-         context/mg-authrecord.json: Get-MgContext tenant ?\n\
+         context/mg-authrecord.json: mg.authrecord.json tenant tA\n\
          context/mg-pwsh.json: Get-MgContext tenant tG"
     );
     // healthy()'s Azure CLI subscription matches.

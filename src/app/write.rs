@@ -6,15 +6,16 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
 
 use crate::analyze::{self, Finding, Model};
-use crate::bundle::manifest::{self, CollectorRecord, Host, Invocation, Manifest, Status, Tool};
+use crate::bundle::manifest::{
+    self, CollectorRecord, Host, Invocation, Manifest, RunStatus, Status, Tool,
+};
 use crate::bundle::{BundleError, BundleWriter, EntryName};
 use crate::cancel::Cancel;
 use crate::collect::{Entry, EntryData, Outcome, Report};
 use crate::config::CollectConfig;
-use crate::model::Bundle;
+use crate::model::{self, Bundle, names};
 use crate::redact::{Redacted, Redactor};
 use crate::report;
 use crate::vocab::{Lang, Texts};
@@ -118,11 +119,10 @@ pub(super) fn manifest(
         created_at: rfc3339(started),
         finished_at: String::new(),
         status: if cancel.is_cancelled() {
-            "interrupted"
+            RunStatus::Interrupted
         } else {
-            "complete"
-        }
-        .into(),
+            RunStatus::Complete
+        },
         host,
         invocation: Invocation {
             args,
@@ -152,9 +152,14 @@ pub(super) fn finish(
         },
         lang,
     );
-    let findings_json = redact_json(redactor, &json!({ "findings": findings }))?;
+    let findings_json = redact_json(
+        redactor,
+        &model::Findings {
+            findings: findings.clone(),
+        },
+    )?;
     writer
-        .add_text(&EntryName::new("findings.json")?, &findings_json)
+        .add_text(&EntryName::new(names::FINDINGS)?, &findings_json)
         .context("writing findings.json failed")?;
     manifest.files = writer.files().to_vec();
     let mut summary_text = report::summary_md(Some(&manifest), &bundle, &findings, lang);
@@ -163,7 +168,7 @@ pub(super) fn finish(
     }
     let summary = redactor.redact(&summary_text);
     writer
-        .add_text(&EntryName::new("summary.md")?, &summary)
+        .add_text(&EntryName::new(names::SUMMARY)?, &summary)
         .context("writing summary.md failed")?;
     manifest.files = writer.files().to_vec();
     manifest.finished_at = rfc3339(Utc::now());

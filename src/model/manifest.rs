@@ -21,7 +21,7 @@ pub struct Manifest {
     /// When the manifest was written: RFC 3339 UTC with milliseconds.
     pub finished_at: String,
     /// `complete`, or `interrupted` when Ctrl-C / SIGTERM stopped the run.
-    pub status: String,
+    pub status: RunStatus,
     /// The machine, from the OS.
     pub host: Host,
     /// How entra-collect was started.
@@ -82,6 +82,31 @@ pub enum Status {
     TimedOut,
     /// Ctrl-C / SIGTERM stopped it.
     Interrupted,
+}
+
+/// How the whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every collector ended (whatever its own status).
+    Complete,
+    /// Ctrl-C / SIGTERM stopped the run: a partial bundle.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Status {
