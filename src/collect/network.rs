@@ -78,36 +78,37 @@ impl ProxyCell {
 /// The machine-wide WinHTTP proxy: the registry value, else netsh, else unknown. With it, the
 /// raw netsh output when that did not tell (to keep, redacted, in the bundle).
 fn winhttp_facts(ctx: &Context, out: &mut Outcome) -> (WinHttp, Option<String>) {
-    let registry = match ctx.runner.run(&Cmd::new("reg").args([
-        "query",
-        CONNECTIONS,
-        "/v",
-        WINHTTP_SETTINGS,
-    ])) {
-        Ok(o) => {
-            out.record(ctx, &o);
-            match o.exit_code {
-                _ if o.timed_out || o.interrupted => Err("reg query did not finish".to_string()),
-                Some(0) => {
-                    let keys = reg::parse(&o.stdout.text().0);
-                    match keys.values().find_map(|k| k.get(WINHTTP_SETTINGS)) {
-                        None => Err("reg query printed no WinHttpSettings value".into()),
-                        Some(v) => reg::binary(v)
-                            .ok_or_else(|| format!("WinHttpSettings is {}, not hex", v.kind))
-                            .and_then(|blob| proxy::decode_winhttp_settings(&blob))
-                            .map(|s| proxy::winhttp_from_registry(&s))
-                            .map_err(|why| format!("WinHttpSettings: {why}")),
+    let registry =
+        match ctx
+            .runner
+            .run(&Cmd::new("reg").args(["query", CONNECTIONS, "/v", WINHTTP_SETTINGS]))
+        {
+            Ok(o) => {
+                out.record(ctx, &o);
+                match o.exit_code {
+                    _ if o.timed_out || o.interrupted => {
+                        Err("reg query did not finish".to_string())
                     }
+                    Some(0) => {
+                        let keys = reg::parse(&o.stdout.text().0);
+                        match keys.values().find_map(|k| k.get(WINHTTP_SETTINGS)) {
+                            None => Err("reg query printed no WinHttpSettings value".into()),
+                            Some(v) => reg::binary(v)
+                                .ok_or_else(|| format!("WinHttpSettings is {}, not hex", v.kind))
+                                .and_then(|blob| proxy::decode_winhttp_settings(&blob))
+                                .map(|s| proxy::winhttp_from_registry(&s))
+                                .map_err(|why| format!("WinHttpSettings: {why}")),
+                        }
+                    }
+                    // reg's only failure code: here, the value (or the Connections key) is absent,
+                    // and WinHTTP then goes direct.
+                    Some(1) => Ok(proxy::winhttp_not_set()),
+                    Some(c) => Err(format!("reg query exited with {c}")),
+                    None => Err("reg query ended without an exit code".into()),
                 }
-                // reg's only failure code: here, the value (or the Connections key) is absent,
-                // and WinHTTP then goes direct.
-                Some(1) => Ok(proxy::winhttp_not_set()),
-                Some(c) => Err(format!("reg query exited with {c}")),
-                None => Err("reg query ended without an exit code".into()),
             }
-        }
-        Err(e) => Err(format!("reg query could not run: {e}")),
-    };
+            Err(e) => Err(format!("reg query could not run: {e}")),
+        };
     let why_not_registry = match registry {
         Ok(w) => return (w, None),
         Err(why) => why,

@@ -68,7 +68,9 @@ mod tests {
         let v = &k.values().next().unwrap()["WinHttpSettings"];
         assert_eq!(
             binary(v).unwrap(),
-            [0x18, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [
+                0x18, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
         );
         let odd = |kind: &str, data: &str| {
             binary(&RegValue {

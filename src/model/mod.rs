@@ -35,7 +35,8 @@ pub use manifest::{
 };
 pub use network::{
     Effective, EffectiveProxies, EnvSetting, ErrorKind, PathOrWithheld, ProbeResult, Probes, Proxy,
-    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, WinHttp, WinHttpSource, WinInet,
+    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, WinHttp, WinHttpSource,
+    WinInet,
 };
 pub use tls::{
     AzureCliPython, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState, DotnetFramework,

@@ -60,8 +60,7 @@ pub struct WinHttp {
     pub proxy_server: Option<String>,
     /// The bypass list; null when none or unknown.
     pub bypass_list: Option<String>,
-    /// Where the answer comes from: `registry`, `netsh` or `unknown`. Absent in schema 1
-    /// bundles, which always read `netsh`.
+    /// Where the answer comes from. Absent in schema 1 bundles, which read netsh only.
     #[serde(default = "WinHttpSource::schema1")]
     pub source: WinHttpSource,
     /// Why the answer is unknown (or a remark on the registry value).

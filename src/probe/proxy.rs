@@ -580,7 +580,13 @@ mod tests {
         let mut tail = 21u32.to_le_bytes().to_vec();
         tail.extend(b"http://wpad/proxy.pac");
         tail.extend([0u8; 32]);
-        let b = blob(0x28, 3, "proxy.contoso.com:3128", "*.contoso.com;<local>", &tail);
+        let b = blob(
+            0x28,
+            3,
+            "proxy.contoso.com:3128",
+            "*.contoso.com;<local>",
+            &tail,
+        );
         let w = winhttp_from_registry(&decode_winhttp_settings(&b).unwrap());
         assert_eq!(w.direct, Some(false));
         assert_eq!(w.proxy_server.as_deref(), Some("proxy.contoso.com:3128"));
@@ -612,7 +618,11 @@ mod tests {
         // A proxy length past the end, the largest length, a bypass length past the end.
         let mut b = blob(0x18, 3, "p:80", "", &[]);
         b[12..16].copy_from_slice(&100u32.to_le_bytes());
-        assert!(decode_winhttp_settings(&b).unwrap_err().contains("past the end"));
+        assert!(
+            decode_winhttp_settings(&b)
+                .unwrap_err()
+                .contains("past the end")
+        );
         b[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode_winhttp_settings(&b).is_err());
         let mut b = blob(0x18, 3, "p:80", "x", &[]);
@@ -664,12 +674,12 @@ mod tests {
         assert_eq!(p.direct, Some(false));
         assert_eq!(p.proxy_server.as_deref(), Some("proxy.contoso.com:8080"));
         assert_eq!(p.bypass_list.as_deref(), Some("*.contoso.com;<local>"));
-        let none = parse_winhttp("    Proxy Server(s) :  p:80\r\n    Bypass List     :  (none)\r\n")
-            .unwrap();
+        let none =
+            parse_winhttp("    Proxy Server(s) :  p:80\r\n    Bypass List     :  (none)\r\n")
+                .unwrap();
         assert_eq!(none.bypass_list, None);
 
-        let ja_direct =
-            "\r\n現在の WinHTTP プロキシ設定:\r\n\r\n    直接アクセス (プロキシ サーバーなし)。\r\n\r\n";
+        let ja_direct = "\r\n現在の WinHTTP プロキシ設定:\r\n\r\n    直接アクセス (プロキシ サーバーなし)。\r\n\r\n";
         let w = parse_winhttp(ja_direct).unwrap();
         assert_eq!((w.direct, w.source), (Some(true), WinHttpSource::Netsh));
         let ja_proxy = "\r\n現在の WinHTTP プロキシ設定:\r\n\r\n    プロキシ サーバー:  1.2.3.4:5678\r\n    バイパス一覧     : (なし)\r\n";
