@@ -88,13 +88,15 @@ impl Capture for Netsh {
 }
 
 /// netsh's session name, as `logman query -ets` lists it while `netsh trace start` runs. ETW
-/// session names are identifiers, never translated. (Tools that clear a stuck netsh trace run
-/// `logman stop NetTrace -ets`; the session is netsh's default when no `sessionname=` is given.)
+/// session names are identifiers, never translated. (Public Windows network-diagnostic tools
+/// clear a stuck netsh trace with `logman stop NetTrace -ets`; not checked on a live Windows
+/// here: if the name were different, a running trace would read as not running and the start
+/// itself would then refuse.)
 const SESSION: &str = "NetTrace";
 
-/// Sentences with which `netsh trace start` refuses while still exiting 0 on some Windows
-/// versions: English, and the Japanese system message for ERROR_ELEVATION_REQUIRED (740).
-/// The exit code decides first; these only add to it.
+/// Sentences of a refused `netsh trace start`, in case it refuses with exit code 0: English,
+/// and the Japanese system message for ERROR_ELEVATION_REQUIRED (740). The exit code decides
+/// first; these can only turn a success into a failure, never the other way.
 const START_REFUSED: [&str; 3] = [
     "requires elevation",
     "already in progress",

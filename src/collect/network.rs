@@ -43,8 +43,8 @@ pub struct ProxyFacts {
 
 /// The proxy facts of one run, read once: `network.proxy` and `network.probes` share one cell
 /// (see [`super::all`]); whichever asks first runs the commands (on Windows `reg query`, and
-/// `netsh winhttp show proxy` when the registry read fails), the other waits for that read to end and uses its result. The
-/// commands are recorded once, always under `network.proxy`.
+/// `netsh winhttp show proxy` when the registry read fails), the other waits for that read to
+/// end and uses its result. The commands are recorded once, always under `network.proxy`.
 #[derive(Default)]
 pub struct ProxyCell(OnceLock<ProxyRead>);
 
@@ -75,41 +75,42 @@ impl ProxyCell {
     }
 }
 
+/// The WinHTTP proxy from the registry (`reg query ... /v WinHttpSettings`); `Err` says why
+/// the registry did not tell.
+fn winhttp_from_reg(ctx: &Context, out: &mut Outcome) -> Result<WinHttp, String> {
+    let cmd = Cmd::new("reg").args(["query", CONNECTIONS, "/v", WINHTTP_SETTINGS]);
+    let o = ctx
+        .runner
+        .run(&cmd)
+        .map_err(|e| format!("reg query could not run: {e}"))?;
+    out.record(ctx, &o);
+    if o.timed_out || o.interrupted {
+        return Err("reg query did not finish".into());
+    }
+    match o.exit_code {
+        Some(0) => {}
+        // reg's only failure code: here, the value (or the Connections key) is absent, and
+        // WinHTTP then goes direct.
+        Some(1) => return Ok(proxy::winhttp_not_set()),
+        Some(c) => return Err(format!("reg query exited with {c}")),
+        None => return Err("reg query ended without an exit code".into()),
+    }
+    let keys = reg::parse(&o.stdout.text().0);
+    let value = keys
+        .values()
+        .find_map(|k| k.get(WINHTTP_SETTINGS))
+        .ok_or("reg query printed no WinHttpSettings value")?;
+    let blob = reg::binary(value)
+        .ok_or_else(|| format!("WinHttpSettings is not REG_BINARY hex ({})", value.kind))?;
+    proxy::decode_winhttp_settings(&blob)
+        .map(|s| proxy::winhttp_from_registry(&s))
+        .map_err(|why| format!("WinHttpSettings: {why}"))
+}
+
 /// The machine-wide WinHTTP proxy: the registry value, else netsh, else unknown. With it, the
 /// raw netsh output when that did not tell (to keep, redacted, in the bundle).
 fn winhttp_facts(ctx: &Context, out: &mut Outcome) -> (WinHttp, Option<String>) {
-    let registry =
-        match ctx
-            .runner
-            .run(&Cmd::new("reg").args(["query", CONNECTIONS, "/v", WINHTTP_SETTINGS]))
-        {
-            Ok(o) => {
-                out.record(ctx, &o);
-                match o.exit_code {
-                    _ if o.timed_out || o.interrupted => {
-                        Err("reg query did not finish".to_string())
-                    }
-                    Some(0) => {
-                        let keys = reg::parse(&o.stdout.text().0);
-                        match keys.values().find_map(|k| k.get(WINHTTP_SETTINGS)) {
-                            None => Err("reg query printed no WinHttpSettings value".into()),
-                            Some(v) => reg::binary(v)
-                                .ok_or_else(|| format!("WinHttpSettings is {}, not hex", v.kind))
-                                .and_then(|blob| proxy::decode_winhttp_settings(&blob))
-                                .map(|s| proxy::winhttp_from_registry(&s))
-                                .map_err(|why| format!("WinHttpSettings: {why}")),
-                        }
-                    }
-                    // reg's only failure code: here, the value (or the Connections key) is absent,
-                    // and WinHTTP then goes direct.
-                    Some(1) => Ok(proxy::winhttp_not_set()),
-                    Some(c) => Err(format!("reg query exited with {c}")),
-                    None => Err("reg query ended without an exit code".into()),
-                }
-            }
-            Err(e) => Err(format!("reg query could not run: {e}")),
-        };
-    let why_not_registry = match registry {
+    let why_not_registry = match winhttp_from_reg(ctx, out) {
         Ok(w) => return (w, None),
         Err(why) => why,
     };
