@@ -507,17 +507,121 @@ fn netsh_trace_on_windows() {
     );
     assert!(start.ends_with("nettrace.etl"));
     assert_eq!(e.count("netsh trace stop"), 1);
-    assert_eq!(
-        e.count("netsh trace show status"),
-        1,
-        "checked for a running trace first"
-    );
+    // Checked for a running trace first, by logman's session list (not netsh's sentences).
+    assert_eq!(e.count("logman query -ets"), 1, "{calls}");
+    assert_eq!(e.count("netsh trace show status"), 0, "{calls}");
     let b = read_bundle(&only_bundle(&e.out()));
+    assert!(!b.entries.contains_key("network/trace-status.txt"));
     assert_eq!(
         String::from_utf8_lossy(&b.entries["trace/nettrace.etl"]),
         "ETL-FAKE-HEADER\nETL-FAKE-EVENTS\n"
     );
     assert_eq!(file_record(&b, "trace/nettrace.etl")["redacted"], false);
+}
+
+/// logman lists netsh's `NetTrace` session: a trace is already running, nothing starts.
+#[test]
+fn windows_trace_already_running_per_logman_stops_before_anything_runs() {
+    let e = Env::new();
+    std::fs::write(e.dir.path().join("netsh-running"), "C:\\other.etl\n").unwrap();
+    e.cmd()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("FAKE_ELEVATED", "1")
+        .args(["--net-trace", "--run", "az", "-o"])
+        .arg(e.out())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already running"));
+    assert_eq!(e.count("logman query -ets"), 1);
+    assert_eq!(e.count("netsh trace"), 0, "{}", e.calls());
+    assert_eq!(e.count("az"), 0, "nothing ran");
+}
+
+/// Neither logman (no rights) nor netsh (Wine's silent stub) tells whether a trace runs: the
+/// trace goes ahead, the checks recorded with it and their output kept.
+#[test]
+fn windows_trace_status_unknown_goes_ahead_and_keeps_the_checks() {
+    let e = Env::new();
+    e.cmd()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("FAKE_ELEVATED", "1")
+        .env("FAKE_LOGMAN_MODE", "denied")
+        .env("FAKE_NETSH_MODE", "silent")
+        .args(["-q", "--net-trace", "--run", "az", "-o"])
+        .arg(e.out())
+        .assert()
+        .success();
+    assert_eq!(e.count("logman query -ets"), 1);
+    assert_eq!(e.count("netsh trace show status"), 1);
+    assert_eq!(e.count("netsh trace start"), 1);
+    assert_eq!(e.count("netsh trace stop"), 1);
+    let b = read_bundle(&only_bundle(&e.out()));
+    let t = b.collector("net.trace");
+    assert_eq!(t["status"], "ok", "{t}");
+    let programs: Vec<String> = t["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["command_line"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        programs[..2],
+        ["logman query -ets", "netsh trace show status"]
+    );
+    assert!(programs[2].starts_with("netsh trace start"), "{programs:?}");
+    let checks = b.text("network/trace-status.txt");
+    assert!(
+        checks.contains("# logman query -ets") && checks.contains("Access is denied"),
+        "{checks}"
+    );
+    assert!(b.entries.contains_key("trace/nettrace.etl"));
+}
+
+/// `trace stop` on Windows: a trace logman lists is stopped; when nothing tells whether one
+/// runs, the stop is tried and its exit code decides (a refused stop: nothing was running).
+#[test]
+fn windows_trace_stop_by_logman_and_exit_code() {
+    let e = Env::new();
+    let etl = e.dir.path().join("left.etl");
+    std::fs::write(&etl, "ETL-FAKE-HEADER\n").unwrap();
+    std::fs::write(
+        e.dir.path().join("netsh-running"),
+        format!("{}\n", etl.display()),
+    )
+    .unwrap();
+    e.cmd()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .args(["trace", "stop"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("stopped the netsh trace"));
+    assert_eq!(e.count("netsh trace stop"), 1);
+    // Nothing running, and no way to tell: the stop is tried, fails, and that is no error.
+    e.cmd()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("FAKE_LOGMAN_MODE", "garbage")
+        .env("FAKE_NETSH_MODE", "silent")
+        .args(["trace", "stop"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no network trace was running"));
+    assert_eq!(e.count("netsh trace stop"), 2);
+    // Nothing running per logman: no stop at all.
+    e.cmd()
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .args(["trace", "stop"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no network trace was running"));
+    assert_eq!(e.count("netsh trace stop"), 2);
 }
 
 #[test]

@@ -44,6 +44,8 @@ fn windows_proxy_facts_and_effective_proxies() {
     assert_eq!(p["wininet"]["proxy_enable"], true);
     assert_eq!(p["wininet"]["proxy_override"], "<local>;*.contoso.com");
     assert_eq!(p["winhttp"]["proxy_server"], "winhttp.corp:8080");
+    assert_eq!(p["winhttp"]["direct"], false);
+    assert_eq!(p["winhttp"]["source"], "registry");
     assert_eq!(
         p["environment"]["https_proxy"]["value"],
         "http://[REDACTED:url-credentials]@env.corp:3128"
@@ -67,6 +69,7 @@ fn windows_proxy_facts_and_effective_proxies() {
 fn windows_proxy_commands_run_once_per_run() {
     const WININET: &str =
         r"reg query HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+    const WINHTTP: &str = r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections /v WinHttpSettings";
     for round in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("calls.log");
@@ -89,9 +92,11 @@ fn windows_proxy_commands_run_once_per_run() {
         );
         let calls = std::fs::read_to_string(&log).unwrap();
         let count = |line: &str| calls.lines().filter(|l| *l == line).count();
+        assert_eq!(count(WINHTTP), 1, "round {round}:\n{calls}");
+        // The registry answered: netsh is only the fallback.
         assert_eq!(
             count("netsh winhttp show proxy"),
-            1,
+            0,
             "round {round}:\n{calls}"
         );
         assert_eq!(count(WININET), 1, "round {round}:\n{calls}");
@@ -104,8 +109,8 @@ fn windows_proxy_commands_run_once_per_run() {
                 .filter(|c| c["command_line"][0] == program)
                 .count()
         };
-        assert_eq!(recorded("network.proxy", "netsh"), 1, "round {round}");
-        assert_eq!(recorded("network.proxy", "reg"), 1, "round {round}");
+        assert_eq!(recorded("network.proxy", "netsh"), 0, "round {round}");
+        assert_eq!(recorded("network.proxy", "reg"), 2, "round {round}");
         assert_eq!(recorded("network.probes", "netsh"), 0, "round {round}");
         assert_eq!(recorded("network.probes", "reg"), 0, "round {round}");
         // Both saw the same facts.
@@ -114,6 +119,104 @@ fn windows_proxy_commands_run_once_per_run() {
             "winhttp.corp:8080"
         );
     }
+}
+
+/// The WinHTTP proxy comes from the registry value; netsh is read only when that fails, in
+/// English or Japanese; anything else is unknown (never "no proxy"), with netsh's raw output
+/// kept.
+#[test]
+fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
+    let winhttp = |envs: &[(&str, &str)]| {
+        let mut all = vec![("ENTRA_COLLECT_PLATFORM", "windows".to_string())];
+        all.extend(envs.iter().map(|(k, v)| (*k, v.to_string())));
+        let b = run(&all);
+        let w = b.json("network/proxy.json")["winhttp"].clone();
+        let raw = b
+            .entries
+            .contains_key("network/winhttp-output.txt")
+            .then(|| b.text("network/winhttp-output.txt"));
+        let commands: Vec<String> = b.collector("network.proxy")["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["command_line"][0].as_str().unwrap().to_string())
+            .collect();
+        (w, raw, commands)
+    };
+
+    // Never set: WinHTTP's default, direct access (reg exits 1).
+    let (w, raw, commands) = winhttp(&[]);
+    assert_eq!(w["direct"], true);
+    assert_eq!(w["source"], "registry");
+    assert!(w["note"].as_str().unwrap().contains("not set"), "{w}");
+    assert_eq!(
+        (raw, commands),
+        (None, vec!["reg".to_string(), "reg".into()])
+    );
+
+    // Microsoft's direct-access value.
+    let (w, _, _) = winhttp(&[("FAKE_WINHTTP_REG", "direct")]);
+    assert_eq!(
+        (&w["direct"], &w["source"]),
+        (&true.into(), &"registry".into())
+    );
+    assert_eq!(w.get("note"), None);
+
+    // A proxy and a bypass list, credentials cut at the source.
+    let (w, _, _) = winhttp(&[
+        ("FAKE_WINHTTP_PROXY", "carol:canary@winhttp.corp:8080"),
+        ("FAKE_WINHTTP_BYPASS", "<local>;*.contoso.com"),
+    ]);
+    assert_eq!(w["direct"], false);
+    assert_eq!(
+        w["proxy_server"],
+        "[REDACTED:url-credentials]@winhttp.corp:8080"
+    );
+    assert_eq!(w["bypass_list"], "<local>;*.contoso.com");
+
+    // An undecodable value: netsh's answer, English then Japanese.
+    let (w, raw, commands) = winhttp(&[("FAKE_WINHTTP_REG", "garbage")]);
+    assert_eq!(
+        (&w["direct"], &w["source"]),
+        (&true.into(), &"netsh".into())
+    );
+    assert_eq!(raw, None);
+    assert_eq!(commands, ["reg", "netsh", "reg"]);
+    let (w, _, _) = winhttp(&[
+        ("FAKE_WINHTTP_REG", "garbage"),
+        ("FAKE_NETSH_LANG", "ja"),
+        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080"),
+    ]);
+    assert_eq!(w["direct"], false);
+    assert_eq!(w["source"], "netsh");
+    assert_eq!(w["proxy_server"], "winhttp.corp:8080");
+    assert_eq!(w["bypass_list"], serde_json::Value::Null);
+
+    // netsh silent (Wine's stub): unknown, not "no proxy".
+    let (w, raw, _) = winhttp(&[
+        ("FAKE_WINHTTP_REG", "garbage"),
+        ("FAKE_NETSH_MODE", "silent"),
+    ]);
+    assert_eq!(w["direct"], serde_json::Value::Null, "{w}");
+    assert_eq!(w["source"], "unknown");
+    let note = w["note"].as_str().unwrap();
+    assert!(
+        note.contains("unrecognised version 0x46") && note.contains("printed nothing"),
+        "{note}"
+    );
+    assert_eq!(raw, None, "nothing to keep");
+
+    // netsh in a language this version does not read: unknown, its output kept, redacted.
+    let (w, raw, _) = winhttp(&[
+        ("FAKE_WINHTTP_REG", "garbage"),
+        ("FAKE_NETSH_LANG", "de"),
+        ("FAKE_WINHTTP_PROXY", "dave:canary@winhttp.corp:8080"),
+    ]);
+    assert_eq!(w["direct"], serde_json::Value::Null, "{w}");
+    assert_eq!(w["source"], "unknown");
+    let raw = raw.expect("the unreadable output is kept");
+    assert!(raw.contains("winhttp.corp:8080"), "{raw}");
+    assert!(!raw.contains("canary"), "{raw}");
 }
 
 #[test]

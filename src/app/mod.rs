@@ -183,17 +183,19 @@ pub(crate) fn run(
     if let Some(at) = crate::capture::leftover_running(&env) {
         console::warn_leftover_trace(progress, &at);
     }
-    // Everything a trace needs is checked before anything runs.
-    if let Some(t) = cfg.net_trace {
-        crate::capture::preflight(cfg.platform, &env, t.max_mb, &cfg.output_dir)?;
-    }
+    // Everything a trace needs is checked before anything runs (status checks that could not
+    // tell whether a trace already runs are recorded with the trace).
+    let trace_checks = match cfg.net_trace {
+        Some(t) => crate::capture::preflight(cfg.platform, &env, t.max_mb, &cfg.output_dir)?,
+        None => Vec::new(),
+    };
     // Open the bundle first: an unwritable directory must fail before any work is done.
     let mut writer = BundleWriter::create(&cfg.output_dir, &host.hostname, started)
         .with_context(|| format!("cannot write a bundle in {}", cfg.output_dir.display()))?;
     let ctx = Arc::new(context(cfg, env, redactor.clone(), cancel.clone()));
     // Lives to the end of this function: its guard stops the trace and removes its unredacted
     // files on every way out, errors and panics included, once the capture is in the bundle.
-    let trace = NetTrace::start(cfg, &ctx.env, &cancel);
+    let trace = NetTrace::start(cfg, &ctx.env, &cancel, trace_checks);
     let collectors = collect::all(debug_run(cfg, &redactor), cfg.network);
     let mut reports = collect::run_all(collectors, ctx.clone(), limits(cfg), progress);
     reports.extend(trace.stop(&ctx, &cancel));

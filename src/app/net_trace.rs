@@ -11,6 +11,8 @@ use crate::capture::{self, Trace, TraceGuard};
 use crate::collect::{Context, Outcome, Report};
 use crate::config::CollectConfig;
 use crate::console;
+use crate::exec::Output;
+use crate::model::names;
 use crate::vocab::Env;
 
 const TRACE_ID: &str = "net.trace";
@@ -19,6 +21,9 @@ const TRACE_ID: &str = "net.trace";
 /// the trace (if still running) and removes its unredacted files.
 pub(super) struct NetTrace {
     state: State,
+    /// Trace-status checks of the preflight that could not tell whether a trace was already
+    /// running: recorded with the trace, their output kept (redacted).
+    checks: Vec<Output>,
     /// Declared last: dropped after everything else this holds.
     _guard: Option<TraceGuard>,
 }
@@ -32,10 +37,16 @@ enum State {
 impl NetTrace {
     /// Start the trace `--net-trace` asks for; without a sign-in command, wait while the user
     /// reproduces the failure.
-    pub(super) fn start(cfg: &CollectConfig, env: &Env, cancel: &Cancel) -> Self {
+    pub(super) fn start(
+        cfg: &CollectConfig,
+        env: &Env,
+        cancel: &Cancel,
+        checks: Vec<Output>,
+    ) -> Self {
         let Some(t) = cfg.net_trace else {
             return NetTrace {
                 state: State::NotAsked,
+                checks,
                 _guard: None,
             };
         };
@@ -50,11 +61,13 @@ impl NetTrace {
                         trace,
                         max_mb: t.max_mb,
                     },
+                    checks,
                     _guard: Some(guard),
                 }
             }
             Err(reason) => NetTrace {
                 state: State::Skipped(reason),
+                checks,
                 _guard: None,
             },
         }
@@ -63,20 +76,44 @@ impl NetTrace {
     /// Stop the trace (once; the guard's later stop does nothing) and report it: None when
     /// no trace was asked for.
     pub(super) fn stop(&self, ctx: &Context, cancel: &Cancel) -> Option<Report> {
-        match &self.state {
-            State::NotAsked => None,
-            State::Skipped(reason) => Some(Report {
+        let mut rep = match &self.state {
+            State::NotAsked => return None,
+            State::Skipped(reason) => Report {
                 id: TRACE_ID,
                 started_at: None,
                 duration: Duration::ZERO,
                 outcome: Outcome::skipped(reason.clone()),
-            }),
+            },
             State::Running { trace, max_mb } => {
                 trace.stop();
-                Some(report(ctx, trace, *max_mb, cancel.is_cancelled()))
+                report(ctx, trace, *max_mb, cancel.is_cancelled())
             }
-        }
+        };
+        add_checks(ctx, &mut rep.outcome, &self.checks);
+        Some(rep)
     }
+}
+
+/// The preflight's undecided trace-status checks: their command records (a slow check does not
+/// change the trace's status) and their output, redacted, as one text entry.
+fn add_checks(ctx: &Context, outcome: &mut Outcome, checks: &[Output]) {
+    if checks.is_empty() {
+        return;
+    }
+    let mut scratch = Outcome::ok();
+    let mut text = String::new();
+    for o in checks {
+        scratch.record(ctx, o);
+        text.push_str(&format!(
+            "# {}\n# exit code: {:?}\n{}{}\n",
+            o.argv.join(" "),
+            o.exit_code,
+            o.stdout.text().0,
+            o.stderr.text().0
+        ));
+    }
+    outcome.commands.splice(0..0, scratch.commands);
+    outcome.add_text(names::TRACE_STATUS_TEXT, ctx.redactor.redact(&text));
 }
 
 /// The trace's record: its commands, its files (streamed later, unredacted) and its status.

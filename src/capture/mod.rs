@@ -108,16 +108,20 @@ pub(crate) fn leftover_running(env: &Env) -> Option<String> {
     capture_running(&s).then_some(s.started_at)
 }
 
-/// Everything that must hold before a trace starts: checked before anything runs.
+/// Everything that must hold before a trace starts: checked before anything runs. `Ok`: the
+/// outputs of trace-status checks that could not tell whether a trace was already running (the
+/// trace goes ahead; record them with it).
 pub(crate) fn preflight(
     platform: Platform,
     env: &Env,
     max_mb: u64,
     output_dir: &Path,
-) -> Result<(), TraceError> {
-    if platform.is_windows() {
-        netsh::preflight(&own_runner())?;
-    }
+) -> Result<Vec<Output>, TraceError> {
+    let checks = if platform.is_windows() {
+        netsh::preflight(&own_runner())?
+    } else {
+        Vec::new()
+    };
     let work = state_dir(env).map_err(TraceError::NoPrivateDir)?;
     if let Some(s) = read_state(&work) {
         // Only a capture that is really still running blocks a new one; a state file left by a
@@ -127,7 +131,8 @@ pub(crate) fn preflight(
         }
         remove_state(&work);
     }
-    check_disk(&work, output_dir, max_mb)
+    check_disk(&work, output_dir, max_mb)?;
+    Ok(checks)
 }
 
 /// Room for the trace in the working directory and for its copy in the bundle.
@@ -330,10 +335,17 @@ pub(crate) fn stop_leftover(platform: Platform, timeout: Duration) -> anyhow::Re
     let runner = Runner::new(None, timeout, DEFAULT_OUTPUT_CAP, Cancel::new());
     let state = read_state(&sdir);
     let mut done = Vec::new();
-    if platform.is_windows()
-        && (state.as_ref().is_some_and(|s| s.tool == Tool::Netsh) || netsh::running(&runner))
-    {
-        done.push(netsh::stop_leftover(&runner)?);
+    if platform.is_windows() {
+        // A trace we know of is stopped (a failure is an error); when whether one runs is
+        // unknown, the stop is tried anyway and its exit code tells.
+        let recorded = state.as_ref().is_some_and(|s| s.tool == Tool::Netsh);
+        let (running, _) = netsh::status(&runner);
+        let expected = recorded || running == netsh::TraceState::Running;
+        if (expected || running == netsh::TraceState::Unknown)
+            && let Some(done_msg) = netsh::stop_leftover(&runner, expected)?
+        {
+            done.push(done_msg);
+        }
     }
     if let Some(s) = &state
         && s.tool == Tool::Tcpdump

@@ -1,8 +1,11 @@
 //! `network.proxy` and `network.probes`: how this machine reaches the internet, and whether the
 //! sign-in endpoints are reachable through it.
 //!
-//! Proxy facts come from the environment and, on Windows, `netsh winhttp show proxy` and the
-//! per-user WinINET settings (`reg query "HKCU\...\Internet Settings"`). For each endpoint the
+//! Proxy facts come from the environment and, on Windows, the machine-wide WinHTTP proxy (the
+//! `WinHttpSettings` registry value, decoded; `netsh winhttp show proxy` only when the registry
+//! read fails; unknown when neither tells, with netsh's raw output kept) and the per-user
+//! WinINET settings (`reg query "HKCU\...\Internet Settings"`). No fact is taken from text in
+//! a language the parser does not know: such text gives "unknown". For each endpoint the
 //! effective proxy of each client family is recorded; the probes use Azure CLI's.
 
 use std::collections::HashMap;
@@ -26,6 +29,10 @@ use crate::vocab::{Cloud, Env, NetworkConfig};
 pub const PROBE_OVERRIDE_ENV: &str = "ENTRA_COLLECT_PROBE_OVERRIDE";
 
 const INTERNET_SETTINGS: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+/// The key holding the machine-wide WinHTTP proxy (`WinHttpSettings`).
+const CONNECTIONS: &str =
+    r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections";
+const WINHTTP_SETTINGS: &str = "WinHttpSettings";
 
 /// Everything known about proxies.
 pub struct ProxyFacts {
@@ -35,14 +42,17 @@ pub struct ProxyFacts {
 }
 
 /// The proxy facts of one run, read once: `network.proxy` and `network.probes` share one cell
-/// (see [`super::all`]); whichever asks first runs the commands (on Windows `netsh winhttp show
-/// proxy` and `reg query`), the other waits for that read to end and uses its result. The
-/// commands are recorded once, always under `network.proxy`.
+/// (see [`super::all`]); whichever asks first runs the commands (on Windows `reg query`, and
+/// `netsh winhttp show proxy` when the registry read fails), the other waits for that read to
+/// end and uses its result. The commands are recorded once, always under `network.proxy`.
 #[derive(Default)]
 pub struct ProxyCell(OnceLock<ProxyRead>);
 
 struct ProxyRead {
     facts: ProxyFacts,
+    /// `netsh winhttp show proxy`'s output (not yet redacted), kept when it did not tell the
+    /// WinHTTP proxy.
+    winhttp_raw: Option<String>,
     commands: Vec<CommandRecord>,
     /// The worst status the commands left (a timeout, an interruption) and why.
     status: Status,
@@ -53,9 +63,10 @@ impl ProxyCell {
     fn read(&self, ctx: &Context) -> &ProxyRead {
         self.0.get_or_init(|| {
             let mut out = Outcome::ok();
-            let facts = proxy_facts(ctx, &mut out);
+            let (facts, winhttp_raw) = proxy_facts(ctx, &mut out);
             ProxyRead {
                 facts,
+                winhttp_raw,
                 commands: out.commands,
                 status: out.status,
                 reason: out.reason,
@@ -64,25 +75,93 @@ impl ProxyCell {
     }
 }
 
-/// Read the proxy settings (running the Windows commands through the runner).
-fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
+/// The WinHTTP proxy from the registry (`reg query ... /v WinHttpSettings`); `Err` says why
+/// the registry did not tell.
+fn winhttp_from_reg(ctx: &Context, out: &mut Outcome) -> Result<WinHttp, String> {
+    let cmd = Cmd::new("reg").args(["query", CONNECTIONS, "/v", WINHTTP_SETTINGS]);
+    let o = ctx
+        .runner
+        .run(&cmd)
+        .map_err(|e| format!("reg query could not run: {e}"))?;
+    out.record(ctx, &o);
+    if o.timed_out || o.interrupted {
+        return Err("reg query did not finish".into());
+    }
+    match o.exit_code {
+        Some(0) => {}
+        // reg's only failure code: here, the value (or the Connections key) is absent, and
+        // WinHTTP then goes direct.
+        Some(1) => return Ok(proxy::winhttp_not_set()),
+        Some(c) => return Err(format!("reg query exited with {c}")),
+        None => return Err("reg query ended without an exit code".into()),
+    }
+    let keys = reg::parse(&o.stdout.text().0);
+    let value = keys
+        .values()
+        .find_map(|k| k.get(WINHTTP_SETTINGS))
+        .ok_or("reg query printed no WinHttpSettings value")?;
+    let blob = reg::binary(value)
+        .ok_or_else(|| format!("WinHttpSettings is not REG_BINARY hex ({})", value.kind))?;
+    proxy::decode_winhttp_settings(&blob)
+        .map(|s| proxy::winhttp_from_registry(&s))
+        .map_err(|why| format!("WinHttpSettings: {why}"))
+}
+
+/// The machine-wide WinHTTP proxy: the registry value, else netsh, else unknown. With it, the
+/// raw netsh output when that did not tell (to keep, redacted, in the bundle).
+fn winhttp_facts(ctx: &Context, out: &mut Outcome) -> (WinHttp, Option<String>) {
+    let why_not_registry = match winhttp_from_reg(ctx, out) {
+        Ok(w) => return (w, None),
+        Err(why) => why,
+    };
+    match ctx
+        .runner
+        .run(&Cmd::new("netsh").args(["winhttp", "show", "proxy"]))
+    {
+        Ok(o) => {
+            out.record(ctx, &o);
+            let text = o.stdout.text().0;
+            if o.success()
+                && let Some(w) = proxy::parse_winhttp(&text)
+            {
+                return (w, None);
+            }
+            let netsh = if !o.success() {
+                format!("netsh winhttp show proxy exited with {:?}", o.exit_code)
+            } else if text.trim().is_empty() {
+                "netsh winhttp show proxy printed nothing".to_string()
+            } else {
+                "netsh winhttp show proxy printed nothing this version reads (its output is kept)"
+                    .to_string()
+            };
+            let raw = (!text.trim().is_empty()).then_some(text);
+            (
+                proxy::winhttp_unknown(format!("{why_not_registry}; {netsh}")),
+                raw,
+            )
+        }
+        Err(e) => (
+            proxy::winhttp_unknown(format!(
+                "{why_not_registry}; netsh winhttp show proxy could not run: {e}"
+            )),
+            None,
+        ),
+    }
+}
+
+/// Read the proxy settings (running the Windows commands through the runner), and the raw
+/// netsh output to keep when the WinHTTP proxy is unknown.
+fn proxy_facts(ctx: &Context, out: &mut Outcome) -> (ProxyFacts, Option<String>) {
     let mut facts = ProxyFacts {
         env: proxy::env_proxies(&ctx.env),
         winhttp: None,
         wininet: None,
     };
     if !ctx.platform.is_windows() {
-        return facts;
+        return (facts, None);
     }
-    if let Ok(o) = ctx
-        .runner
-        .run(&Cmd::new("netsh").args(["winhttp", "show", "proxy"]))
-    {
-        out.record(ctx, &o);
-        if o.success() {
-            facts.winhttp = Some(proxy::parse_winhttp(&o.stdout.text().0));
-        }
-    }
+    let (winhttp, winhttp_raw) = winhttp_facts(ctx, out);
+    facts.winhttp = Some(winhttp);
     if let Ok(o) = ctx
         .runner
         .run(&Cmd::new("reg").args(["query", INTERNET_SETTINGS]))
@@ -107,7 +186,7 @@ fn proxy_facts(ctx: &Context, out: &mut Outcome) -> ProxyFacts {
             });
         }
     }
-    facts
+    (facts, winhttp_raw)
 }
 
 /// `{variable, value}`; the proxy values in [`EnvProxies`] are display-safe already.
@@ -155,13 +234,18 @@ impl Collector for NetworkProxy {
         "network.proxy"
     }
     fn commands(&self) -> u32 {
-        2 // netsh winhttp show proxy, reg query Internet Settings
+        // reg query WinHttpSettings, netsh winhttp show proxy (when the registry read fails),
+        // reg query Internet Settings
+        3
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {
         let mut out = Outcome::ok();
         let read = self.facts.read(ctx);
         out.commands.extend(read.commands.iter().cloned());
+        if let Some(raw) = &read.winhttp_raw {
+            out.add_text(names::WINHTTP_TEXT, ctx.redactor.redact(raw));
+        }
         if let Some(reason) = &read.reason {
             out.degrade(read.status, reason.clone());
         }
@@ -226,8 +310,8 @@ impl Collector for NetworkProbes {
     }
 
     fn budget(&self, timeout: Duration) -> Duration {
-        // netsh and reg for the proxy facts, then five bounded stages (endpoints at once).
-        timeout * 2 + self.config.stage_timeout * 8 + Duration::from_secs(30)
+        // reg, netsh and reg for the proxy facts, then five bounded stages (endpoints at once).
+        timeout * 3 + self.config.stage_timeout * 8 + Duration::from_secs(30)
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {

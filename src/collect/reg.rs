@@ -36,6 +36,15 @@ pub fn parse(text: &str) -> RegKeys {
     keys
 }
 
+/// A `REG_BINARY` value's data as `reg query` shows it (one run of hex digits) as bytes; None
+/// when it is not hex.
+pub fn binary(value: &RegValue) -> Option<Vec<u8>> {
+    if value.kind != "REG_BINARY" {
+        return None;
+    }
+    hex::decode(value.data.trim()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +59,28 @@ mod tests {
         let ie = &k["HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"];
         assert_eq!(ie["ProxyOverride"].data, "<local>;*.contoso.com");
         assert_eq!(ie["(Default)"].data, "");
+    }
+
+    #[test]
+    fn binary_values() {
+        let text = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections\r\n    WinHttpSettings    REG_BINARY    1800000000000000010000000000000000000000\r\n\r\n";
+        let k = parse(text);
+        let v = &k.values().next().unwrap()["WinHttpSettings"];
+        assert_eq!(
+            binary(v).unwrap(),
+            [
+                0x18, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
+        );
+        let odd = |kind: &str, data: &str| {
+            binary(&RegValue {
+                kind: kind.into(),
+                data: data.into(),
+            })
+        };
+        assert_eq!(odd("REG_BINARY", "ABC"), None, "odd number of digits");
+        assert_eq!(odd("REG_BINARY", "zz"), None);
+        assert_eq!(odd("REG_SZ", "18000000"), None, "not a binary value");
+        assert_eq!(odd("REG_BINARY", ""), Some(Vec::new()));
     }
 }

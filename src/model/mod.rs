@@ -35,7 +35,8 @@ pub use manifest::{
 };
 pub use network::{
     Effective, EffectiveProxies, EnvSetting, ErrorKind, PathOrWithheld, ProbeResult, Probes, Proxy,
-    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, WinHttp, WinInet,
+    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, WinHttp, WinHttpSource,
+    WinInet,
 };
 pub use tls::{
     AzureCliPython, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState, DotnetFramework,
@@ -54,6 +55,11 @@ pub mod names {
     pub const VERSIONS_AZ_TEXT: &str = "versions/az-version.txt";
     pub const PROXY: &str = "network/proxy.json";
     pub const PROBES: &str = "network/probes.json";
+    /// The raw `netsh winhttp show proxy` output, kept when the WinHTTP proxy is unknown.
+    pub const WINHTTP_TEXT: &str = "network/winhttp-output.txt";
+    /// The raw output of the trace-status checks, kept when they did not tell whether a
+    /// network trace was already running.
+    pub const TRACE_STATUS_TEXT: &str = "network/trace-status.txt";
     pub const TLS_SETTINGS: &str = "tls/settings.json";
     pub const CA_BUNDLES: &str = "tls/ca-bundles.json";
     pub const AZ_CONTEXT: &str = "context/az.json";

@@ -16,7 +16,7 @@ use crate::vocab::Cloud;
 pub struct Proxy {
     /// The proxy environment variables (lowercase names win, as in Python's urllib).
     pub environment: ProxyEnvironment,
-    /// `netsh winhttp show proxy` (Windows); null elsewhere or when it failed.
+    /// The machine-wide WinHTTP proxy (Windows); null elsewhere.
     pub winhttp: Option<WinHttp>,
     /// The per-user Internet Settings (Windows); null elsewhere or when unreadable.
     pub wininet: Option<WinInet>,
@@ -48,15 +48,49 @@ pub struct EnvSetting {
     pub value: String,
 }
 
-/// The machine-wide WinHTTP proxy (`netsh winhttp show proxy`).
+/// The machine-wide WinHTTP proxy: read from the registry (`WinHttpSettings`), else from
+/// `netsh winhttp show proxy`; unknown when neither could be read (a Wine stub, an unexpected
+/// language or blob), never guessed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WinHttp {
-    /// "Direct access (no proxy server)".
-    pub direct: bool,
-    /// The proxy server(s); null when direct.
+    /// true: direct access (no proxy server); false: a proxy server is set; null: unknown (see
+    /// `note`).
+    pub direct: Option<bool>,
+    /// The proxy server(s); null when direct or unknown.
     pub proxy_server: Option<String>,
-    /// The bypass list; null when none.
+    /// The bypass list; null when none or unknown.
     pub bypass_list: Option<String>,
+    /// Where the answer comes from. Absent in schema 1 bundles, which read netsh only.
+    #[serde(default = "WinHttpSource::schema1")]
+    pub source: WinHttpSource,
+    /// Why the answer is unknown (or a remark on the registry value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where the WinHTTP proxy facts come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WinHttpSource {
+    /// The `WinHttpSettings` value under
+    /// `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`,
+    /// decoded (or absent: WinHTTP's default, direct access).
+    Registry,
+    /// `netsh winhttp show proxy`, English or Japanese output (the registry could not be read).
+    Netsh,
+    /// Neither told: `direct` is null.
+    #[default]
+    Unknown,
+    /// A source this version does not know (a newer bundle).
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl WinHttpSource {
+    /// Schema 1 bundles read the WinHTTP proxy from netsh only.
+    fn schema1() -> Self {
+        WinHttpSource::Netsh
+    }
 }
 
 /// The per-user WinINET (Internet Options) proxy.

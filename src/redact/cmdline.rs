@@ -583,6 +583,7 @@ fn classify(argv0: &str) -> Program {
         "openssl" => Program::Tool(&OPENSSL_SPEC),
         "reg" => Program::Tool(&REG_SPEC),
         "netsh" => Program::Tool(&NETSH_SPEC),
+        "logman" => Program::Tool(&LOGMAN_SPEC),
         s if is_verb_noun(s) => Program::Cmdlet(s.to_string()),
         _ => Program::Generic,
     }
@@ -643,7 +644,8 @@ fn no_positional(_: &str) -> bool {
 }
 
 /// `HKLM\SOFTWARE\...` and reg's switches (`/s`, `/v`, `/reg:64`): what `reg query` is given
-/// by the collectors. A value name or data (`/d X`) is not kept.
+/// by the collectors. A value name is kept only when it is one the collectors query
+/// (`WinHttpSettings`); any other value name or data (`/d X`) is not kept.
 fn registry_path_or_switch(a: &str) -> bool {
     let key = [
         "HKLM",
@@ -663,9 +665,10 @@ fn registry_path_or_switch(a: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || " \\._-{}".contains(c));
     let switch = matches!(
         a.to_ascii_lowercase().as_str(),
-        "/s" | "/ve" | "/f" | "/reg:64" | "/reg:32"
+        "/s" | "/v" | "/ve" | "/f" | "/reg:64" | "/reg:32"
     );
-    key || switch
+    let known_value = a == "WinHttpSettings";
+    key || switch || known_value
 }
 
 enum Leading {
@@ -699,12 +702,13 @@ const EC_SPEC: Spec = Spec {
 
 /// Subcommand words of the system tools the collectors and the trace run (their own
 /// documentation: `openssl version -a`, `reg query`, `netsh winhttp show proxy`,
-/// `netsh trace start|stop|show status`).
+/// `netsh trace start|stop|show status`, `logman query -ets`).
 const OPENSSL_WORDS: &[&str] = &["version", "x509", "s_client", "ciphers", "crl", "verify"];
 const REG_WORDS: &[&str] = &["query"];
 const NETSH_WORDS: &[&str] = &[
     "winhttp", "show", "proxy", "trace", "start", "stop", "status",
 ];
+const LOGMAN_WORDS: &[&str] = &["query", "-ets"];
 
 const OPENSSL_SPEC: Spec = Spec {
     leading: Leading::Words(OPENSSL_WORDS),
@@ -717,6 +721,10 @@ const REG_SPEC: Spec = Spec {
 };
 const NETSH_SPEC: Spec = Spec {
     leading: Leading::Words(NETSH_WORDS),
+    ..GENERIC_SPEC
+};
+const LOGMAN_SPEC: Spec = Spec {
+    leading: Leading::Words(LOGMAN_WORDS),
     ..GENERIC_SPEC
 };
 
@@ -795,6 +803,16 @@ fn sanitize_gnu(args: &[String], spec: &Spec, sink: &mut Sink) -> Vec<String> {
                 }
             }
             break;
+        }
+        // A tool's own fixed words may look like options (`logman query -ets`): kept as words
+        // while nothing has been withheld.
+        if leading
+            && let Leading::Words(w) = spec.leading
+            && a.starts_with('-')
+            && w.contains(&a)
+        {
+            out.push(a.to_string());
+            continue;
         }
         // The option name (`--name` or `-x`) and a value attached to it, if any.
         let (name, attached) = if let Some(body) = a.strip_prefix("--") {
@@ -3114,11 +3132,36 @@ mod reg_tests {
     fn reg_query_keeps_its_key_and_switches_but_not_data() {
         let k = r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319";
         assert_eq!(run(&["reg", "query", k, "/s"]), ["reg", "query", k, "/s"]);
+        let c = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections";
+        assert_eq!(
+            run(&["reg", "query", c, "/v", "WinHttpSettings"]),
+            ["reg", "query", c, "/v", "WinHttpSettings"]
+        );
+        let out = run(&["reg", "query", c, "/v", "SomethingElse"]).join(" ");
+        assert!(!out.contains("SomethingElse"), "{out}");
         let out = run(&["reg", "add", k, "/v", "X", "/d", "Zq8~secret"]).join(" ");
         assert!(!out.contains("Zq8~secret"), "{out}");
         assert!(
             !out.contains("HKLM"),
             "after a withheld word nothing is trusted: {out}"
+        );
+    }
+
+    #[test]
+    fn logman_query_ets_is_shown_and_nothing_else() {
+        assert_eq!(
+            run(&["logman", "query", "-ets"]),
+            ["logman", "query", "-ets"]
+        );
+        let out = run(&["logman", "start", "-ets", "Zq8~secret"]).join(" ");
+        assert!(
+            !out.contains("start") && !out.contains("Zq8~secret"),
+            "{out}"
+        );
+        let out = run(&["logman", "query", "Zq8~secret", "-ets"]).join(" ");
+        assert!(
+            !out.contains("Zq8~secret") && !out.contains("-ets"),
+            "{out}"
         );
     }
 }
