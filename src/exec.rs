@@ -34,6 +34,10 @@ use process_wrap::std::{ChildWrapper, CommandWrap};
 use crate::cancel::Cancel;
 use crate::os::tree;
 
+pub mod decode;
+
+pub use decode::{Decode, Decoded, TextEncoding};
+
 /// Default cap on each captured stream (stdout and stderr separately).
 pub const DEFAULT_OUTPUT_CAP: usize = 16 * 1024 * 1024;
 
@@ -264,6 +268,7 @@ pub struct Cmd {
     display_args: Option<Vec<String>>,
     env: Vec<(OsString, OsString)>,
     timeout: Option<Duration>,
+    decode: Decode,
 }
 
 impl Cmd {
@@ -274,6 +279,7 @@ impl Cmd {
             display_args: None,
             env: Vec::new(),
             timeout: None,
+            decode: Decode::Console,
         }
     }
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -303,6 +309,12 @@ impl Cmd {
         self.timeout = Some(t);
         self
     }
+    /// What the program writes when its output is not UTF-8 (Windows; default: a console
+    /// program's code page). See [`Decode`].
+    pub fn decode(mut self, d: Decode) -> Self {
+        self.decode = d;
+        self
+    }
     /// The argument vector as it should be shown (not yet redacted).
     pub fn shown_argv(&self) -> Vec<String> {
         let mut v = vec![self.program.clone()];
@@ -323,15 +335,21 @@ pub struct Captured {
     pub truncated: bool,
     /// The pipe was still open when we gave up on it (a descendant escaped the tree kill).
     pub abandoned: bool,
+    /// How the program encodes text that is not UTF-8 (from [`Cmd::decode`]).
+    pub decode: Decode,
 }
 
 impl Captured {
-    /// The text, decoded lossily; the flag says whether invalid UTF-8 was replaced.
+    /// The text and the encoding it was read in ([`decode::decode`]: UTF-8 when valid, else on
+    /// Windows UTF-16LE or this machine's code page for the program's kind).
+    pub fn decoded(&self) -> Decoded {
+        decode::decode(&self.bytes, self.decode.fallback(crate::os::code_pages()))
+    }
+
+    /// The text; the flag says whether some bytes could not be decoded and became U+FFFD.
     pub fn text(&self) -> (String, bool) {
-        match std::str::from_utf8(&self.bytes) {
-            Ok(s) => (s.to_owned(), false),
-            Err(_) => (String::from_utf8_lossy(&self.bytes).into_owned(), true),
-        }
+        let d = self.decoded();
+        (d.text, d.lossy)
     }
 }
 
@@ -357,6 +375,18 @@ impl Output {
     }
     pub fn truncated(&self) -> bool {
         self.stdout.truncated || self.stderr.truncated
+    }
+    /// The encoding the output was read in, and whether some bytes could not be decoded (in
+    /// either stream). When stdout and stderr differ, the one that is not UTF-8 (stdout's if
+    /// neither is): a UTF-8 JSON document with a warning in the code page says `cp932`.
+    pub fn encoding(&self) -> (TextEncoding, bool) {
+        let (o, e) = (self.stdout.decoded(), self.stderr.decoded());
+        let used = if o.encoding == TextEncoding::Utf8 {
+            e.encoding
+        } else {
+            o.encoding
+        };
+        (used, o.lossy || e.lossy)
     }
 }
 
@@ -445,9 +475,13 @@ impl Runner {
         let merged = std::mem::take(&mut *merged.lock().unwrap_or_else(|e| e.into_inner()));
         out.stdout = Captured {
             abandoned: out.stdout.abandoned || out.stderr.abandoned,
+            decode: cmd.decode,
             ..merged
         };
-        out.stderr = Captured::default();
+        out.stderr = Captured {
+            decode: cmd.decode,
+            ..Captured::default()
+        };
         Ok(out)
     }
 
@@ -654,11 +688,15 @@ fn finish(
         abandoned: true,
         ..Captured::default()
     };
+    let decoded_as = |c: Captured| Captured {
+        decode: cmd.decode,
+        ..c
+    };
     Output {
         argv: cmd.shown_argv(),
         resolved: resolved.to_path_buf(),
-        stdout: stdout.unwrap_or_else(abandoned),
-        stderr: stderr.unwrap_or_else(abandoned),
+        stdout: decoded_as(stdout.unwrap_or_else(abandoned)),
+        stderr: decoded_as(stderr.unwrap_or_else(abandoned)),
         exit_code: status.and_then(|s| exit_code(&s)),
         timed_out,
         interrupted,
