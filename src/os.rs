@@ -278,7 +278,10 @@ mod win {
         let mut w: Vec<u16> = if s.len() < 248 {
             s
         } else {
-            let abs: Vec<u16> = std::path::absolute(path)?.as_os_str().encode_wide().collect();
+            let abs: Vec<u16> = std::path::absolute(path)?
+                .as_os_str()
+                .encode_wide()
+                .collect();
             let bs = u16::from(b'\\');
             let verbatim_or_device = [u16::from(b'?'), u16::from(b'.')]
                 .iter()
@@ -286,7 +289,10 @@ mod win {
             if verbatim_or_device {
                 abs
             } else if abs.starts_with(&[bs, bs]) {
-                r"\\?\UNC\".encode_utf16().chain(abs[2..].iter().copied()).collect()
+                r"\\?\UNC\"
+                    .encode_utf16()
+                    .chain(abs[2..].iter().copied())
+                    .collect()
             } else {
                 r"\\?\".encode_utf16().chain(abs).collect()
             }

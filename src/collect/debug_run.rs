@@ -315,10 +315,7 @@ impl Collector for DebugRunCollector {
                 ""
             },
             if lossy {
-                format!(
-                    "; bytes not valid in {} replaced",
-                    decoded.encoding.label()
-                )
+                format!("; bytes not valid in {} replaced", decoded.encoding.label())
             } else {
                 String::new()
             },

@@ -251,7 +251,10 @@ mod tests {
             assert_eq!((d.encoding, d.lossy), (TextEncoding::Utf8, false));
         }
         let d = decode(b"", Fallback::CodePage(932));
-        assert_eq!((d.text.as_str(), d.encoding, d.lossy), ("", TextEncoding::Utf8, false));
+        assert_eq!(
+            (d.text.as_str(), d.encoding, d.lossy),
+            ("", TextEncoding::Utf8, false)
+        );
     }
 
     #[test]
@@ -285,7 +288,10 @@ mod tests {
         assert_eq!((d.text, d.encoding), (stray, TextEncoding::Utf8));
         // Only on Windows: elsewhere NULs are just bytes of (valid) UTF-8.
         let d = decode(&utf16le("ok"), Fallback::Utf8Lossy);
-        assert_eq!((d.text.as_str(), d.encoding), ("o\0k\0", TextEncoding::Utf8));
+        assert_eq!(
+            (d.text.as_str(), d.encoding),
+            ("o\0k\0", TextEncoding::Utf8)
+        );
         // A cut code unit or a lone surrogate is flagged.
         let mut odd = utf16le("abc");
         odd.pop();
@@ -302,13 +308,19 @@ mod tests {
             oem: 932,
             ansi: 1252,
         };
-        assert_eq!(Decode::Console.fallback(Some(pages)), Fallback::CodePage(65001));
+        assert_eq!(
+            Decode::Console.fallback(Some(pages)),
+            Fallback::CodePage(65001)
+        );
         assert_eq!(Decode::Ansi.fallback(Some(pages)), Fallback::CodePage(1252));
         let no_console = CodePages {
             console_output: 0,
             ..pages
         };
-        assert_eq!(Decode::Console.fallback(Some(no_console)), Fallback::CodePage(932));
+        assert_eq!(
+            Decode::Console.fallback(Some(no_console)),
+            Fallback::CodePage(932)
+        );
         assert_eq!(Decode::Console.fallback(None), Fallback::Utf8Lossy);
         assert_eq!(Decode::Ansi.fallback(None), Fallback::Utf8Lossy);
         assert_eq!(Decode::default(), Decode::Console);
@@ -317,7 +329,10 @@ mod tests {
     #[test]
     fn code_pages_65001_and_1200_are_labelled_by_name() {
         let d = decode(b"ok\xff", Fallback::CodePage(65001));
-        assert_eq!((d.text.as_str(), d.encoding, d.lossy), ("ok\u{FFFD}", TextEncoding::Utf8, true));
+        assert_eq!(
+            (d.text.as_str(), d.encoding, d.lossy),
+            ("ok\u{FFFD}", TextEncoding::Utf8, true)
+        );
         assert_eq!(TextEncoding::of_code_page(1200), TextEncoding::Utf16Le);
     }
 
@@ -341,7 +356,9 @@ mod tests {
     /// not; and each encoding that has invalid input at all is shown some.
     #[test]
     fn invalid_bytes_are_flagged_lossy_in_every_encoding() {
-        let table: Vec<u32> = (0..=65535).filter(|cp| encoding_of(*cp).is_some()).collect();
+        let table: Vec<u32> = (0..=65535)
+            .filter(|cp| encoding_of(*cp).is_some())
+            .collect();
         assert!(table.len() > 30, "{table:?}");
         // Single high bytes, a lead byte before a space or at the end, escape sequences cut.
         let mut inputs: Vec<Vec<u8>> = Vec::new();
@@ -360,7 +377,9 @@ mod tests {
                     continue; // valid (or cut) UTF-8 is read as such, whatever the code page
                 }
                 let (_, errors) = match d.encoding {
-                    TextEncoding::Utf16Le => encoding_rs::UTF_16LE.decode_without_bom_handling(input),
+                    TextEncoding::Utf16Le => {
+                        encoding_rs::UTF_16LE.decode_without_bom_handling(input)
+                    }
                     _ => enc.decode_without_bom_handling(input),
                 };
                 assert_eq!(d.lossy, errors, "cp{cp} {input:02x?}");
