@@ -3,8 +3,9 @@
 //! Every command is resolved with `which` (PATHEXT on Windows), started in its own process group
 //! (Unix) or Job Object (Windows) so that a timeout, Ctrl-C or a leftover grandchild can be killed
 //! as a whole tree, read on two threads with a cap per stream, and recorded (resolved path,
-//! display arguments, exit code, duration, truncation). Tests put fake executables first on PATH
-//! and drive the same code.
+//! display arguments, exit code, duration, truncation). Output is kept as bytes and decoded by
+//! what the program writes ([`decode`]: UTF-8, or on Windows UTF-16LE or a code page). Tests put
+//! fake executables first on PATH and drive the same code.
 //!
 //! A process group does not hold a descendant that calls `setsid` (or `setpgid`). On Linux the
 //! runner therefore also makes this process a child subreaper and, whenever a command ends
@@ -36,6 +37,7 @@ use crate::os::tree;
 
 pub mod decode;
 
+use decode::Fallback;
 pub use decode::{Decode, Decoded, TextEncoding};
 
 /// Default cap on each captured stream (stdout and stderr separately).
@@ -496,8 +498,10 @@ impl Runner {
     ) -> Result<Output, ExecError> {
         let (mut child, member) = spawn(cmd, resolved, stdin, sink.is_some())?;
         let started = Instant::now();
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
+        // The live view shows each stream decoded (a Japanese `az` on Windows writes CP932).
+        let fallback = cmd.decode.fallback(crate::os::code_pages());
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone(), fallback);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink, fallback);
         let timeout = cmd.timeout.unwrap_or(self.timeout);
         let (status, timed_out, interrupted) =
             wait_for(child.as_mut(), &member, started, timeout, &self.cancel);
@@ -520,8 +524,8 @@ impl Runner {
     /// [`Background::stop`].
     pub fn spawn_background(&self, cmd: &Cmd, resolved: &Path) -> Result<Background, ExecError> {
         let (mut child, member) = spawn(cmd, resolved, Stdio::null(), false)?;
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, None, Fallback::Utf8Lossy);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, None, Fallback::Utf8Lossy);
         Ok(Background {
             cmd: cmd.clone(),
             resolved: resolved.to_path_buf(),
@@ -782,16 +786,18 @@ fn recv_until(rx: &mpsc::Receiver<Captured>, deadline: Instant) -> Option<Captur
 }
 
 /// Read a pipe to its end on a thread, keeping at most `cap` bytes but draining the rest so the
-/// child never blocks on a full pipe. With a sink, each chunk is also shown live and appended
-/// to the shared (merged) capture.
+/// child never blocks on a full pipe. With a sink, each chunk is also shown live (decoded as
+/// it comes: [`decode::LiveDecoder`]) and appended, as bytes, to the shared (merged) capture.
 fn spawn_reader<R: Read + Send + 'static>(
     pipe: Option<R>,
     cap: usize,
     sink: Sink,
+    fallback: Fallback,
 ) -> mpsc::Receiver<Captured> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut own = Captured::default();
+        let mut shown = decode::LiveDecoder::new(fallback);
         if let Some(mut pipe) = pipe {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -801,7 +807,10 @@ fn spawn_reader<R: Read + Send + 'static>(
                         let chunk = &buf[..n];
                         match &sink {
                             Some((merged, live)) => {
-                                live(chunk);
+                                let text = shown.push(chunk);
+                                if !text.is_empty() {
+                                    live(&text);
+                                }
                                 append(
                                     &mut merged.lock().unwrap_or_else(|e| e.into_inner()),
                                     chunk,
@@ -814,6 +823,12 @@ fn spawn_reader<R: Read + Send + 'static>(
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 }
+            }
+        }
+        if let Some((_, live)) = &sink {
+            let tail = shown.finish();
+            if !tail.is_empty() {
+                live(&tail);
             }
         }
         let _ = tx.send(own);

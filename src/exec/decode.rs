@@ -212,6 +212,92 @@ pub fn encoding_of(cp: u32) -> Option<&'static Encoding> {
     })
 }
 
+/// One stream decoded while it runs, for the live view of an interactive command: UTF-8 is
+/// passed on as it comes; on Windows, from the first byte that cannot be UTF-8 on, the rest is
+/// decoded in the code page. (The bundle's text is decoded whole afterwards with [`decode`],
+/// which may pick the code page for the earlier part too; that part was ASCII, shown alike.)
+/// Elsewhere, or for a code page without a table, the bytes pass unchanged and the live view
+/// replaces what is not UTF-8, as before.
+pub struct LiveDecoder {
+    state: LiveState,
+}
+
+enum LiveState {
+    /// Passing bytes through untouched.
+    Raw,
+    /// UTF-8 so far; `held` is an incomplete sequence at the end of the last chunk, and `then`
+    /// the code page to switch to.
+    Utf8 {
+        held: Vec<u8>,
+        then: &'static Encoding,
+    },
+    CodePage(encoding_rs::Decoder),
+}
+
+impl LiveDecoder {
+    pub fn new(fallback: Fallback) -> Self {
+        let state = match fallback {
+            Fallback::CodePage(cp) => match encoding_of(cp) {
+                Some(enc) if enc != encoding_rs::UTF_8 => LiveState::Utf8 {
+                    held: Vec::new(),
+                    then: enc,
+                },
+                _ => LiveState::Raw,
+            },
+            Fallback::Utf8Lossy => LiveState::Raw,
+        };
+        LiveDecoder { state }
+    }
+
+    /// The bytes to show for `chunk`: UTF-8 unless passed through raw.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        match &mut self.state {
+            LiveState::Raw => chunk.to_vec(),
+            LiveState::CodePage(d) => transcode(d, chunk, false),
+            LiveState::Utf8 { held, then } => {
+                held.extend_from_slice(chunk);
+                let buf = std::mem::take(held);
+                match std::str::from_utf8(&buf) {
+                    Ok(_) => buf,
+                    Err(e) if e.error_len().is_none() => {
+                        let n = e.valid_up_to();
+                        *held = buf[n..].to_vec();
+                        buf[..n].to_vec()
+                    }
+                    Err(e) => {
+                        let n = e.valid_up_to();
+                        let mut d = then.new_decoder_without_bom_handling();
+                        let mut out = buf[..n].to_vec();
+                        out.extend(transcode(&mut d, &buf[n..], false));
+                        self.state = LiveState::CodePage(d);
+                        out
+                    }
+                }
+            }
+        }
+    }
+
+    /// What is still held at the end of the stream.
+    pub fn finish(&mut self) -> Vec<u8> {
+        match &mut self.state {
+            LiveState::Raw => Vec::new(),
+            LiveState::Utf8 { held, .. } => std::mem::take(held),
+            LiveState::CodePage(d) => transcode(d, &[], true),
+        }
+    }
+}
+
+fn transcode(d: &mut encoding_rs::Decoder, src: &[u8], last: bool) -> Vec<u8> {
+    let mut out = vec![
+        0u8;
+        d.max_utf8_buffer_length(src.len())
+            .unwrap_or(src.len() * 3 + 16)
+    ];
+    let (_, _, written, _) = d.decode_to_utf8(src, &mut out, last);
+    out.truncate(written);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +487,50 @@ mod tests {
             .collect();
         let d = decode(&sjis(&line), Fallback::CodePage(932));
         assert_eq!((d.text, d.lossy), (line, false));
+    }
+
+    #[test]
+    fn live_decoding_switches_to_the_code_page_at_the_first_non_utf8_byte() {
+        let bytes = sjis(&format!(
+            "DEBUG: cli.knack.cli: Command arguments\n{REG_JA}\n"
+        ));
+        // Cut everywhere, fed in two pieces and byte by byte: the same text comes out.
+        for cut in 0..=bytes.len() {
+            for pieces in [
+                vec![&bytes[..cut], &bytes[cut..]],
+                bytes.chunks(1).collect(),
+            ] {
+                let mut d = LiveDecoder::new(Fallback::CodePage(932));
+                let mut out = Vec::new();
+                for p in pieces {
+                    out.extend(d.push(p));
+                }
+                out.extend(d.finish());
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    format!("DEBUG: cli.knack.cli: Command arguments\n{REG_JA}\n"),
+                    "cut at {cut}"
+                );
+            }
+        }
+        // UTF-8 split inside a character is held, not switched.
+        let text = format!("{REG_JA}\n");
+        let mut d = LiveDecoder::new(Fallback::CodePage(932));
+        let mut out = Vec::new();
+        for b in text.as_bytes().chunks(1) {
+            out.extend(d.push(b));
+        }
+        out.extend(d.finish());
+        assert_eq!(String::from_utf8(out).unwrap(), text);
+        // Elsewhere (and for a code page without a table) bytes pass unchanged.
+        for fallback in [
+            Fallback::Utf8Lossy,
+            Fallback::CodePage(437),
+            Fallback::CodePage(65001),
+        ] {
+            let mut d = LiveDecoder::new(fallback);
+            assert_eq!(d.push(&bytes), bytes);
+            assert!(d.finish().is_empty());
+        }
     }
 }
