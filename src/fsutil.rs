@@ -305,7 +305,7 @@ pub fn private_subdir(base: &Path, prefix: &str) -> io::Result<PathBuf> {
     #[cfg(windows)]
     {
         // tempfile picks the random names and retries on a clash; we create with the DACL.
-        b.make_in(base, |p| crate::os::create_private_dir(p))?
+        b.make_in(base, crate::os::create_private_dir)?
             .keep()
             .map(|(_, path)| path)
             .map_err(|e| e.error)
