@@ -1115,6 +1115,41 @@ mod tests {
         }
     }
 
+    /// The command's kind reaches both captured streams, interactive runs included, and the
+    /// manifest's encoding is read from them.
+    #[test]
+    fn the_decode_kind_follows_the_output() {
+        let r = runner(10_000, 1024);
+        let cmd = Cmd::new("sh")
+            .args(["-c", "printf 'ok'; printf 'bad\\377' >&2"])
+            .decode(Decode::Ansi);
+        let out = r.run(&cmd).unwrap();
+        assert_eq!(
+            (out.stdout.decode, out.stderr.decode),
+            (Decode::Ansi, Decode::Ansi)
+        );
+        // Off Windows the code page is not consulted: stderr is lossy UTF-8.
+        assert_eq!(out.encoding(), (TextEncoding::Utf8, true));
+        let live: Live = Arc::new(|_: &[u8]| {});
+        let out = r
+            .run_interactive(&cmd, &r.resolve("sh").unwrap(), live)
+            .unwrap();
+        assert_eq!(
+            (out.stdout.decode, out.stderr.decode),
+            (Decode::Ansi, Decode::Ansi)
+        );
+        // (The two streams are merged in arrival order.)
+        let (text, lossy) = out.stdout.text();
+        assert!(
+            lossy && text.contains("ok") && text.contains("bad\u{FFFD}"),
+            "{text:?}"
+        );
+        assert_eq!(text.len(), "okbad\u{FFFD}".len());
+        let out = r.run(&Cmd::new("true")).unwrap();
+        assert_eq!(out.stdout.decode, Decode::Console);
+        assert_eq!(out.encoding(), (TextEncoding::Utf8, false));
+    }
+
     #[test]
     fn invalid_utf8_is_decoded_lossily_and_flagged() {
         let out = runner(10_000, 1024)
