@@ -62,7 +62,8 @@ enum Commands {
         /// Print the result as JSON
         #[arg(long)]
         json: bool,
-        /// Language of the output (default: from LC_ALL / LANG)
+        /// Language of the output (default: from LC_ALL / LC_MESSAGES / LANG, else on Windows
+        /// the display language)
         #[arg(long, value_enum, value_name = "LANG")]
         lang: Option<LangArg>,
         /// Largest decompressed entry read, in MiB (a guard against zip bombs; above the largest
@@ -108,11 +109,14 @@ fn lang_of(arg: Option<LangArg>) -> crate::vocab::Lang {
         Some(LangArg::Ja) => crate::vocab::Lang::Ja,
         None => {
             let var = |n: &str| std::env::var(n).ok();
-            crate::vocab::Lang::from_locale(
+            // Windows sets none of these (Git Bash and WSL do): then the user's display language.
+            crate::vocab::Lang::from_locale_vars(
                 var("LC_ALL").as_deref(),
                 var("LC_MESSAGES").as_deref(),
                 var("LANG").as_deref(),
             )
+            .or_else(|| crate::os::user_ui_language().map(crate::vocab::Lang::from_langid))
+            .unwrap_or(crate::vocab::Lang::En)
         }
     }
 }
@@ -187,7 +191,8 @@ struct CollectArgs {
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     trace_max_mb: u64,
 
-    /// Language of summary.md, findings and messages (default: from LC_ALL / LANG)
+    /// Language of summary.md, findings and messages (default: from LC_ALL / LC_MESSAGES /
+    /// LANG, else on Windows the display language)
     #[arg(long, value_enum, value_name = "LANG")]
     lang: Option<LangArg>,
 

@@ -3,8 +3,9 @@
 //! Every command is resolved with `which` (PATHEXT on Windows), started in its own process group
 //! (Unix) or Job Object (Windows) so that a timeout, Ctrl-C or a leftover grandchild can be killed
 //! as a whole tree, read on two threads with a cap per stream, and recorded (resolved path,
-//! display arguments, exit code, duration, truncation). Tests put fake executables first on PATH
-//! and drive the same code.
+//! display arguments, exit code, duration, truncation). Output is kept as bytes and decoded by
+//! what the program writes ([`decode`]: UTF-8, or on Windows UTF-16LE or a code page). Tests put
+//! fake executables first on PATH and drive the same code.
 //!
 //! A process group does not hold a descendant that calls `setsid` (or `setpgid`). On Linux the
 //! runner therefore also makes this process a child subreaper and, whenever a command ends
@@ -33,6 +34,11 @@ use process_wrap::std::{ChildWrapper, CommandWrap};
 
 use crate::cancel::Cancel;
 use crate::os::tree;
+
+pub mod decode;
+
+use decode::Fallback;
+pub use decode::{Decode, Decoded, TextEncoding};
 
 /// Default cap on each captured stream (stdout and stderr separately).
 pub const DEFAULT_OUTPUT_CAP: usize = 16 * 1024 * 1024;
@@ -264,6 +270,7 @@ pub struct Cmd {
     display_args: Option<Vec<String>>,
     env: Vec<(OsString, OsString)>,
     timeout: Option<Duration>,
+    decode: Decode,
 }
 
 impl Cmd {
@@ -274,6 +281,7 @@ impl Cmd {
             display_args: None,
             env: Vec::new(),
             timeout: None,
+            decode: Decode::Console,
         }
     }
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -303,6 +311,12 @@ impl Cmd {
         self.timeout = Some(t);
         self
     }
+    /// What the program writes when its output is not UTF-8 (Windows; default: a console
+    /// program's code page). See [`Decode`].
+    pub fn decode(mut self, d: Decode) -> Self {
+        self.decode = d;
+        self
+    }
     /// The argument vector as it should be shown (not yet redacted).
     pub fn shown_argv(&self) -> Vec<String> {
         let mut v = vec![self.program.clone()];
@@ -323,15 +337,21 @@ pub struct Captured {
     pub truncated: bool,
     /// The pipe was still open when we gave up on it (a descendant escaped the tree kill).
     pub abandoned: bool,
+    /// How the program encodes text that is not UTF-8 (from [`Cmd::decode`]).
+    pub decode: Decode,
 }
 
 impl Captured {
-    /// The text, decoded lossily; the flag says whether invalid UTF-8 was replaced.
+    /// The text and the encoding it was read in ([`decode::decode`]: UTF-8 when valid, else on
+    /// Windows UTF-16LE or this machine's code page for the program's kind).
+    pub fn decoded(&self) -> Decoded {
+        decode::decode(&self.bytes, self.decode.fallback(crate::os::code_pages()))
+    }
+
+    /// The text; the flag says whether some bytes could not be decoded and became U+FFFD.
     pub fn text(&self) -> (String, bool) {
-        match std::str::from_utf8(&self.bytes) {
-            Ok(s) => (s.to_owned(), false),
-            Err(_) => (String::from_utf8_lossy(&self.bytes).into_owned(), true),
-        }
+        let d = self.decoded();
+        (d.text, d.lossy)
     }
 }
 
@@ -357,6 +377,18 @@ impl Output {
     }
     pub fn truncated(&self) -> bool {
         self.stdout.truncated || self.stderr.truncated
+    }
+    /// The encoding the output was read in, and whether some bytes could not be decoded (in
+    /// either stream). When stdout and stderr differ, the one that is not UTF-8 (stdout's if
+    /// neither is): a UTF-8 JSON document with a warning in the code page says `cp932`.
+    pub fn encoding(&self) -> (TextEncoding, bool) {
+        let (o, e) = (self.stdout.decoded(), self.stderr.decoded());
+        let used = if o.encoding == TextEncoding::Utf8 {
+            e.encoding
+        } else {
+            o.encoding
+        };
+        (used, o.lossy || e.lossy)
     }
 }
 
@@ -445,9 +477,13 @@ impl Runner {
         let merged = std::mem::take(&mut *merged.lock().unwrap_or_else(|e| e.into_inner()));
         out.stdout = Captured {
             abandoned: out.stdout.abandoned || out.stderr.abandoned,
+            decode: cmd.decode,
             ..merged
         };
-        out.stderr = Captured::default();
+        out.stderr = Captured {
+            decode: cmd.decode,
+            ..Captured::default()
+        };
         Ok(out)
     }
 
@@ -462,8 +498,10 @@ impl Runner {
     ) -> Result<Output, ExecError> {
         let (mut child, member) = spawn(cmd, resolved, stdin, sink.is_some())?;
         let started = Instant::now();
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone());
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink);
+        // The live view shows each stream decoded (a Japanese `az` on Windows writes CP932).
+        let fallback = cmd.decode.fallback(crate::os::code_pages());
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, sink.clone(), fallback);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, sink, fallback);
         let timeout = cmd.timeout.unwrap_or(self.timeout);
         let (status, timed_out, interrupted) =
             wait_for(child.as_mut(), &member, started, timeout, &self.cancel);
@@ -486,8 +524,8 @@ impl Runner {
     /// [`Background::stop`].
     pub fn spawn_background(&self, cmd: &Cmd, resolved: &Path) -> Result<Background, ExecError> {
         let (mut child, member) = spawn(cmd, resolved, Stdio::null(), false)?;
-        let out_rx = spawn_reader(child.stdout().take(), self.cap, None);
-        let err_rx = spawn_reader(child.stderr().take(), self.cap, None);
+        let out_rx = spawn_reader(child.stdout().take(), self.cap, None, Fallback::Utf8Lossy);
+        let err_rx = spawn_reader(child.stderr().take(), self.cap, None, Fallback::Utf8Lossy);
         Ok(Background {
             cmd: cmd.clone(),
             resolved: resolved.to_path_buf(),
@@ -654,11 +692,15 @@ fn finish(
         abandoned: true,
         ..Captured::default()
     };
+    let decoded_as = |c: Captured| Captured {
+        decode: cmd.decode,
+        ..c
+    };
     Output {
         argv: cmd.shown_argv(),
         resolved: resolved.to_path_buf(),
-        stdout: stdout.unwrap_or_else(abandoned),
-        stderr: stderr.unwrap_or_else(abandoned),
+        stdout: decoded_as(stdout.unwrap_or_else(abandoned)),
+        stderr: decoded_as(stderr.unwrap_or_else(abandoned)),
         exit_code: status.and_then(|s| exit_code(&s)),
         timed_out,
         interrupted,
@@ -744,16 +786,18 @@ fn recv_until(rx: &mpsc::Receiver<Captured>, deadline: Instant) -> Option<Captur
 }
 
 /// Read a pipe to its end on a thread, keeping at most `cap` bytes but draining the rest so the
-/// child never blocks on a full pipe. With a sink, each chunk is also shown live and appended
-/// to the shared (merged) capture.
+/// child never blocks on a full pipe. With a sink, each chunk is also shown live (decoded as
+/// it comes: [`decode::LiveDecoder`]) and appended, as bytes, to the shared (merged) capture.
 fn spawn_reader<R: Read + Send + 'static>(
     pipe: Option<R>,
     cap: usize,
     sink: Sink,
+    fallback: Fallback,
 ) -> mpsc::Receiver<Captured> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut own = Captured::default();
+        let mut shown = decode::LiveDecoder::new(fallback);
         if let Some(mut pipe) = pipe {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -763,7 +807,10 @@ fn spawn_reader<R: Read + Send + 'static>(
                         let chunk = &buf[..n];
                         match &sink {
                             Some((merged, live)) => {
-                                live(chunk);
+                                let text = shown.push(chunk);
+                                if !text.is_empty() {
+                                    live(&text);
+                                }
                                 append(
                                     &mut merged.lock().unwrap_or_else(|e| e.into_inner()),
                                     chunk,
@@ -776,6 +823,12 @@ fn spawn_reader<R: Read + Send + 'static>(
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 }
+            }
+        }
+        if let Some((_, live)) = &sink {
+            let tail = shown.finish();
+            if !tail.is_empty() {
+                live(&tail);
             }
         }
         let _ = tx.send(own);
@@ -1060,6 +1113,41 @@ mod tests {
         for pid in pids(&bg_pids) {
             assert!(!process_alive(&pid), "{pid} survived the background stop");
         }
+    }
+
+    /// The command's kind reaches both captured streams, interactive runs included, and the
+    /// manifest's encoding is read from them.
+    #[test]
+    fn the_decode_kind_follows_the_output() {
+        let r = runner(10_000, 1024);
+        let cmd = Cmd::new("sh")
+            .args(["-c", "printf 'ok'; printf 'bad\\377' >&2"])
+            .decode(Decode::Ansi);
+        let out = r.run(&cmd).unwrap();
+        assert_eq!(
+            (out.stdout.decode, out.stderr.decode),
+            (Decode::Ansi, Decode::Ansi)
+        );
+        // Off Windows the code page is not consulted: stderr is lossy UTF-8.
+        assert_eq!(out.encoding(), (TextEncoding::Utf8, true));
+        let live: Live = Arc::new(|_: &[u8]| {});
+        let out = r
+            .run_interactive(&cmd, &r.resolve("sh").unwrap(), live)
+            .unwrap();
+        assert_eq!(
+            (out.stdout.decode, out.stderr.decode),
+            (Decode::Ansi, Decode::Ansi)
+        );
+        // (The two streams are merged in arrival order.)
+        let (text, lossy) = out.stdout.text();
+        assert!(
+            lossy && text.contains("ok") && text.contains("bad\u{FFFD}"),
+            "{text:?}"
+        );
+        assert_eq!(text.len(), "okbad\u{FFFD}".len());
+        let out = r.run(&Cmd::new("true")).unwrap();
+        assert_eq!(out.stdout.decode, Decode::Console);
+        assert_eq!(out.encoding(), (TextEncoding::Utf8, false));
     }
 
     #[test]

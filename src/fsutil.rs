@@ -163,18 +163,27 @@ pub fn read_text_capped(path: &Path, cap: u64) -> Result<Option<Capped>, String>
     }
 }
 
-/// Create a new file (mode 0600 on Unix) without following a symlink at `path`; fails if
-/// anything exists there.
+/// Create a new file (mode 0600 on Unix; on Windows closed to other users, see
+/// [`crate::os::create_private_file`]) without following a symlink at `path`; fails if anything
+/// exists there.
 pub fn create_new_nofollow(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
+    #[cfg(windows)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        // CREATE_NEW fails on any existing name, a reparse point included.
+        crate::os::create_private_file(path)
     }
-    opts.open(path)
+    #[cfg(not(windows))]
+    {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        }
+        opts.open(path)
+    }
 }
 
 /// Rewrite an existing regular file without following a symlink at `path`.
@@ -203,7 +212,9 @@ pub const STATE_DIR_ENV: &str = "ENTRA_COLLECT_STATE_DIR";
 /// The per-user private directory for the trace's state file and working directories:
 /// `$ENTRA_COLLECT_STATE_DIR` as given; else `$XDG_RUNTIME_DIR` when it is ours and 0700;
 /// else `<temp>/entra-collect-<uid>`, created 0700 and refused unless it is a real directory
-/// owned by us and closed to others. On Windows `%LOCALAPPDATA%\entra-collect`.
+/// owned by us and closed to others. On Windows `%LOCALAPPDATA%\entra-collect`, created closed
+/// to other users when absent (an existing one is used as it is: `%LOCALAPPDATA%` is in the
+/// user's profile, which other users cannot enter).
 pub fn user_dir(env: &Env) -> io::Result<PathBuf> {
     if let Some(d) = env.get(STATE_DIR_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(d));
@@ -235,16 +246,18 @@ pub fn user_dir(env: &Env) -> io::Result<PathBuf> {
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
         let d = base.join("entra-collect");
-        std::fs::create_dir_all(&d)?;
-        Ok(d)
+        std::fs::create_dir_all(&base)?;
+        match crate::os::create_private_dir(&d) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(d),
+        }
     }
 }
 
 /// Create `dir` with mode 0700 if absent, then check it: see [`check_private_dir`].
 #[cfg(unix)]
 pub fn make_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+    match crate::os::create_private_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
@@ -284,23 +297,34 @@ pub fn check_private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A new directory with a random name (mode 0700 on Unix) inside `base`, kept (the caller
-/// removes it).
+/// A new directory with a random name inside `base`, kept (the caller removes it): mode 0700 on
+/// Unix, on Windows closed to other users ([`crate::os::create_private_dir`]).
 pub fn private_subdir(base: &Path, prefix: &str) -> io::Result<PathBuf> {
     let mut b = tempfile::Builder::new();
     b.prefix(prefix);
-    #[cfg(unix)]
+    #[cfg(windows)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o700));
+        // tempfile picks the random names and retries on a clash; we create with the DACL.
+        b.make_in(base, crate::os::create_private_dir)?
+            .keep()
+            .map(|(_, path)| path)
+            .map_err(|e| e.error)
     }
-    let d = b.tempdir_in(base)?.keep();
-    #[cfg(unix)]
-    if let Err(e) = check_private_dir(&d) {
-        let _ = std::fs::remove_dir(&d);
-        return Err(e);
+    #[cfg(not(windows))]
+    {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let d = b.tempdir_in(base)?.keep();
+        #[cfg(unix)]
+        if let Err(e) = check_private_dir(&d) {
+            let _ = std::fs::remove_dir(&d);
+            return Err(e);
+        }
+        Ok(d)
     }
-    Ok(d)
 }
 
 // ---- the registry of paths to remove on every way out ----

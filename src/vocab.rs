@@ -100,12 +100,31 @@ impl Lang {
         lc_messages: Option<&str>,
         lang: Option<&str>,
     ) -> Lang {
+        Lang::from_locale_vars(lc_all, lc_messages, lang).unwrap_or(Lang::En)
+    }
+
+    /// What the first of LC_ALL, LC_MESSAGES, LANG that is set (and not empty) asks for: `ja`
+    /// for a Japanese locale, else `en`; None when none is set (Windows, usually).
+    pub fn from_locale_vars(
+        lc_all: Option<&str>,
+        lc_messages: Option<&str>,
+        lang: Option<&str>,
+    ) -> Option<Lang> {
         let chosen = [lc_all, lc_messages, lang]
             .into_iter()
             .flatten()
-            .find(|v| !v.is_empty())
-            .unwrap_or("");
-        if chosen.to_ascii_lowercase().starts_with("ja") {
+            .find(|v| !v.is_empty())?;
+        Some(if chosen.to_ascii_lowercase().starts_with("ja") {
+            Lang::Ja
+        } else {
+            Lang::En
+        })
+    }
+
+    /// A Windows LANGID (`GetUserDefaultUILanguage`): `ja` when its primary language (the low
+    /// 10 bits) is Japanese, 0x11 (0x0411 is ja-JP), else `en`.
+    pub fn from_langid(langid: u16) -> Lang {
+        if langid & 0x3ff == 0x11 {
             Lang::Ja
         } else {
             Lang::En
@@ -151,4 +170,39 @@ pub fn version_key(v: &str) -> Vec<u64> {
     v.split(['.', '-'])
         .map(|p| p.parse::<u64>().unwrap_or(0))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_langids_map_to_languages() {
+        // ja-JP, and Japanese with a sublanguage / custom sort bits set.
+        for id in [0x0411, 0x0011, 0x0811, 0x0c11] {
+            assert_eq!(Lang::from_langid(id), Lang::Ja, "{id:#06x}");
+        }
+        // en-US, en-GB, zh-CN, ko-KR, de-DE, neutral, and 0x0111 (primary 0x111, not 0x11).
+        for id in [0x0409, 0x0809, 0x0804, 0x0412, 0x0407, 0x0000, 0x0111] {
+            assert_eq!(Lang::from_langid(id), Lang::En, "{id:#06x}");
+        }
+    }
+
+    #[test]
+    fn locale_variables_decide_only_when_one_is_set() {
+        assert_eq!(Lang::from_locale_vars(None, None, None), None);
+        assert_eq!(Lang::from_locale_vars(Some(""), Some(""), Some("")), None);
+        assert_eq!(
+            Lang::from_locale_vars(None, None, Some("ja_JP.UTF-8")),
+            Some(Lang::Ja)
+        );
+        assert_eq!(
+            Lang::from_locale_vars(Some("C"), None, Some("ja_JP.UTF-8")),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_locale_vars(None, Some("ja_JP"), Some("en_US")),
+            Some(Lang::Ja)
+        );
+    }
 }

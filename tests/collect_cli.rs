@@ -276,6 +276,11 @@ fn invalid_utf8_is_kept_lossily_and_noted() {
         b.collector("versions.az")["commands"][0]["lossy_utf8"],
         true
     );
+    // Off Windows invalid UTF-8 stays UTF-8, read lossily.
+    assert_eq!(
+        b.collector("versions.az")["commands"][0]["encoding"],
+        "utf-8"
+    );
     assert!(
         b.text("versions/az-version.txt")
             .contains("azure-cli \u{fffd}\u{fffd} 2.91.0")

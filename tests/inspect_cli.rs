@@ -93,6 +93,43 @@ fn a_real_bundle_verifies_and_is_re_analysed() {
         .stdout(predicate::str::contains("検証済み"));
 }
 
+/// A schema 1 bundle (before `commands[].encoding`) still verifies and is re-analysed.
+#[test]
+fn a_schema_1_manifest_still_reads() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make_bundle(d.path());
+    let old = d.path().join("schema1.zip");
+    let mut removed = 0;
+    let downgrade = |name: &str, data: Vec<u8>| -> Option<Vec<u8>> {
+        if name != "manifest.json" {
+            return Some(data);
+        }
+        let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(m["schema_version"], 2);
+        m["schema_version"] = 1.into();
+        for c in m["collectors"].as_array_mut().unwrap() {
+            for cmd in c["commands"].as_array_mut().unwrap() {
+                assert!(cmd["encoding"].is_string());
+                cmd.as_object_mut().unwrap().remove("encoding");
+            }
+        }
+        Some(serde_json::to_vec(&m).unwrap())
+    };
+    rewrite(&b, &old, downgrade, &[]);
+    let m = read_bundle(&old).json("manifest.json");
+    for c in m["collectors"].as_array().unwrap() {
+        for cmd in c["commands"].as_array().unwrap() {
+            assert!(cmd.get("encoding").is_none());
+            removed += 1;
+        }
+    }
+    assert!(removed > 0, "the bundle recorded no command");
+    let out = inspect(&old, &["--json"]).success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["verification"]["verified"], true);
+    assert_eq!(v["findings"][0]["id"], "entra.aadsts");
+}
+
 #[test]
 fn tampered_missing_and_extra_entries_are_reported() {
     let d = tempfile::tempdir().unwrap();

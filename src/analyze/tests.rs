@@ -32,6 +32,7 @@ pub(crate) fn collector(id: &str, status: Status, exit: Option<i32>) -> Collecto
                     interrupted: false,
                     truncated: false,
                     lossy_utf8: false,
+                    encoding: "utf-8".into(),
                     duration_ms: 0,
                     stdout_bytes: 0,
                     stderr_bytes: 0,

@@ -10,7 +10,7 @@ use super::versions_powershell::encode_command;
 use super::{Collector, Context, Outcome};
 use crate::bundle::manifest::Status;
 use crate::config::{DebugCommand, DebugRun, Preset, PsEdition};
-use crate::exec::{Cmd, Live};
+use crate::exec::{Cmd, Decode, Live};
 use crate::redact::Redactor;
 
 /// What will run.
@@ -269,9 +269,17 @@ impl Collector for DebugRunCollector {
                     .collect::<Vec<_>>(),
             );
         }
+        // Azure CLI (Python) writes the ANSI code page to a pipe; PowerShell and other console
+        // programs the console's (Windows).
+        let decode = if is_az(&plan.program) {
+            Decode::Ansi
+        } else {
+            Decode::Console
+        };
         let mut cmd = Cmd::new(plan.program.clone())
             .args(plan.args.clone())
-            .timeout(self.run.timeout);
+            .timeout(self.run.timeout)
+            .decode(decode);
         if let Some(d) = &plan.display {
             cmd = cmd.display_args(d.clone());
         }
@@ -292,7 +300,8 @@ impl Collector for DebugRunCollector {
             ));
         }
         let (shown, _) = ctx.redactor.redact_argv(&out.argv);
-        let (text, lossy) = out.stdout.text();
+        let decoded = out.stdout.decoded();
+        let (text, lossy) = (decoded.text, decoded.lossy);
         let header = format!(
             "# command: {}\n# exit code: {}; timed out: {}; interrupted: {}; duration: {} ms{}{}\n\n",
             shown.join(" "),
@@ -306,9 +315,9 @@ impl Collector for DebugRunCollector {
                 ""
             },
             if lossy {
-                "; invalid UTF-8 replaced"
+                format!("; bytes not valid in {} replaced", decoded.encoding.label())
             } else {
-                ""
+                String::new()
             },
         );
         let body = if out.stdout.truncated {

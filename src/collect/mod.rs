@@ -167,8 +167,7 @@ impl Outcome {
         // The sign-in command's values were learned before it ran (debug_run); the commands
         // collectors build are ours and their withheld values are not secrets to hunt.
         let (argv, _) = ctx.redactor.shown_argv(&out.argv);
-        let lossy = std::str::from_utf8(&out.stdout.bytes).is_err()
-            || std::str::from_utf8(&out.stderr.bytes).is_err();
+        let (encoding, lossy) = out.encoding();
         self.commands.push(CommandRecord {
             command_line: argv,
             program_path: ctx
@@ -180,6 +179,7 @@ impl Outcome {
             interrupted: out.interrupted,
             truncated: out.truncated(),
             lossy_utf8: lossy,
+            encoding: encoding.label(),
             duration_ms: out.duration.as_millis() as u64,
             stdout_bytes: out.stdout.total_bytes,
             stderr_bytes: out.stderr.total_bytes,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Collector, Context, Outcome, reg};
-use crate::exec::Cmd;
+use crate::exec::{Cmd, Decode};
 use crate::fsutil;
 use crate::model::{
     AzureCliPython, CaBundle, CaBundleSource, CaBundles, ClientState, DotnetFramework,
@@ -233,7 +233,10 @@ fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Option<AzureCliPython>,
     let python = py.to_string_lossy().into_owned();
     let code = "import ssl\nprint(ssl.OPENSSL_VERSION)\ntry:\n    import certifi\n    print(certifi.where())\nexcept Exception:\n    print('')\n";
     match ctx.runner.run_resolved(
-        &Cmd::new(py.to_string_lossy().into_owned()).args(["-c", code]),
+        // Python writes the ANSI code page to a pipe (Windows).
+        &Cmd::new(py.to_string_lossy().into_owned())
+            .args(["-c", code])
+            .decode(Decode::Ansi),
         &py,
     ) {
         Ok(o) => {

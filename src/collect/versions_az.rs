@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Collector, Context, Outcome, json_str, strip_bom};
 use crate::bundle::manifest::Status;
-use crate::exec::{Cmd, ExecError, Output};
+use crate::exec::{Cmd, Decode, ExecError, Output};
 use crate::model::{AzVersions, names};
 
 pub struct VersionsAz;
@@ -151,10 +151,12 @@ impl Collector for VersionsAz {
         };
         let mut out = Outcome::ok();
         // Keep our own runs of az from sending telemetry or starting its background uploader.
+        // Its Python writes the ANSI code page to our pipes (Windows).
         let base = |args: &[&str]| {
             Cmd::new("az")
                 .args(args.iter().copied())
                 .env("AZURE_CORE_COLLECT_TELEMETRY", "false")
+                .decode(Decode::Ansi)
         };
         let mut raw = String::new();
         let mut facts = AzVersions {

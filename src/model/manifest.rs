@@ -1,18 +1,20 @@
-//! `manifest.json`, schema version 1: the last entry written, listing every other entry. It is
+//! `manifest.json`, schema version 2: the last entry written, listing every other entry. It is
 //! serialized, then passed through the redactor before it is written. `bundle::manifest`
-//! re-exports these types.
+//! re-exports these types. Version 1 manifests (no `commands[].encoding`) still read: the
+//! fields added since have serde defaults.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `commands[].encoding` added (docs/bundle-format.md, "Changes").
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `manifest.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Manifest {
-    /// The bundle format's version: `1`.
+    /// The bundle format's version: `2` (readers also accept `1`).
     pub schema_version: u32,
     /// The program that wrote the bundle.
     pub tool: Tool,
@@ -161,8 +163,14 @@ pub struct CommandRecord {
     pub interrupted: bool,
     /// stdout or stderr exceeded the capture cap (16 MiB each).
     pub truncated: bool,
-    /// The output was not valid UTF-8; invalid bytes became U+FFFD.
+    /// Some output bytes could not be decoded in `encoding` and became U+FFFD (the name is kept
+    /// from schema 1, when UTF-8 was the only encoding).
     pub lossy_utf8: bool,
+    /// The encoding the output was read in: `utf-8`, `utf-16le` or `cp<N>`, a Windows code page
+    /// (`cp932` on Japanese Windows). When stdout and stderr differ, the one that is not UTF-8.
+    /// Absent in schema 1 (read as empty).
+    #[serde(default)]
+    pub encoding: String,
     /// Wall time.
     pub duration_ms: u64,
     /// Bytes the program wrote to stdout (before the cap).

@@ -192,6 +192,44 @@ fn from_texts_lists_unreadable_entries_and_reads_the_rest() {
     assert_eq!(b.probes.unwrap().results.len(), 1);
 }
 
+/// A schema 1 manifest, whose commands have no `encoding`, reads (as empty), and schema 2 writes
+/// the field.
+#[test]
+fn schema_1_manifests_still_read() {
+    let command = json!({"command_line": ["reg", "query", "HKCU\\X"], "program_path": "reg",
+        "exit_code": 1, "timed_out": false, "interrupted": false, "truncated": false,
+        "lossy_utf8": true, "duration_ms": 5, "stdout_bytes": 0, "stderr_bytes": 70});
+    let manifest = |version: u32, command: serde_json::Value| {
+        json!({"schema_version": version,
+            "tool": {"name": "entra-collect", "version": "0.1.0"},
+            "created_at": "2026-11-25T06:07:08.000Z", "finished_at": "2026-11-25T06:07:09.000Z",
+            "status": "complete",
+            "host": {"hostname": "h", "os": "Windows", "os_version": "11", "kernel": "26100",
+                     "arch": "x86_64", "platform": "windows"},
+            "invocation": {"args": [], "timeout_secs": 60},
+            "collectors": [{"id": "network.proxy", "status": "ok", "duration_ms": 9,
+                            "entries": [], "commands": [command]}],
+            "files": []})
+        .to_string()
+    };
+    let b = Bundle::from_texts(&texts(&[("manifest.json", manifest(1, command.clone()))]));
+    assert!(b.unreadable.is_empty(), "{:?}", b.unreadable);
+    let m = b.manifest.unwrap();
+    assert_eq!(m.schema_version, 1);
+    let c = &m.collectors[0].commands[0];
+    assert_eq!((c.encoding.as_str(), c.lossy_utf8), ("", true));
+
+    let mut v2 = command;
+    v2["encoding"] = json!("cp932");
+    v2["lossy_utf8"] = json!(false);
+    let b = Bundle::from_texts(&texts(&[("manifest.json", manifest(2, v2))]));
+    let m = b.manifest.unwrap();
+    assert_eq!(m.collectors[0].commands[0].encoding, "cp932");
+    assert_eq!(crate::model::manifest::SCHEMA_VERSION, 2);
+    let back = serde_json::to_value(&m).unwrap();
+    assert_eq!(back["collectors"][0]["commands"][0]["encoding"], "cp932");
+}
+
 /// A newer bundle: extra members and an unknown stage or error kind still read.
 #[test]
 fn newer_members_and_vocabulary_still_read() {
