@@ -573,13 +573,16 @@ impl Win {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        eprintln!("wine run: {:?} in {:?}", status.code(), start.elapsed());
-        let r = Ran {
+        eprintln!(
+            "wine64 exited with {:?} after {:?}",
+            status.code(),
+            start.elapsed()
+        );
+        Ran {
             code: status.code(),
             stdout: t_out.join().unwrap_or_default(),
             stderr: t_err.join().unwrap_or_default(),
-        };
-        r
+        }
     }
 
     fn run(&self, cmd: &mut Command) -> Ran {
@@ -604,20 +607,44 @@ impl Win {
     /// Processes of this test still alive (Unix view: Wine's tasklist is a stub). Windows
     /// processes show their Windows command line in /proc, which names this test's directory.
     fn survivors(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let alive = self.processes();
+            if alive.is_empty() || Instant::now() > deadline {
+                return alive;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Live processes whose command line names this test's directory.
+    fn processes(&self) -> Vec<String> {
         let tag = self
             .dir
             .path()
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let alive = processes_naming(&tag);
-            if alive.is_empty() || Instant::now() > deadline {
-                return alive;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        processes_naming(&tag)
+    }
+
+    /// Wait until python.exe logged a run whose az arguments start with `first` (it logs before
+    /// it sleeps), and return what the Unix side sees running for this test then.
+    fn wait_for_python(&self, first: &str) -> Vec<String> {
+        let t0 = Instant::now();
+        while !self
+            .python_runs()
+            .iter()
+            .any(|a| a.get(2).is_some_and(|x| x == first))
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "python.exe never ran `az {first}`"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
+        std::thread::sleep(Duration::from_millis(200));
+        self.processes()
     }
 
     /// `winfacts.exe ARGS` (what Wine itself reports), its one line of output.
@@ -632,7 +659,7 @@ impl Win {
     }
 }
 
-/// Command lines of live (non-zombie) processes containing `tag`.
+/// Command lines of live (non-zombie) processes containing `tag`, as of now.
 fn processes_naming(tag: &str) -> Vec<String> {
     let me = std::process::id().to_string();
     let mut found = Vec::new();
@@ -648,7 +675,16 @@ fn processes_naming(tag: &str) -> Vec<String> {
             continue;
         };
         let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if line.contains(tag) && common::alive(&pid) {
+        // A zombie (killed, not yet reaped by init) has an empty cmdline or state Z.
+        let zombie = fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .map(|r| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if line.contains(tag) && !zombie {
             found.push(format!("{pid}: {line}"));
         }
     }
@@ -704,7 +740,7 @@ fn secret_forms(secret: &str) -> Vec<(String, Vec<u8>)> {
                 if to > from + 3 && to <= s.len() {
                     forms.push((
                         format!("{name} of {enc} at offset {k}"),
-                        s[from..to].as_bytes().to_vec(),
+                        s.as_bytes()[from..to].to_vec(),
                     ));
                 }
             }
@@ -1246,9 +1282,10 @@ fn powershell_output_in_shift_jis_and_utf16le_is_decoded() {
     );
 }
 
-/// az.cmd's python.exe hangs: `--timeout 3` kills the tree through the Job Object (cmd.exe and
+/// az.cmd's python.exe hangs: `--timeout 8` kills the tree through the Job Object (cmd.exe and
 /// python.exe gone, seen from Unix: Wine's tasklist is a stub), and the collector says
-/// timed_out.
+/// timed_out. (8 s rather than 3: the test must see cmd.exe and python.exe running before the
+/// kill, and under Wine on a loaded 2-core machine they can take seconds to start.)
 #[test]
 fn hanging_az_is_killed_through_the_job_object_at_the_timeout() {
     let Some(w) = wine("hanging_az_is_killed_through_the_job_object_at_the_timeout") else {
@@ -1256,10 +1293,20 @@ fn hanging_az_is_killed_through_the_job_object_at_the_timeout() {
     };
     w.install_az();
     let t0 = Instant::now();
-    let ran = w.run(
-        w.collect(&["--timeout", "3"], Locale::Utf8)
+    let child = w.spawn(
+        w.collect(&["--timeout", "8"], Locale::Utf8)
             .env("FAKE_AZ_SLEEP", "120"),
     );
+    // While it hangs the Unix side sees cmd.exe running az.cmd and python.exe (so the check
+    // for survivors below can see them).
+    let running = w.wait_for_python("version");
+    for program in ["cmd.exe", "python.exe"] {
+        assert!(
+            running.iter().any(|p| p.contains(program)),
+            "{program} not seen running: {running:?}"
+        );
+    }
+    let ran = w.wait(child);
     let took = t0.elapsed();
     assert_eq!(ran.code, Some(0), "{ran:?}");
     assert!(took < Duration::from_secs(60), "took {took:?}");
@@ -1267,8 +1314,6 @@ fn hanging_az_is_killed_through_the_job_object_at_the_timeout() {
     let az = collector(&b, "versions.az");
     assert_eq!(az["status"], "timed_out", "{az}");
     assert_eq!(az["commands"][0]["timed_out"], true, "{az}");
-    // The hanging python.exe started (it logs before sleeping) and is gone.
-    assert!(!w.python_runs().is_empty());
     assert_eq!(w.survivors(), Vec::<String>::new());
 }
 
@@ -1441,20 +1486,11 @@ fn ctrl_c_during_a_hanging_sign_in_exits_130_with_a_partial_bundle() {
         .env("FAKE_AZ_SLEEP", "120"),
     );
     let pid = child.id() as libc::pid_t;
-    // Wait for python.exe to log the sign-in (it sleeps right after).
-    let t0 = Instant::now();
-    while !w
-        .python_runs()
-        .iter()
-        .any(|a| a.get(2).is_some_and(|x| x == "login"))
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "the sign-in never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let running = w.wait_for_python("login");
+    assert!(
+        running.iter().any(|p| p.contains("python.exe")),
+        "python.exe not seen running: {running:?}"
+    );
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let ran = w.wait(child);
