@@ -1,8 +1,9 @@
 //! The forms a known secret takes when a tool writes it out: raw, URL-encoded (`%20` and `+`,
-//! with and without `/` kept), JSON- and backslash-escaped, Python's `\uXXXX` escaping,
-//! PowerShell's doubled quote, base64 and base64url at each of the three byte alignments, and
-//! hex. The redactor searches every form at once (one Aho-Corasick automaton, ASCII
-//! case-insensitive, which also covers upper- and lower-case hex and percent escapes).
+//! with and without `/` kept), JSON- and backslash-escaped, Python's `\uXXXX` escaping and its
+//! repr() of a value with both quotes, PowerShell's doubled quote, base64 and base64url at each
+//! of the three byte alignments, and hex. The redactor searches every form at once (one
+//! Aho-Corasick automaton, ASCII case-insensitive, which also covers upper- and lower-case hex and
+//! percent escapes).
 //!
 //! UTF-16LE text needs no form of its own: the redactor reads text with NUL bytes through a view
 //! that drops them (see `View` in mod.rs), where the raw form matches.
@@ -20,6 +21,7 @@ pub fn forms(secret: &str, min: usize) -> Vec<String> {
     v.push(json_escape(secret, false));
     v.push(json_escape(secret, true));
     v.push(backslash_escape(secret));
+    v.push(py_repr_single(secret));
     v.push(secret.replace('\'', "''"));
     // cmd.exe / batch quoting (az.cmd on Windows echoes arguments with `"` doubled).
     v.push(secret.replace('"', "\"\""));
@@ -91,6 +93,20 @@ fn backslash_escape(s: &str) -> String {
     out
 }
 
+/// Inside Python's repr() of a str holding both quote kinds: single-quoted, so `\` and `'` are
+/// escaped and `"` is not. az --debug logs its arguments that way (`Command arguments: ['-p',
+/// 'q"x\'y']`); neither the raw secret nor [`backslash_escape`] matches that text.
+fn py_repr_single(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if matches!(c, '\\' | '\'') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The base64 characters that depend only on `secret` when it starts at byte offset `k` (mod 3)
 /// of a longer encoded stream: the text to look for inside any base64 blob that contains it.
 fn aligned_base64(secret: &[u8], k: usize, engine: &base64::engine::GeneralPurpose) -> String {
@@ -131,6 +147,7 @@ mod tests {
             "a b\\\"c'd/é",
             "a b\\\"c'd/\\u00e9",
             "a b\\\"c\\'d/é",
+            "a b\"c\\'d/é",
             "a b\"c''d/é",
         ] {
             assert!(f.iter().any(|x| x == want), "{want} in {f:?}");
