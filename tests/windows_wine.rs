@@ -151,23 +151,31 @@ fn prepare() -> Prep {
     // cargo-web, rust-web-src and mingw itself and exits 2 naming what is missing).
     let t0 = Instant::now();
     let mut build = Command::new(root.join("scripts/build-windows.sh"));
-    build
-        .current_dir(&root)
-        .env("PACK", "0")
-        .env("CARGO_TARGET_DIR", root.join("target/windows"));
-    // What the host test build may have set must not change the Windows build's fingerprint.
-    for v in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "CARGO_BUILD_TARGET",
-        "CARGO_INCREMENTAL",
-        "CARGO_PROFILE_RELEASE_DEBUG",
-        "CARGO_PROFILE_RELEASE_STRIP",
-    ] {
-        build.env_remove(v);
+    build.current_dir(&root).env("PACK", "0");
+    // Cargo runs this test with its own variables set (CARGO_MANIFEST_DIR, CARGO_PKG_*,
+    // LD_LIBRARY_PATH with rustup's toolchain, ...); build scripts that watch them (ring's does)
+    // would see a different environment than a build from a shell and rebuild the crate, for
+    // minutes, each time the two alternate. Only Cargo's own configuration (home, registry,
+    // network) is kept.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        let config = k == "CARGO_HOME"
+            || k.starts_with("CARGO_HTTP_")
+            || k.starts_with("CARGO_NET_")
+            || k.starts_with("CARGO_REGISTR");
+        if (k.starts_with("CARGO") && !config)
+            || k.starts_with("RUSTC")
+            || k.starts_with("RUSTDOC")
+            || k.starts_with("RUSTFLAGS")
+            || matches!(
+                k.as_str(),
+                "OUT_DIR" | "LD_LIBRARY_PATH" | "RUSTUP_TOOLCHAIN" | "TARGET" | "HOST"
+            )
+        {
+            build.env_remove(&k);
+        }
     }
+    build.env("CARGO_TARGET_DIR", root.join("target/windows"));
     match build.output() {
         Ok(o) if o.status.success() => {}
         Ok(o) if o.status.code() == Some(2) => {
