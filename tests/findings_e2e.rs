@@ -55,6 +55,7 @@ const COVERAGE: &[(&str, &str)] = &[
     ("cache.stale-context", "contexts_of_several_tenants"),
     ("tool.outdated", "old_azure_cli"),
     ("tool.missing", "no_tool_on_path"),
+    ("powershell.execution-policy", "scripts_disabled_by_group_policy"),
 ];
 
 /// The Microsoft endpoints the public-cloud probes visit.
@@ -846,6 +847,28 @@ fn retired_powershell_modules() {
         assert!(titles.iter().any(|t| t.contains(m)), "{m}: {titles:?}");
     }
     expect_finding(&run, "tool.outdated", "warning", "versions/pwsh.json");
+}
+
+/// Group Policy AllSigned and an Az.Accounts import refused with UnauthorizedAccess: the
+/// fix is the administrator's, not Set-ExecutionPolicy.
+#[test]
+fn scripts_disabled_by_group_policy() {
+    let run = setup().env("FAKE_PWSH_SCRIPTS_DISABLED", "1").run();
+    let f = expect_finding(
+        &run,
+        "powershell.execution-policy",
+        "warning",
+        "versions/pwsh.json",
+    );
+    let text = f.to_string();
+    assert!(text.contains("MachinePolicy = AllSigned"), "{f:#}");
+    assert!(text.contains("UnauthorizedAccess"), "{f:#}");
+    assert!(text.contains("administrator"), "{f:#}");
+}
+
+#[test]
+fn default_execution_policy_raises_nothing() {
+    lacks(&setup().run().bundle, "powershell.execution-policy");
 }
 
 #[test]
