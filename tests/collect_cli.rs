@@ -163,7 +163,7 @@ fn fake_tools_versions_appear() {
             "-NonInteractive",
             "-NoLogo",
             "-EncodedCommand",
-            "<scripts/inventory.ps1:base>"
+            "<scripts/inventory.ps1-base>"
         ])
     );
     let parts: Vec<_> = b.collector("versions.powershell")["commands"]
@@ -175,16 +175,19 @@ fn fake_tools_versions_appear() {
     assert_eq!(
         parts,
         [
-            "<scripts/inventory.ps1:base>",
-            "<scripts/inventory.ps1:az>",
-            "<scripts/inventory.ps1:mg>"
+            "<scripts/inventory.ps1-base>",
+            "<scripts/inventory.ps1-az>",
+            "<scripts/inventory.ps1-mg>"
         ]
     );
     let pwsh = b.json("versions/pwsh.json");
     assert_eq!(pwsh["retired_modules"][0]["name"], "AzureAD");
     assert_eq!(pwsh["execution_policies"][3]["scope"], "CurrentUser");
     assert_eq!(pwsh["imports"][0]["module"], "Az.Accounts");
-    assert_eq!(pwsh["imports"][1]["module"], "Microsoft.Graph.Authentication");
+    assert_eq!(
+        pwsh["imports"][1]["module"],
+        "Microsoft.Graph.Authentication"
+    );
     let azps = b.json("context/azps-pwsh.json");
     assert_eq!(azps["config"][1]["scope"], "CurrentUser");
     assert_eq!(azps["config"][1]["applies_to"], "Az");

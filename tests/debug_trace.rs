@@ -357,7 +357,9 @@ fn auto_falls_back_to_windows_powershell_without_pwsh() {
             "{stderr}"
         );
         assert!(
-            e.calls().contains(&format!("powershell.exe script: $DebugPreference = 'Continue'; & {{ {cmdlet} }} *>&1")),
+            e.calls().contains(&format!(
+                "powershell.exe script: $DebugPreference = 'Continue'; & {{ {cmdlet} }} *>&1"
+            )),
             "{}",
             e.calls()
         );

@@ -56,9 +56,16 @@ fn execution_policy(m: &Model, l: Lang) -> Vec<Finding> {
     for (shell, v) in &m.bundle.powershell {
         let file = names::versions_shell(shell);
         for i in &v.imports {
-            let blocked = i.error_id.as_deref().is_some_and(|e| e.contains("UnauthorizedAccess"))
-                || i.exception_type.as_deref().is_some_and(|e| e.ends_with("PSSecurityException"))
-                || i.error.as_deref().is_some_and(|e| e.contains(SCRIPTS_DISABLED));
+            let blocked = i
+                .error_id
+                .as_deref()
+                .is_some_and(|e| e.contains("UnauthorizedAccess"))
+                || i.exception_type
+                    .as_deref()
+                    .is_some_and(|e| e.ends_with("PSSecurityException"))
+                || i.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(SCRIPTS_DISABLED));
             if blocked {
                 ev.push(Evidence {
                     file: file.clone(),

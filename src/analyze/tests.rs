@@ -8,9 +8,9 @@ use super::*;
 use crate::model::{
     AzContext, AzPsContext, AzPsContexts, AzSubscription, AzVersions, CaBundle, CaBundleSource,
     CaBundles, CertInfo, ClientState, CollectorRecord, CommandRecord, Environment, ErrorKind,
-    MgAuthRecord, MgAuthRecordFile, PowerShellVersions, ProbeResult,
-    Probes, ProxyFamily, PsModule, SchannelProtocol, StageName, Status, StrongCrypto,
-    TenantComparison, TlsInfo, TlsSettings, Variable, Verdict,
+    MgAuthRecord, MgAuthRecordFile, PowerShellVersions, ProbeResult, Probes, ProxyFamily, PsModule,
+    SchannelProtocol, StageName, Status, StrongCrypto, TenantComparison, TlsInfo, TlsSettings,
+    Variable, Verdict,
 };
 use crate::vocab::Cloud;
 

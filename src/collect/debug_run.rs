@@ -408,8 +408,14 @@ mod tests {
     #[test]
     fn auto_prefers_pwsh_and_falls_back_to_windows_powershell() {
         assert_eq!(resolve_edition(PsEdition::Auto, |_| true), PsEdition::Core);
-        assert_eq!(resolve_edition(PsEdition::Auto, |p| p != "pwsh"), PsEdition::Desktop);
-        assert_eq!(resolve_edition(PsEdition::Desktop, |_| true), PsEdition::Desktop);
+        assert_eq!(
+            resolve_edition(PsEdition::Auto, |p| p != "pwsh"),
+            PsEdition::Desktop
+        );
+        assert_eq!(
+            resolve_edition(PsEdition::Desktop, |_| true),
+            PsEdition::Desktop
+        );
         assert_eq!(resolve_edition(PsEdition::Core, |_| false), PsEdition::Core);
     }
 

@@ -95,7 +95,7 @@ pub const PARTS: [&str; 3] = ["base", "az", "mg"];
 /// The command that runs one part of the inventory: the script with `$EntraCollectPart` set.
 pub fn part_cmd(shell: Shell, part: &str) -> Cmd {
     let script = format!("$EntraCollectPart = '{part}'\n{INVENTORY_PS1}");
-    script_cmd(shell, &script, &format!("scripts/inventory.ps1:{part}"))
+    script_cmd(shell, &script, &format!("scripts/inventory.ps1-{part}"))
 }
 
 /// Extract the JSON object printed between the marker lines.
@@ -300,7 +300,10 @@ impl Collector for VersionsPowerShell {
                         continue;
                     }
                     Err(_) => {
-                        out.degrade(Status::Failed, format!("{} ({part}) panicked", shell.program));
+                        out.degrade(
+                            Status::Failed,
+                            format!("{} ({part}) panicked", shell.program),
+                        );
                         continue;
                     }
                 };
@@ -396,7 +399,9 @@ mod tests {
     fn decoded(cmd: &Cmd) -> String {
         let argv = cmd.real_argv_for_tests();
         let b64 = argv.last().unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         let units: Vec<u16> = bytes
             .chunks(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -415,7 +420,7 @@ mod tests {
             );
             assert!(
                 cmd.shown_argv()
-                    .contains(&format!("<scripts/inventory.ps1:{part}>"))
+                    .contains(&format!("<scripts/inventory.ps1-{part}>"))
             );
         }
     }
