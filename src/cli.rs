@@ -133,6 +133,8 @@ enum CloudArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum PowerShellArg {
+    /// pwsh when found on PATH, else Windows PowerShell 5.1 (powershell.exe)
+    Auto,
     /// PowerShell 7+ (pwsh)
     Core,
     /// Windows PowerShell 5.1 (powershell.exe)
@@ -173,7 +175,7 @@ struct CollectArgs {
     tenant: Option<String>,
 
     /// Which PowerShell runs azps / mg and PowerShell commands
-    #[arg(long, value_enum, value_name = "EDITION", default_value = "core")]
+    #[arg(long, value_enum, value_name = "EDITION", default_value = "auto")]
     powershell: PowerShellArg,
 
     /// Seconds the sign-in command may run (it may wait for you to sign in)
@@ -262,6 +264,7 @@ impl Cli {
             (None, true) => None,
         };
         let powershell = match args.powershell {
+            PowerShellArg::Auto => config::PsEdition::Auto,
             PowerShellArg::Core => config::PsEdition::Core,
             PowerShellArg::Desktop => config::PsEdition::Desktop,
         };

@@ -42,6 +42,9 @@ pub enum Preset {
 /// Which PowerShell runs PowerShell commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PsEdition {
+    /// `pwsh` when it is on PATH, else Windows PowerShell 5.1 (`powershell.exe`): a stock
+    /// Windows machine has only 5.1.
+    Auto,
     /// PowerShell 7+ (`pwsh`)
     Core,
     /// Windows PowerShell 5.1 (`powershell.exe`)

@@ -269,6 +269,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     display_args: Option<Vec<String>>,
     env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
     timeout: Option<Duration>,
     decode: Decode,
 }
@@ -280,6 +281,7 @@ impl Cmd {
             args: Vec::new(),
             display_args: None,
             env: Vec::new(),
+            env_remove: Vec::new(),
             timeout: None,
             decode: Decode::Console,
         }
@@ -306,6 +308,17 @@ impl Cmd {
         self.env.push((k.into(), v.into()));
         self
     }
+    /// Leave `k` out of the child's environment (e.g. `PSModulePath` for Windows PowerShell,
+    /// which otherwise inherits PowerShell 7's module folders from a pwsh parent).
+    pub fn env_remove(mut self, k: impl Into<OsString>) -> Self {
+        self.env_remove.push(k.into());
+        self
+    }
+    /// The variables removed from the child's environment.
+    #[cfg(test)]
+    pub fn removed_env(&self) -> &[OsString] {
+        &self.env_remove
+    }
     /// Override the runner's default timeout for this command.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
@@ -316,6 +329,13 @@ impl Cmd {
     pub fn decode(mut self, d: Decode) -> Self {
         self.decode = d;
         self
+    }
+    /// The real argument vector (tests only: it may carry what `display_args` hides).
+    #[cfg(test)]
+    pub fn real_argv_for_tests(&self) -> Vec<String> {
+        let mut v = vec![self.program.clone()];
+        v.extend(self.args.iter().map(|a| a.to_string_lossy().into_owned()));
+        v
     }
     /// The argument vector as it should be shown (not yet redacted).
     pub fn shown_argv(&self) -> Vec<String> {
@@ -615,6 +635,9 @@ fn spawn(
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    for k in &cmd.env_remove {
+        command.env_remove(k);
+    }
     for (k, v) in &cmd.env {
         command.env(k, v);
     }

@@ -307,17 +307,6 @@ fn context_rows(b: &Bundle) -> Vec<[String; 5]> {
             ]);
         }
     }
-    for (shell, file) in &b.mg_contexts {
-        if let Some(c) = &file.context {
-            rows.push([
-                format!("Graph PowerShell ({shell})"),
-                text(&c.account),
-                text(&c.tenant_id),
-                text(&c.auth_type),
-                compared(file.tenant_comparison),
-            ]);
-        }
-    }
     rows
 }
 

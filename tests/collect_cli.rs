@@ -163,9 +163,35 @@ fn fake_tools_versions_appear() {
             "-NonInteractive",
             "-NoLogo",
             "-EncodedCommand",
-            "<scripts/inventory.ps1>"
+            "<scripts/inventory.ps1-base>"
         ])
     );
+    let parts: Vec<_> = b.collector("versions.powershell")["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command_line"][5].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "<scripts/inventory.ps1-base>",
+            "<scripts/inventory.ps1-az>",
+            "<scripts/inventory.ps1-mg>"
+        ]
+    );
+    let pwsh = b.json("versions/pwsh.json");
+    assert_eq!(pwsh["retired_modules"][0]["name"], "AzureAD");
+    assert_eq!(pwsh["execution_policies"][3]["scope"], "CurrentUser");
+    assert_eq!(pwsh["imports"][0]["module"], "Az.Accounts");
+    assert_eq!(
+        pwsh["imports"][1]["module"],
+        "Microsoft.Graph.Authentication"
+    );
+    let azps = b.json("context/azps-pwsh.json");
+    assert_eq!(azps["config"][1]["scope"], "CurrentUser");
+    assert_eq!(azps["config"][1]["applies_to"], "Az");
+    assert!(!b.entries.contains_key("context/mg-pwsh.json"));
 
     let summary = b.text("summary.md");
     assert!(
@@ -183,6 +209,8 @@ fn windows_platform_override_runs_both_powershells() {
     let log = dir.path().join("calls.log");
     bin(&fake_path())
         .env("ENTRA_COLLECT_PLATFORM", "windows")
+        // As when started from a pwsh window: the fake powershell.exe refuses to start with it.
+        .env("PSModulePath", "/pwsh/7/Modules")
         .env("FAKE_LOG", &log)
         .args(["-q", "-o"])
         .arg(dir.path())
@@ -197,18 +225,19 @@ fn windows_platform_override_runs_both_powershells() {
     assert_eq!(desk["psmodulepath"].as_array().unwrap().len(), 3);
     assert!(b.entries.contains_key("versions/pwsh.json"));
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(
-        calls.lines().filter(|l| l.starts_with("pwsh ")).count(),
-        1,
-        "one invocation per PowerShell"
-    );
-    assert_eq!(
-        calls
+    // One process per inventory part and PowerShell: Az.Accounts and Graph never share one.
+    for shell in ["pwsh", "powershell.exe"] {
+        let mut parts: Vec<_> = calls
             .lines()
-            .filter(|l| l.starts_with("powershell.exe "))
-            .count(),
-        1
-    );
+            .filter_map(|l| l.strip_prefix(&format!("{shell} inventory part: ")))
+            .collect();
+        parts.sort();
+        assert_eq!(parts, ["az", "base", "mg"], "{shell}: {calls}");
+    }
+    assert_eq!(desk["imports"][0]["module"], "Az.Accounts");
+    assert_eq!(desk["retired_modules"][0]["name"], "MSOnline");
+    assert_eq!(desk["execution_policies"][4]["policy"], "Restricted");
+    assert_eq!(b.collector("versions.powershell")["status"], "ok");
 }
 
 #[test]

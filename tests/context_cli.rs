@@ -235,9 +235,12 @@ fn powershell_contexts_from_the_inventory() {
     assert_eq!(ctxs[0]["tenant_comparison"], "match");
     assert_eq!(ctxs[1]["tenant_comparison"], "mismatch");
     assert_eq!(azps["config"][0]["key"], "EnableLoginByWam");
-    let mg = b.json("context/mg-pwsh.json");
-    assert_eq!(mg["context"]["auth_type"], "Delegated");
-    assert_eq!(mg["tenant_comparison"], "match");
+    // Get-AzConfig's PSConfig has Scope and AppliesTo, no Level.
+    assert_eq!(azps["config"][0]["scope"], "Default");
+    assert_eq!(azps["config"][0]["applies_to"], "Az");
+    assert!(azps["config"][0].get("level").is_none());
+    // Get-MgContext is not asked (always null in a new process): no Graph context entry.
+    assert!(!b.entries.contains_key("context/mg-pwsh.json"));
     assert!(b.text("summary.md").contains("| Azure PowerShell (pwsh) | alice@contoso.com | 9a9a9a9a-0000-4000-8000-0000000000ff | Fabrikam Dev | mismatch |"));
 }
 

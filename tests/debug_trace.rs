@@ -325,6 +325,47 @@ fn powershell_presets_run_the_cmdlet_in_the_right_powershell() {
     );
 }
 
+/// `--powershell auto` (the default) on a stock Windows machine, where only Windows
+/// PowerShell 5.1 exists: `--run azps` and `--run mg` run in powershell.exe, started without
+/// PSModulePath, and the console says which PowerShell ran.
+#[test]
+fn auto_falls_back_to_windows_powershell_without_pwsh() {
+    for (preset, cmdlet) in [("azps", "Connect-AzAccount"), ("mg", "Connect-MgGraph")] {
+        let e = Env::new();
+        // PATH with the fakes minus pwsh.
+        let bin = e.out().join("bin-no-pwsh");
+        std::fs::create_dir_all(&bin).unwrap();
+        let fakes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bin");
+        for f in std::fs::read_dir(&fakes).unwrap() {
+            let f = f.unwrap();
+            if f.file_name() != "pwsh" {
+                std::os::unix::fs::symlink(f.path(), bin.join(f.file_name())).unwrap();
+            }
+        }
+        let out = e
+            .cmd()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("ENTRA_COLLECT_PLATFORM", "windows")
+            .env("PSModulePath", "/pwsh/7/Modules")
+            .args(["--run", preset, "-o"])
+            .arg(e.out())
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("running in Windows PowerShell 5.1 (powershell.exe)"),
+            "{stderr}"
+        );
+        assert!(
+            e.calls().contains(&format!(
+                "powershell.exe script: $DebugPreference = 'Continue'; & {{ {cmdlet} }} *>&1"
+            )),
+            "{}",
+            e.calls()
+        );
+    }
+}
+
 #[test]
 fn a_missing_sign_in_tool_fails_the_run_but_not_the_bundle() {
     let e = Env::new();

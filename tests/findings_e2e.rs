@@ -55,6 +55,10 @@ const COVERAGE: &[(&str, &str)] = &[
     ("cache.stale-context", "contexts_of_several_tenants"),
     ("tool.outdated", "old_azure_cli"),
     ("tool.missing", "no_tool_on_path"),
+    (
+        "powershell.execution-policy",
+        "scripts_disabled_by_group_policy",
+    ),
 ];
 
 /// The Microsoft endpoints the public-cloud probes visit.
@@ -92,6 +96,8 @@ struct Setup<'a> {
     probes: bool,
     /// Copy tests/fixtures/context/azure to $HOME/.azure.
     az_profile: bool,
+    /// Write $HOME/.mg/mg.authrecord.json with this tenant (Connect-MgGraph's saved account).
+    mg_authrecord: Option<&'a str>,
 }
 
 impl<'a> Setup<'a> {
@@ -115,6 +121,10 @@ impl<'a> Setup<'a> {
         self.path = Some(p);
         self
     }
+    fn mg_authrecord(mut self, tenant: &'a str) -> Self {
+        self.mg_authrecord = Some(tenant);
+        self
+    }
 
     fn run(self) -> Run {
         let dir = tempfile::tempdir().unwrap();
@@ -127,6 +137,18 @@ impl<'a> Setup<'a> {
                 let e = e.unwrap();
                 std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
             }
+        }
+        if let Some(tenant) = self.mg_authrecord {
+            std::fs::create_dir_all(home.join(".mg")).unwrap();
+            std::fs::write(
+                home.join(".mg/mg.authrecord.json"),
+                format!(
+                    r#"{{"username": "alice@contoso.com", "authority": "login.microsoftonline.com",
+                    "tenantId": "{tenant}", "clientId": "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+                    "homeAccountId": "x.y", "version": "1.0"}}"#
+                ),
+            )
+            .unwrap();
         }
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).unwrap();
@@ -788,6 +810,7 @@ fn default_subscription_in_another_tenant() {
     // The default subscription (Contoso Prod) is in 72f988bf-...; the user asks for Fabrikam's.
     let run = setup()
         .az_profile()
+        .mg_authrecord("72f988bf-86f1-41af-91ab-2d7cd011db47")
         .args(&["--tenant", "9a9a9a9a-0000-4000-8000-0000000000ff"])
         .run();
     let f = expect_finding(&run, "tenant.mismatch", "warning", "context/az.json");
@@ -797,9 +820,11 @@ fn default_subscription_in_another_tenant() {
         .iter()
         .filter_map(|e| e["file"].as_str())
         .collect();
-    // Azure PowerShell's current context and Get-MgContext are in 72f988bf-... too.
+    // Azure PowerShell's current context and Graph's auth record (not Get-MgContext, always
+    // null in a new process) are in 72f988bf-... too.
     assert!(files.contains("context/azps-pwsh.json"), "{f:#}");
-    assert!(files.contains("context/mg-pwsh.json"), "{f:#}");
+    assert!(files.contains("context/mg-authrecord.json"), "{f:#}");
+    assert!(!files.contains("context/mg-pwsh.json"), "{f:#}");
 }
 
 #[test]
@@ -846,6 +871,28 @@ fn retired_powershell_modules() {
         assert!(titles.iter().any(|t| t.contains(m)), "{m}: {titles:?}");
     }
     expect_finding(&run, "tool.outdated", "warning", "versions/pwsh.json");
+}
+
+/// Group Policy AllSigned and an Az.Accounts import refused with UnauthorizedAccess: the
+/// fix is the administrator's, not Set-ExecutionPolicy.
+#[test]
+fn scripts_disabled_by_group_policy() {
+    let run = setup().env("FAKE_PWSH_SCRIPTS_DISABLED", "1").run();
+    let f = expect_finding(
+        &run,
+        "powershell.execution-policy",
+        "warning",
+        "versions/pwsh.json",
+    );
+    let text = f.to_string();
+    assert!(text.contains("MachinePolicy = AllSigned"), "{f:#}");
+    assert!(text.contains("UnauthorizedAccess"), "{f:#}");
+    assert!(text.contains("administrator"), "{f:#}");
+}
+
+#[test]
+fn default_execution_policy_raises_nothing() {
+    lacks(&setup().run().bundle, "powershell.execution-policy");
 }
 
 #[test]

@@ -224,24 +224,22 @@ fn every_entry_reads_back_as_its_model_type() {
     // proxies, a CONNECT-refusing proxy, REQUESTS_CA_BUNDLE that is not a path.
     let whome = dir.path().join("whome");
     populated_home(&whome);
-    // Windows PowerShell 5.1's shapes: arrays as {"value": [...], "Count": n}, a failed
-    // Az.Accounts import, a Graph context.
-    let mut inventory: Value = serde_json::from_slice(
-        &std::fs::read(fixtures().join("powershell/windows-powershell-inventory.json")).unwrap(),
-    )
-    .unwrap();
-    inventory["az_contexts"] = serde_json::json!({"value": [{"name": "Default", "account_id": "bob@fabrikam.com",
+    // Windows PowerShell 5.1's shapes: arrays as {"value": [...], "Count": n}, a single
+    // Get-AzConfig item as a bare object, a failed Graph import (each part its own process).
+    let az_inventory = serde_json::json!({"schema": 2, "part": "az",
+        "import": {"module": "Az.Accounts", "imported": true, "version": "2.12.1"},
+        "az_contexts": {"value": [{"name": "Default", "account_id": "bob@fabrikam.com",
         "account_type": "User", "tenant_id": "9a9a9a9a-0000-4000-8000-0000000000ff", "environment": "AzureCloud",
-        "subscription_id": "", "subscription_name": "", "is_current": true}], "Count": 1});
-    inventory["az_config"] =
-        serde_json::json!({"key": "EnableLoginByWam", "value": "False", "level": "CurrentUser"});
-    inventory["az_error"] = serde_json::json!("Assembly with same name is already loaded");
-    inventory["mg_context"] = serde_json::json!({"client_id": "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-        "tenant_id": "contoso.onmicrosoft.com", "scopes": {"value": ["User.Read"], "Count": 1}, "auth_type": "Delegated",
-        "token_credential_type": "InteractiveBrowser", "context_scope": "CurrentUser", "account": "bob@fabrikam.com",
-        "environment": "Global"});
-    let inventory_file = dir.path().join("winps-inventory.json");
-    std::fs::write(&inventory_file, inventory.to_string()).unwrap();
+        "subscription_id": "", "subscription_name": "", "is_current": true}], "Count": 1},
+        "az_config": {"key": "EnableLoginByWam", "value": "False", "scope": "CurrentUser", "applies_to": "Az"}});
+    let mg_inventory = serde_json::json!({"schema": 2, "part": "mg",
+        "import": {"module": "Microsoft.Graph.Authentication", "imported": false,
+        "error": "Could not load file or assembly 'Azure.Core'", "error_id": "System.IO.FileLoadException",
+        "exception_type": "System.IO.FileLoadException"}});
+    let az_file = dir.path().join("winps-inventory-az.json");
+    std::fs::write(&az_file, az_inventory.to_string()).unwrap();
+    let mg_file = dir.path().join("winps-inventory-mg.json");
+    std::fs::write(&mg_file, mg_inventory.to_string()).unwrap();
     let deny = proxy(ProxyMode::Deny);
     let b = run(
         Some(&whome),
@@ -261,8 +259,12 @@ fn every_entry_reads_back_as_its_model_type() {
             ),
             ("REQUESTS_CA_BUNDLE", "canary=1;Pwd=x".into()),
             (
-                "FAKE_POWERSHELL_INVENTORY",
-                inventory_file.display().to_string(),
+                "FAKE_POWERSHELL_INVENTORY_AZ",
+                az_file.display().to_string(),
+            ),
+            (
+                "FAKE_POWERSHELL_INVENTORY_MG",
+                mg_file.display().to_string(),
             ),
         ],
         &["--tenant", "contoso.onmicrosoft.com"],

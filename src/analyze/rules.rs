@@ -36,7 +36,87 @@ pub fn all(m: &Model, l: Lang) -> Vec<Finding> {
     f.extend(stale_context(m, l));
     f.extend(outdated(m, l));
     f.extend(missing_tools(m, l));
+    f.extend(execution_policy(m, l));
     f
+}
+
+const DOC_EXECUTION_POLICY: &str = "https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_execution_policies";
+/// What Windows PowerShell prints when a module's scripts may not run.
+const SCRIPTS_DISABLED: &str = "running scripts is disabled on this system";
+
+/// A PowerShell whose execution policy stops Az / Graph from loading: a module import that
+/// failed with `UnauthorizedAccess` / `PSSecurityException`, or a Group Policy scope
+/// (MachinePolicy, UserPolicy) that blocks scripts. Group Policy beats `-ExecutionPolicy
+/// Bypass` on the command line (about_Execution_Policies, "Group Policy settings"), so only
+/// an administrator can lift it; otherwise the CurrentUser scope is the user's to set.
+fn execution_policy(m: &Model, l: Lang) -> Vec<Finding> {
+    const ALLOWS: [&str; 4] = ["Undefined", "Bypass", "Unrestricted", "RemoteSigned"];
+    let mut ev = Vec::new();
+    let mut enforced = false;
+    for (shell, v) in &m.bundle.powershell {
+        let file = names::versions_shell(shell);
+        for i in &v.imports {
+            let blocked = i
+                .error_id
+                .as_deref()
+                .is_some_and(|e| e.contains("UnauthorizedAccess"))
+                || i.exception_type
+                    .as_deref()
+                    .is_some_and(|e| e.ends_with("PSSecurityException"))
+                || i.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(SCRIPTS_DISABLED));
+            if blocked {
+                ev.push(Evidence {
+                    file: file.clone(),
+                    excerpt: format!(
+                        "Import-Module {} failed: {}",
+                        i.module,
+                        i.error_id.as_deref().unwrap_or("scripts are disabled")
+                    ),
+                });
+            }
+        }
+        for p in &v.execution_policies {
+            let (scope, policy) = (
+                p.scope.as_deref().unwrap_or(""),
+                p.policy.as_deref().unwrap_or(""),
+            );
+            if matches!(scope, "MachinePolicy" | "UserPolicy") && !ALLOWS.contains(&policy) {
+                enforced = true;
+                ev.push(Evidence {
+                    file: file.clone(),
+                    excerpt: format!("Get-ExecutionPolicy -List: {scope} = {policy}"),
+                });
+            }
+        }
+    }
+    if ev.is_empty() {
+        return vec![];
+    }
+    // The sign-in run itself failed for it: then this is the cause, not a risk.
+    let run = m.log_evidence(&[SCRIPTS_DISABLED, "UnauthorizedAccess"], 1);
+    let severity = if run.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    ev.extend(run);
+    let fix = if enforced {
+        l.t("Group Policy sets the execution policy and overrides -ExecutionPolicy Bypass: ask your administrator to allow RemoteSigned (or to sign the modules) for your account or machine.", "グループ ポリシーが実行ポリシーを設定しており、-ExecutionPolicy Bypass より優先されます: 管理者に RemoteSigned の許可 (またはモジュールの署名) を依頼してください。")
+    } else {
+        l.t("Allow signed and local scripts for your account: Set-ExecutionPolicy -Scope CurrentUser RemoteSigned, then start a new PowerShell.", "自分のアカウントで署名済みとローカルのスクリプトを許可します: Set-ExecutionPolicy -Scope CurrentUser RemoteSigned を実行し、新しい PowerShell を起動してください。")
+    };
+    vec![finding(
+        "powershell.execution-policy",
+        severity,
+        if severity == Severity::Error { 90 } else { 70 },
+        l.t("The PowerShell execution policy keeps Az / Graph modules from loading", "PowerShell の実行ポリシーにより Az / Graph モジュールを読み込めません"),
+        l.t("Connect-AzAccount and Connect-MgGraph need their modules' scripts to run; this execution policy disables them.", "Connect-AzAccount と Connect-MgGraph はモジュールのスクリプトの実行が必要ですが、この実行ポリシーでは無効です。"),
+        ev,
+        vec![fix],
+        DOC_EXECUTION_POLICY,
+    )]
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -720,18 +800,10 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
             }
         }
     }
-    // Graph PowerShell, in entry-name order: Get-MgContext per shell, and the auth record
-    // (`Connect-MgGraph`'s saved account), each named as what it is, with its tenant.
+    // Graph PowerShell: its saved account (`mg.authrecord.json`). Get-MgContext is not asked:
+    // in a new process it is always null (msgraph-sdk-powershell #3587), so the record on disk
+    // is the only cross-process trace of Connect-MgGraph.
     let mut graph: BTreeMap<String, String> = BTreeMap::new();
-    for (shell, file) in &m.bundle.mg_contexts {
-        if file.tenant_comparison == Some(Mismatch) {
-            let tenant = file.context.as_ref().and_then(|c| c.tenant_id.as_deref());
-            graph.insert(
-                names::mg_context(shell),
-                format!("Get-MgContext tenant {}", tenant.unwrap_or("?")),
-            );
-        }
-    }
     if let Some(r) = &m.bundle.mg_authrecord
         && r.tenant_comparison == Some(Mismatch)
     {

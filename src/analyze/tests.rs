@@ -8,9 +8,9 @@ use super::*;
 use crate::model::{
     AzContext, AzPsContext, AzPsContexts, AzSubscription, AzVersions, CaBundle, CaBundleSource,
     CaBundles, CertInfo, ClientState, CollectorRecord, CommandRecord, Environment, ErrorKind,
-    MgAuthRecord, MgAuthRecordFile, MgContext, MgContextFile, PowerShellVersions, ProbeResult,
-    Probes, ProxyFamily, PsModule, SchannelProtocol, StageName, Status, StrongCrypto,
-    TenantComparison, TlsInfo, TlsSettings, Variable, Verdict,
+    MgAuthRecord, MgAuthRecordFile, PowerShellVersions, ProbeResult, Probes, ProxyFamily, PsModule,
+    SchannelProtocol, StageName, Status, StrongCrypto, TenantComparison, TlsInfo, TlsSettings,
+    Variable, Verdict,
 };
 use crate::vocab::Cloud;
 
@@ -211,6 +211,10 @@ fn powershell(shell: &str, modules: Vec<PsModule>) -> PowerShellVersions {
         executable: None,
         security_protocol: None,
         modules,
+        retired_modules: vec![],
+        execution_policies: vec![],
+        effective_execution_policy: None,
+        imports: vec![],
         psmodulepath: vec![],
         psversiontable: serde_json::Value::Null,
     }
@@ -696,8 +700,8 @@ fn tenant_mismatch_stale_context_outdated_missing() {
     assert_eq!(serious(&run(&Bundle::default(), &cs)), "tool.missing");
 }
 
-/// Azure PowerShell's current context, Get-MgContext and the Graph auth record each count, in
-/// entry-name order; a context that matches lowers the confidence.
+/// Azure PowerShell's current context and the Graph auth record (mg.authrecord.json; no
+/// Get-MgContext any more) each count, in entry-name order; a context that matches lowers the confidence.
 #[test]
 fn tenant_mismatch_through_powershell_and_graph() {
     let mismatch = Some(TenantComparison::Mismatch);
@@ -713,18 +717,6 @@ fn tenant_mismatch_through_powershell_and_graph() {
                 ..Default::default()
             }],
         ),
-    );
-    b.mg_contexts.insert(
-        "pwsh".into(),
-        MgContextFile {
-            shell: "pwsh".into(),
-            context: Some(MgContext {
-                tenant_id: Some("tG".into()),
-                ..Default::default()
-            }),
-            error: None,
-            tenant_comparison: mismatch,
-        },
     );
     b.mg_authrecord = Some(MgAuthRecordFile {
         path: "/home/u/.mg/mg.authrecord.json".into(),
@@ -744,8 +736,7 @@ fn tenant_mismatch_through_powershell_and_graph() {
     assert_eq!(
         shown.join("\n"),
         "context/azps-pwsh.json: current context is in tenant tP\n\
-         context/mg-authrecord.json: mg.authrecord.json tenant tA\n\
-         context/mg-pwsh.json: Get-MgContext tenant tG"
+         context/mg-authrecord.json: mg.authrecord.json tenant tA"
     );
     // healthy()'s Azure CLI subscription matches.
     assert_eq!(t.confidence, 65);

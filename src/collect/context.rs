@@ -5,7 +5,7 @@
 //! starts with a UTF-8 BOM), `clouds.config` and `config` in AZURE_CONFIG_DIR (default
 //! `~/.azure`); Azure PowerShell's `AzureRmContextSettings.json`; Graph PowerShell's
 //! `mg.authrecord.json` (its non-secret fields). The PowerShell contexts (`Get-AzContext
-//! -ListAvailable`, `Get-AzConfig`, `Get-MgContext`) come from the inventory script run by
+//! -ListAvailable`, `Get-AzConfig`; no `Get-MgContext`, null in a new process) come from the inventory run by
 //! `versions.powershell`. `caches` lists token caches by name and never opens them.
 
 use std::path::{Path, PathBuf};

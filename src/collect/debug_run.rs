@@ -100,7 +100,8 @@ fn powershell_plan(edition: PsEdition, cmdlet: &str, args: &[String], log_name: 
     let mut words: Vec<String> = vec![cmdlet.to_string()];
     let mut prefix = String::new();
     match edition {
-        PsEdition::Core => {
+        // `plan` is pure; the collector resolves Auto on PATH first (`resolve_edition`).
+        PsEdition::Core | PsEdition::Auto => {
             words.extend(args.iter().map(|a| ps_quote(a)));
             if !has_flag(args, "-debug") {
                 words.push("-Debug".into());
@@ -117,7 +118,7 @@ fn powershell_plan(edition: PsEdition, cmdlet: &str, args: &[String], log_name: 
     }
     let script = format!("{prefix}& {{ {} }} *>&1", words.join(" "));
     let (program, mut real) = match edition {
-        PsEdition::Core => ("pwsh", vec!["-NoLogo".to_string()]),
+        PsEdition::Core | PsEdition::Auto => ("pwsh", vec!["-NoLogo".to_string()]),
         PsEdition::Desktop => (
             "powershell.exe",
             vec![
@@ -207,6 +208,24 @@ pub fn plan(run: &DebugRun) -> Plan {
     }
 }
 
+/// `--powershell auto`: `pwsh` when `found("pwsh")`, else Windows PowerShell 5.1.
+pub fn resolve_edition(edition: PsEdition, found: impl Fn(&str) -> bool) -> PsEdition {
+    match edition {
+        PsEdition::Auto if found("pwsh") => PsEdition::Core,
+        PsEdition::Auto => PsEdition::Desktop,
+        other => other,
+    }
+}
+
+/// The PowerShell a plan runs in, as the console line names it; None for other programs.
+fn shell_name(program: &str) -> Option<&'static str> {
+    match program {
+        "pwsh" => Some("PowerShell 7 (pwsh)"),
+        "powershell.exe" => Some("Windows PowerShell 5.1 (powershell.exe)"),
+        _ => None,
+    }
+}
+
 /// An exit code as users read it: the number, or "none" (killed by a signal).
 fn exit_text(code: Option<i32>) -> String {
     code.map_or_else(|| "none (killed)".to_string(), |c| c.to_string())
@@ -248,7 +267,11 @@ impl Collector for DebugRunCollector {
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {
-        let plan = plan(&self.run);
+        let run = DebugRun {
+            powershell: resolve_edition(self.run.powershell, |p| ctx.runner.resolve(p).is_some()),
+            ..self.run.clone()
+        };
+        let plan = plan(&run);
         let Some(resolved) = ctx.runner.resolve(&plan.program) else {
             return Outcome::failed(format!(
                 "{} not found on PATH: the sign-in command could not run",
@@ -280,6 +303,16 @@ impl Collector for DebugRunCollector {
             .args(plan.args.clone())
             .timeout(self.run.timeout)
             .decode(decode);
+        if let Some(shell) = shell_name(&plan.program) {
+            // Say which PowerShell runs it (with `auto` the user cannot know), on the same
+            // stderr stream the sign-in's own output is shown on.
+            (self.live)(format!("entra-collect: running in {shell}\n").as_bytes());
+        }
+        if plan.program == "powershell.exe" {
+            // Launched from a pwsh window, 5.1 would otherwise see PowerShell 7's module
+            // folders (the inherited PSModulePath) and load modules it does not own.
+            cmd = cmd.env_remove("PSModulePath");
+        }
         if let Some(d) = &plan.display {
             cmd = cmd.display_args(d.clone());
         }
@@ -370,6 +403,20 @@ mod tests {
             ["login", "--debug", "--tenant", "contoso.onmicrosoft.com"]
         );
         assert_eq!(p.log_name, "az-login");
+    }
+
+    #[test]
+    fn auto_prefers_pwsh_and_falls_back_to_windows_powershell() {
+        assert_eq!(resolve_edition(PsEdition::Auto, |_| true), PsEdition::Core);
+        assert_eq!(
+            resolve_edition(PsEdition::Auto, |p| p != "pwsh"),
+            PsEdition::Desktop
+        );
+        assert_eq!(
+            resolve_edition(PsEdition::Desktop, |_| true),
+            PsEdition::Desktop
+        );
+        assert_eq!(resolve_edition(PsEdition::Core, |_| false), PsEdition::Core);
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// How `--tenant` compares with a context's tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -160,53 +159,18 @@ pub struct AzPsContext {
     pub tenant_comparison: Option<TenantComparison>,
 }
 
-/// One `Get-AzConfig` item.
+/// One `Get-AzConfig` item: the members of azure-powershell's `PSConfig`
+/// (`src/Accounts/Authentication/Config/Models/PSConfig.cs`), which has no `Level`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AzConfigItem {
     /// e.g. `EnableLoginByWam`.
     pub key: Option<String>,
     /// The value as a string.
     pub value: Option<String>,
-    /// Where it is set: `Default`, `CurrentUser`, `Process`.
-    pub level: Option<String>,
-}
-
-/// `context/mg-<shell>.json`: Graph PowerShell's `Get-MgContext`; present when
-/// Microsoft.Graph.Authentication is installed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MgContextFile {
-    /// `pwsh` or `windows-powershell`.
-    pub shell: String,
-    /// The context; null when not connected.
-    pub context: Option<MgContext>,
-    /// Why the module could not be loaded; null when it was.
-    pub error: Option<String>,
-    /// With `--tenant`: how it compares with the context's tenant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_comparison: Option<TenantComparison>,
-}
-
-/// `Get-MgContext`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MgContext {
-    /// The app used to sign in.
-    pub client_id: Option<String>,
-    /// The tenant.
-    pub tenant_id: Option<String>,
-    /// The granted scopes: a string array (Windows PowerShell 5.1 may write
-    /// `{"value": [...], "Count": n}`).
-    #[serde(default)]
-    pub scopes: Value,
-    /// `Delegated` or `AppOnly`.
-    pub auth_type: Option<String>,
-    /// e.g. `InteractiveBrowser`, `ClientCredentials`.
-    pub token_credential_type: Option<String>,
-    /// `CurrentUser` or `Process`.
-    pub context_scope: Option<String>,
-    /// The signed-in account.
-    pub account: Option<String>,
-    /// The cloud, e.g. `Global`.
-    pub environment: Option<String>,
+    /// Where it is set (`ConfigScope`): `Default`, `CurrentUser`, `Process`, `Environment`.
+    pub scope: Option<String>,
+    /// Which module or cmdlet it applies to; `Az` for all.
+    pub applies_to: Option<String>,
 }
 
 /// `context/azps-settings.json`: `~/.Azure/AzureRmContextSettings.json`, reduced.

@@ -26,7 +26,7 @@ use crate::vocab::Texts;
 pub use context::{
     AzConfigItem, AzContext, AzPsContext, AzPsContexts, AzPsField, AzPsSetting, AzPsSettings,
     AzPsSettingsFile, AzSubscription, CacheEntry, CacheTool, Caches, Ini, MgAuthRecord,
-    MgAuthRecordFile, MgContext, MgContextFile, Setting, TenantComparison, Withheld,
+    MgAuthRecordFile, Setting, TenantComparison, Withheld,
 };
 pub use findings::{Evidence, Finding, Findings, Severity};
 pub use host::{Environment, System, Variable};
@@ -42,7 +42,7 @@ pub use tls::{
     AzureCliPython, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState, DotnetFramework,
     OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings,
 };
-pub use versions::{AzVersions, PowerShellVersions, PsModule};
+pub use versions::{AzVersions, ExecutionPolicyScope, ModuleImport, PowerShellVersions, PsModule};
 
 /// The bundle's entry names.
 pub mod names {
@@ -85,10 +85,6 @@ pub mod names {
     pub fn azps_contexts(shell: &str) -> String {
         format!("context/azps-{shell}.json")
     }
-    /// `context/mg-<shell>.json`.
-    pub fn mg_context(shell: &str) -> String {
-        format!("context/mg-{shell}.json")
-    }
 
     /// The shell of a `prefix<shell>.json` name that is not one of `not` (e.g. `az` for
     /// `versions/`).
@@ -124,7 +120,6 @@ pub struct Bundle {
     pub ca_bundles: Option<CaBundles>,
     pub az_context: Option<AzContext>,
     pub azps_contexts: BTreeMap<String, AzPsContexts>,
-    pub mg_contexts: BTreeMap<String, MgContextFile>,
     pub azps_settings: Option<AzPsSettingsFile>,
     pub mg_authrecord: Option<MgAuthRecordFile>,
     pub caches: Option<Caches>,
@@ -170,14 +165,10 @@ impl Bundle {
                     if let Some(v) = parse(name, text, bad) {
                         self.powershell.insert(shell.to_string(), v);
                     }
-                } else if let Some(shell) = shell_of(name, "context/azps-", &["settings"]) {
-                    if let Some(v) = parse(name, text, bad) {
-                        self.azps_contexts.insert(shell.to_string(), v);
-                    }
-                } else if let Some(shell) = shell_of(name, "context/mg-", &["authrecord"])
+                } else if let Some(shell) = shell_of(name, "context/azps-", &["settings"])
                     && let Some(v) = parse(name, text, bad)
                 {
-                    self.mg_contexts.insert(shell.to_string(), v);
+                    self.azps_contexts.insert(shell.to_string(), v);
                 }
             }
         }
@@ -223,7 +214,6 @@ pub fn reserialize(name: &str, text: &str) -> Option<Result<serde_json::Value, S
         CACHES => via::<Caches>(text),
         _ if shell_of(name, "versions/", &["az"]).is_some() => via::<PowerShellVersions>(text),
         _ if shell_of(name, "context/azps-", &["settings"]).is_some() => via::<AzPsContexts>(text),
-        _ if shell_of(name, "context/mg-", &["authrecord"]).is_some() => via::<MgContextFile>(text),
         _ => return None,
     })
 }
@@ -247,7 +237,6 @@ pub fn entry_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("versions/<shell>.json", schema::<PowerShellVersions>()),
         (names::AZ_CONTEXT, schema::<AzContext>()),
         ("context/azps-<shell>.json", schema::<AzPsContexts>()),
-        ("context/mg-<shell>.json", schema::<MgContextFile>()),
         (names::AZPS_SETTINGS, schema::<AzPsSettingsFile>()),
         (names::MG_AUTHRECORD, schema::<MgAuthRecordFile>()),
         (names::CACHES, schema::<Caches>()),

@@ -122,10 +122,6 @@ fn from_texts_reads_every_kind_of_entry() {
             .to_string(),
         ),
         (
-            "context/mg-windows-powershell.json",
-            json!({"shell": "windows-powershell", "context": null, "error": null}).to_string(),
-        ),
-        (
             "context/azps-settings.json",
             json!({"path": "/h/.Azure/AzureRmContextSettings.json", "settings": {"Mode": "CurrentUser", "Other": {"set": true}, "Settings": {"Flag": "true"}}})
             .to_string(),
@@ -146,7 +142,6 @@ fn from_texts_reads_every_kind_of_entry() {
         b.powershell["pwsh"].modules[0].version.as_deref(),
         Some("5.1.1")
     );
-    assert!(b.mg_contexts["windows-powershell"].context.is_none());
     assert!(b.azps_contexts.is_empty());
     match &b.azps_settings.unwrap().settings {
         AzPsSettings::Fields(f) => {
@@ -330,8 +325,4 @@ fn shell_labels_come_from_the_entry_names() {
         None
     );
     assert_eq!(names::versions_shell(names::PWSH), "versions/pwsh.json");
-    assert_eq!(
-        names::mg_context(names::WINDOWS_POWERSHELL),
-        "context/mg-windows-powershell.json"
-    );
 }

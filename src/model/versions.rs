@@ -73,6 +73,21 @@ pub struct PowerShellVersions {
     /// Every installed Az, Az.Accounts, Microsoft.Graph and Microsoft.Graph.Authentication;
     /// newest first per name.
     pub modules: Vec<PsModule>,
+    /// Installed retired modules that clash with Az and Graph (AzureRM, AzureRM.Profile,
+    /// AzureAD, AzureADPreview, MSOnline); newest first per name.
+    #[serde(default)]
+    pub retired_modules: Vec<PsModule>,
+    /// `Get-ExecutionPolicy -List`: every scope and its policy, in PowerShell's order
+    /// (MachinePolicy and UserPolicy come from Group Policy and beat `-ExecutionPolicy Bypass`).
+    #[serde(default)]
+    pub execution_policies: Vec<ExecutionPolicyScope>,
+    /// `Get-ExecutionPolicy`: the policy in effect for the inventory's own process.
+    #[serde(default)]
+    pub effective_execution_policy: Option<String>,
+    /// How importing Az.Accounts and Microsoft.Graph.Authentication went, each in a process of
+    /// its own (the two conflict in one Windows PowerShell 5.1 process); only installed ones.
+    #[serde(default)]
+    pub imports: Vec<ModuleImport>,
     /// `$env:PSModulePath`, split.
     pub psmodulepath: Vec<String>,
     /// `$PSVersionTable`, every member as a string (arrays as string arrays); null when the
@@ -91,4 +106,31 @@ pub struct PsModule {
     pub prerelease: Option<String>,
     /// The module's directory.
     pub path: Option<String>,
+}
+
+/// One scope of `Get-ExecutionPolicy -List`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionPolicyScope {
+    /// `MachinePolicy`, `UserPolicy`, `Process`, `CurrentUser`, `LocalMachine`.
+    pub scope: Option<String>,
+    /// `Undefined`, `Restricted`, `AllSigned`, `RemoteSigned`, `Unrestricted`, `Bypass`.
+    pub policy: Option<String>,
+}
+
+/// `Import-Module` of one module in a fresh process.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ModuleImport {
+    /// `Az.Accounts` or `Microsoft.Graph.Authentication`.
+    pub module: String,
+    /// The import succeeded.
+    pub imported: bool,
+    /// The version loaded.
+    pub version: Option<String>,
+    /// The error message when it failed.
+    pub error: Option<String>,
+    /// The error's `FullyQualifiedErrorId`, e.g. `UnauthorizedAccess,...` when scripts are
+    /// disabled by the execution policy.
+    pub error_id: Option<String>,
+    /// The exception's type, e.g. `System.Management.Automation.PSSecurityException`.
+    pub exception_type: Option<String>,
 }
