@@ -277,9 +277,10 @@ pub fn python_registry_https(server: &str) -> (Option<String>, String) {
                 ),
             );
         };
-        let has_scheme = regex::Regex::new(r"^[^/:]+://")
-            .map(|r| r.is_match(address))
-            .unwrap_or(false);
+        // `re.match('(?:[^/:]+)://', address)`: a non-empty run without `/` or `:`, then `://`.
+        let has_scheme = address
+            .split_once("://")
+            .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains(['/', ':']));
         let address = if has_scheme {
             address.to_string()
         } else if ["http", "https", "ftp"].contains(&protocol) {
