@@ -33,10 +33,10 @@ fn windows_proxy_facts_and_effective_proxies() {
     let b = run(&[
         ("ENTRA_COLLECT_PLATFORM", "windows".into()),
         (
-            "FAKE_WININET_PROXY",
+            "FAKE_WININET_SERVER",
             "http=wininet.corp:80;https=wininet.corp:8443".into(),
         ),
-        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+        ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080".into()),
         ("HTTPS_PROXY", "http://user:pw@env.corp:3128".into()),
         ("NO_PROXY", "graph.microsoft.com".into()),
     ]);
@@ -74,7 +74,7 @@ fn windows_proxy_rules_per_client_and_wam() {
         let mut e = vec![
             ("ENTRA_COLLECT_PLATFORM", "windows".to_string()),
             (
-                "FAKE_WININET_PROXY",
+                "FAKE_WININET_SERVER",
                 "http=wininet.corp:80;https=wininet.corp:8443".into(),
             ),
             ("NO_PROXY", ".contoso.com".into()),
@@ -106,9 +106,6 @@ fn windows_proxy_rules_per_client_and_wam() {
         mgmt["windows_powershell"]["rule"],
         "env ignored; registry:ProxyServer https="
     );
-    // The probes use Azure CLI's choice: direct here.
-    let probes = base(&[]).json("network/probes.json");
-    assert_eq!(probes["results"][1]["proxy"], serde_json::Value::Null);
 
     // Opted out in the config file; the variable overrides the file.
     std::fs::write(
@@ -151,7 +148,7 @@ fn windows_proxy_commands_run_once_per_run() {
             ("ENTRA_COLLECT_PLATFORM", "windows".into()),
             ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
             ("ENTRA_COLLECT_PROBE_OVERRIDE", servers(&ca)),
-            ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+            ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080".into()),
             ("FAKE_LOG", log.to_string_lossy().into_owned()),
         ]);
         assert_ne!(b.collector("network.probes")["status"], "skipped");
@@ -236,7 +233,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
 
     // A proxy and a bypass list, credentials cut at the source.
     let (w, _, _) = winhttp(&[
-        ("FAKE_WINHTTP_PROXY", "carol:canary@winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "carol:canary@winhttp.corp:8080"),
         ("FAKE_WINHTTP_BYPASS", "<local>;*.contoso.com"),
     ]);
     assert_eq!(w["direct"], false);
@@ -257,7 +254,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
     let (w, _, _) = winhttp(&[
         ("FAKE_WINHTTP_REG", "garbage"),
         ("FAKE_NETSH_LANG", "ja"),
-        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080"),
     ]);
     assert_eq!(w["direct"], false);
     assert_eq!(w["source"], "netsh");
@@ -282,7 +279,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
     let (w, raw, _) = winhttp(&[
         ("FAKE_WINHTTP_REG", "garbage"),
         ("FAKE_NETSH_LANG", "de"),
-        ("FAKE_WINHTTP_PROXY", "dave:canary@winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "dave:canary@winhttp.corp:8080"),
     ]);
     assert_eq!(w["direct"], serde_json::Value::Null, "{w}");
     assert_eq!(w["source"], "unknown");
