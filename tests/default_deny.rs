@@ -100,11 +100,11 @@ fn proxy_urls_without_scheme_or_with_raw_special_characters() {
         ),
         ("ALL_PROXY", "http://carol:canary@At@proxy.corp:1080"),
         (
-            "FAKE_WININET_PROXY",
+            "FAKE_WININET_SERVER",
             "http=dave:canaryWininet;x@wininet.corp:80;https=wininet.corp:8443",
         ),
         (
-            "FAKE_WINHTTP_PROXY",
+            "FAKE_WINHTTP_SERVER",
             "erin:canary/Winhttp@winhttp.corp:8080",
         ),
     ]);

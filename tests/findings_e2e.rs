@@ -508,7 +508,7 @@ fn windows_system_proxy_refuses_connect_with_403() {
     let run = setup()
         .probes()
         .env("ENTRA_COLLECT_PLATFORM", "windows")
-        .env("FAKE_WININET_PROXY", "proxy.test:8080")
+        .env("FAKE_WININET_SERVER", "proxy.test:8080")
         .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
         .run();
     expect_finding(

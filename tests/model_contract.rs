@@ -251,8 +251,8 @@ fn every_entry_reads_back_as_its_model_type() {
                 "ENTRA_COLLECT_PROBE_OVERRIDE",
                 format!("wininet.corp={deny}"),
             ),
-            ("FAKE_WININET_PROXY", "wininet.corp:8443".into()),
-            ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+            ("FAKE_WININET_SERVER", "wininet.corp:8443".into()),
+            ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080".into()),
             (
                 "LOCALAPPDATA",
                 whome.join("AppData/Local").display().to_string(),

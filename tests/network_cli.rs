@@ -33,10 +33,10 @@ fn windows_proxy_facts_and_effective_proxies() {
     let b = run(&[
         ("ENTRA_COLLECT_PLATFORM", "windows".into()),
         (
-            "FAKE_WININET_PROXY",
+            "FAKE_WININET_SERVER",
             "http=wininet.corp:80;https=wininet.corp:8443".into(),
         ),
-        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+        ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080".into()),
         ("HTTPS_PROXY", "http://user:pw@env.corp:3128".into()),
         ("NO_PROXY", "graph.microsoft.com".into()),
     ]);
@@ -63,6 +63,75 @@ fn windows_proxy_facts_and_effective_proxies() {
     assert!(!b.all_text().contains("user:pw"));
 }
 
+/// Azure CLI (Python): any `*_proxy` variable, NO_PROXY alone included, makes it ignore the
+/// registry (CPython `getproxies()` = environment or registry); .NET counts only
+/// HTTP(S)_PROXY / ALL_PROXY, so PowerShell 7 keeps the registry proxy. WAM (on by default,
+/// off through Azure CLI's config) is its own family with the Windows proxy.
+#[test]
+fn windows_proxy_rules_per_client_and_wam() {
+    let cfg = tempfile::tempdir().unwrap();
+    let base = |extra: &[(&str, String)]| {
+        let mut e = vec![
+            ("ENTRA_COLLECT_PLATFORM", "windows".to_string()),
+            (
+                "FAKE_WININET_SERVER",
+                "http=wininet.corp:80;https=wininet.corp:8443".into(),
+            ),
+            ("NO_PROXY", ".contoso.com".into()),
+            ("AZURE_CONFIG_DIR", cfg.path().display().to_string()),
+        ];
+        e.extend(extra.iter().cloned());
+        run(&e)
+    };
+    let p = base(&[]).json("network/proxy.json");
+    assert_eq!(p["azure_cli_wam"]["enabled"], true);
+    assert_eq!(
+        p["azure_cli_wam"]["decided_by"],
+        "default (Azure CLI 2.61+)"
+    );
+    let mgmt = &p["effective"][1];
+    assert_eq!(mgmt["host"], "management.azure.com");
+    assert_eq!(mgmt["azure_cli"]["proxy"], serde_json::Value::Null);
+    assert_eq!(
+        mgmt["azure_cli"]["rule"],
+        "env: no https_proxy/all_proxy; registry ignored: environment has proxy variables (NO_PROXY)"
+    );
+    assert_eq!(mgmt["powershell7"]["proxy"], "wininet.corp:8443");
+    assert_eq!(
+        mgmt["powershell7"]["rule"],
+        "NO_PROXY alone does not count; registry:ProxyServer https="
+    );
+    assert_eq!(mgmt["azure_cli_wam"]["proxy"], "wininet.corp:8443");
+    assert_eq!(
+        mgmt["windows_powershell"]["rule"],
+        "env ignored; registry:ProxyServer https="
+    );
+
+    // Opted out in the config file; the variable overrides the file.
+    std::fs::write(
+        cfg.path().join("config"),
+        "[core]\nenable_broker_on_windows = false\n",
+    )
+    .unwrap();
+    let p = base(&[]).json("network/proxy.json");
+    assert_eq!(p["azure_cli_wam"]["enabled"], false);
+    assert_eq!(
+        p["azure_cli_wam"]["decided_by"],
+        "config:core.enable_broker_on_windows"
+    );
+    assert!(p["effective"][0].get("azure_cli_wam").is_none());
+    let p =
+        base(&[("AZURE_CORE_ENABLE_BROKER_ON_WINDOWS", "true".into())]).json("network/proxy.json");
+    assert_eq!(
+        p["azure_cli_wam"]["decided_by"],
+        "AZURE_CORE_ENABLE_BROKER_ON_WINDOWS"
+    );
+    assert_eq!(
+        p["effective"][0]["azure_cli_wam"]["proxy"],
+        "wininet.corp:8443"
+    );
+}
+
 /// `network.proxy` and `network.probes` both need the proxy facts: the Windows commands behind
 /// them run once per run, and are recorded once (under `network.proxy`).
 #[test]
@@ -79,7 +148,7 @@ fn windows_proxy_commands_run_once_per_run() {
             ("ENTRA_COLLECT_PLATFORM", "windows".into()),
             ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
             ("ENTRA_COLLECT_PROBE_OVERRIDE", servers(&ca)),
-            ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080".into()),
+            ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080".into()),
             ("FAKE_LOG", log.to_string_lossy().into_owned()),
         ]);
         assert_ne!(b.collector("network.probes")["status"], "skipped");
@@ -164,7 +233,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
 
     // A proxy and a bypass list, credentials cut at the source.
     let (w, _, _) = winhttp(&[
-        ("FAKE_WINHTTP_PROXY", "carol:canary@winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "carol:canary@winhttp.corp:8080"),
         ("FAKE_WINHTTP_BYPASS", "<local>;*.contoso.com"),
     ]);
     assert_eq!(w["direct"], false);
@@ -185,7 +254,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
     let (w, _, _) = winhttp(&[
         ("FAKE_WINHTTP_REG", "garbage"),
         ("FAKE_NETSH_LANG", "ja"),
-        ("FAKE_WINHTTP_PROXY", "winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "winhttp.corp:8080"),
     ]);
     assert_eq!(w["direct"], false);
     assert_eq!(w["source"], "netsh");
@@ -210,7 +279,7 @@ fn winhttp_proxy_from_the_registry_then_netsh_else_unknown() {
     let (w, raw, _) = winhttp(&[
         ("FAKE_WINHTTP_REG", "garbage"),
         ("FAKE_NETSH_LANG", "de"),
-        ("FAKE_WINHTTP_PROXY", "dave:canary@winhttp.corp:8080"),
+        ("FAKE_WINHTTP_SERVER", "dave:canary@winhttp.corp:8080"),
     ]);
     assert_eq!(w["direct"], serde_json::Value::Null, "{w}");
     assert_eq!(w["source"], "unknown");

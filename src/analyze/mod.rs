@@ -62,6 +62,16 @@ impl<'a> Model<'a> {
         out
     }
 
+    /// Azure CLI signs users in through WAM (`network/proxy.json`'s `azure_cli_wam`: Windows,
+    /// not opted out).
+    pub fn azure_cli_wam(&self) -> bool {
+        self.bundle
+            .proxy
+            .as_ref()
+            .and_then(|p| p.azure_cli_wam.as_ref())
+            .is_some_and(|w| w.enabled)
+    }
+
     /// The probe results (none when `network/probes.json` is absent or unreadable).
     pub fn probes(&self) -> &'a [ProbeResult] {
         self.bundle

@@ -280,10 +280,20 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         Severity::Error,
         if rs.is_empty() { 85 } else { 96 },
         l.t(&format!("A TLS-inspecting proxy intercepts the sign-in: {who}"), &format!("TLS 検査プロキシがサインインを傍受しています: {who}")),
-        l.t(
-            &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the Windows certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED. Running Fiddler causes the same error."),
-            &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。Fiddler の実行中も同じエラーになります。"),
-        ),
+        if m.azure_cli_wam() {
+            // With WAM the broker does the user sign-in itself, but MSAL Python first fetches
+            // the tenant's OpenID configuration over requests (msal `authority.py`, cached
+            // 24 h in msal_http_cache.bin), and every Resource Manager call goes over requests.
+            l.t(
+                &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI signs you in through WAM (the Windows broker), but its own HTTP calls do not use the Windows certificate store: they verify against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root. Resource Manager calls (the subscription listing after sign-in) fail with CERTIFICATE_VERIFY_FAILED, and the sign-in itself fails too when MSAL's tenant discovery request is not cached from the last 24 hours. Running Fiddler causes the same error."),
+                &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は WAM (Windows のブローカー) でサインインしますが、自身の HTTP 通信は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがありません。Resource Manager の呼び出し (サインイン後のサブスクリプション一覧) は CERTIFICATE_VERIFY_FAILED で失敗し、MSAL のテナント検出要求が過去 24 時間にキャッシュされていなければサインイン自体も失敗します。Fiddler の実行中も同じエラーになります。"),
+            )
+        } else {
+            l.t(
+                &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the Windows certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED. Running Fiddler causes the same error."),
+                &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。Fiddler の実行中も同じエラーになります。"),
+            )
+        },
         evidence,
         vec![
             l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。"),
@@ -327,7 +337,11 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
         Severity::Error,
         90,
         l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに傍受元のルート ({names}) がありません")),
-        l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。")),
+        if m.azure_cli_wam() {
+            l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}. With WAM the broker signs you in, but Resource Manager calls (the subscription listing) fail, and so does the sign-in when MSAL's tenant discovery request is not cached."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。WAM ではブローカーがサインインしますが、Resource Manager の呼び出し (サブスクリプション一覧) は失敗し、MSAL のテナント検出要求がキャッシュされていなければサインインも失敗します。"))
+        } else {
+            l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。"))
+        },
         vec![Evidence { file: names::CA_BUNDLES.into(), excerpt: format!("{path}: {count}") }],
         vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
         DOC_CLI_PROXY,

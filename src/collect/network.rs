@@ -153,7 +153,7 @@ fn winhttp_facts(ctx: &Context, out: &mut Outcome) -> (WinHttp, Option<String>) 
 /// netsh output to keep when the WinHTTP proxy is unknown.
 fn proxy_facts(ctx: &Context, out: &mut Outcome) -> (ProxyFacts, Option<String>) {
     let mut facts = ProxyFacts {
-        env: proxy::env_proxies(&ctx.env),
+        env: proxy::env_proxies(&ctx.env, ctx.platform.is_windows()),
         winhttp: None,
         wininet: None,
     };
@@ -187,6 +187,60 @@ fn proxy_facts(ctx: &Context, out: &mut Outcome) -> (ProxyFacts, Option<String>)
         }
     }
     (facts, winhttp_raw)
+}
+
+/// Whether Azure CLI signs users in through WAM: `AZURE_CORE_ENABLE_BROKER_ON_WINDOWS`, else
+/// `[core] enable_broker_on_windows` in Azure CLI's config file, else on (the default since
+/// 2.61.0, azure-cli PR #28841; `_profile.py`: `getboolean('core', 'enable_broker_on_windows',
+/// fallback=True)`; knack checks the environment variable before the file).
+pub fn wam_setting(ctx: &Context) -> model::Wam {
+    let config = super::context::az_config_dir(ctx).and_then(|d| {
+        crate::fsutil::read_capped(&d.join("config"), crate::fsutil::CONFIG_CAP)
+            .ok()
+            .map(|c| c.text())
+    });
+    wam_from(
+        ctx.env.get("AZURE_CORE_ENABLE_BROKER_ON_WINDOWS"),
+        config.as_deref(),
+    )
+}
+
+/// Python's `configparser` booleans (`getboolean`): 1/yes/true/on and 0/no/false/off.
+fn ini_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// [`wam_setting`] from the variable and the config file's text.
+pub fn wam_from(env: Option<&str>, config: Option<&str>) -> model::Wam {
+    if let Some(b) = env.and_then(ini_bool) {
+        return model::Wam {
+            enabled: b,
+            decided_by: "AZURE_CORE_ENABLE_BROKER_ON_WINDOWS".into(),
+        };
+    }
+    let from_file = config.and_then(|t| {
+        super::context::parse_ini(t)
+            .into_iter()
+            .filter(|(s, _)| s.eq_ignore_ascii_case("core"))
+            .flat_map(|(_, kv)| kv)
+            .filter(|(k, _)| k.eq_ignore_ascii_case("enable_broker_on_windows"))
+            .filter_map(|(_, v)| ini_bool(&v))
+            .next_back()
+    });
+    match from_file {
+        Some(b) => model::Wam {
+            enabled: b,
+            decided_by: "config:core.enable_broker_on_windows".into(),
+        },
+        None => model::Wam {
+            enabled: true,
+            decided_by: "default (Azure CLI 2.61+)".into(),
+        },
+    }
 }
 
 /// `{variable, value}`; the proxy values in [`EnvProxies`] are display-safe already.
@@ -251,6 +305,7 @@ impl Collector for NetworkProxy {
         }
         let facts = &read.facts;
         let windows = ctx.platform.is_windows();
+        let wam = windows.then(|| wam_setting(ctx));
         let effective = probe::endpoints(self.cloud)
             .iter()
             .map(|ep| {
@@ -259,6 +314,10 @@ impl Collector for NetworkProxy {
                 EffectiveProxies {
                     host: ep.host.clone(),
                     azure_cli: e(Family::AzureCli),
+                    azure_cli_wam: wam
+                        .as_ref()
+                        .filter(|w| w.enabled)
+                        .map(|_| e(Family::AzureCliWam)),
                     powershell7: e(Family::PowerShell7),
                     windows_powershell: windows.then(|| e(Family::WindowsPowerShell)),
                 }
@@ -281,6 +340,7 @@ impl Collector for NetworkProxy {
             },
             winhttp: facts.winhttp.clone(),
             wininet: facts.wininet.clone(),
+            azure_cli_wam: wam,
             effective,
         };
         out.add_entry(ctx, names::PROXY, &value);

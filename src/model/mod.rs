@@ -35,7 +35,7 @@ pub use manifest::{
 };
 pub use network::{
     Effective, EffectiveProxies, EnvSetting, ErrorKind, PathOrWithheld, ProbeResult, Probes, Proxy,
-    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, WinHttp, WinHttpSource,
+    ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, Wam, WinHttp, WinHttpSource,
     WinInet,
 };
 pub use tls::{

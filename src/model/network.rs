@@ -20,8 +20,25 @@ pub struct Proxy {
     pub winhttp: Option<WinHttp>,
     /// The per-user Internet Settings (Windows); null elsewhere or when unreadable.
     pub wininet: Option<WinInet>,
+    /// Whether Azure CLI signs users in through WAM (Windows only; null elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_cli_wam: Option<Wam>,
     /// Per endpoint, the proxy each client family uses.
     pub effective: Vec<EffectiveProxies>,
+}
+
+/// Azure CLI's broker (WAM) setting: azure-cli `_profile.py` reads
+/// `core.enable_broker_on_windows` (fallback true, since 2.61.0); knack lets
+/// `AZURE_CORE_ENABLE_BROKER_ON_WINDOWS` override the config file. Interactive and
+/// username/password user sign-ins (and their later silent token requests) go through WAM;
+/// device code, service principals and managed identity never do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Wam {
+    /// WAM is used for user sign-ins.
+    pub enabled: bool,
+    /// What decided: `AZURE_CORE_ENABLE_BROKER_ON_WINDOWS`, `config:core.enable_broker_on_windows`
+    /// or `default (2.61+)`.
+    pub decided_by: String,
 }
 
 /// The proxy environment variables in force.
@@ -111,16 +128,27 @@ pub struct WinInet {
 pub struct EffectiveProxies {
     /// The endpoint's host name.
     pub host: String,
-    /// Azure CLI (Python requests): the environment, else (Windows) WinINET.
+    /// Azure CLI's own HTTP (Python requests): environment proxies when any `*_proxy` variable
+    /// is set, else (Windows) the WinINET registry settings; PAC never. Resource Manager calls,
+    /// MSAL discovery, device code, service principals, managed identity, and every sign-in
+    /// when WAM is off. The probes use this one.
     pub azure_cli: Effective,
-    /// PowerShell 7 (.NET HttpClient): the environment, else (Windows) the system proxy.
+    /// Azure CLI user sign-ins through the Windows broker (WAM; default since 2.61, off with
+    /// `core.enable_broker_on_windows=false`). Windows only, and only when WAM is on. Modelled
+    /// as the Windows user proxy incl. PAC: Microsoft does not document WAM's own networking
+    /// (unverified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_cli_wam: Option<Effective>,
+    /// PowerShell 7 (.NET HttpClient): `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` (not
+    /// `NO_PROXY` alone), else (Windows) the user's WinINET settings incl. PAC.
     pub powershell7: Effective,
-    /// Windows PowerShell 5.1 (.NET Framework): WinINET only; Windows only.
+    /// Windows PowerShell 5.1 (.NET Framework): the user's IE/WinINET settings incl. PAC; the
+    /// environment is ignored. Windows only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_powershell: Option<Effective>,
 }
 
-/// The proxy a client family uses for `https://host`.
+/// The proxy a client family uses for `https://host`, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Effective {
     /// The proxy; null: direct.
@@ -128,9 +156,17 @@ pub struct Effective {
     /// Where it comes from: `env:<variable>`, `wininet`, `wininet:bypass`, `wininet:pac` or
     /// `none`.
     pub source: String,
-    /// Present and true when a PAC file is configured: the real answer depends on the script.
+    /// Present and true when a PAC file is configured: the real answer depends on the script
+    /// (for clients that use it; see `rule`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pac: bool,
+    /// The rule that decided, `; `-separated when several apply: e.g. `env:https_proxy`,
+    /// `env:no_proxy match .contoso.com`, `registry:ProxyServer https=`,
+    /// `registry:ProxyOverride <local>`, `registry ignored: environment has proxy variables
+    /// (NO_PROXY)`, `pac: not used by Python`, `pac: used (not evaluated)`. Absent in bundles
+    /// written before it existed.
+    #[serde(default)]
+    pub rule: String,
 }
 
 /// `network/probes.json`: the staged probe of each sign-in endpoint.

@@ -1,9 +1,20 @@
-//! Which proxy each client family uses for an endpoint.
+//! Which proxy each client family uses for an endpoint, and which rule decided.
 //!
-//! Azure CLI (Python requests): the environment, lowercase names winning as in urllib; on
-//! Windows, with no environment proxy, urllib falls back to the per-user WinINET settings.
-//! PowerShell 7 (.NET HttpClient): the environment, else (Windows) the system proxy.
-//! Windows PowerShell 5.1 (.NET Framework): the system (WinINET) proxy only.
+//! Azure CLI (Python requests): CPython `urllib/request.py` `getproxies()` = environment or
+//! (Windows) the WinINET registry values, never both: any `*_proxy` variable (even `no_proxy`
+//! alone) makes it ignore the registry; `ProxyServer` is split per protocol as
+//! `getproxies_registry()` does; `ProxyOverride` is applied by requests' own
+//! `proxy_bypass_registry` (`utils.py`), NO_PROXY by `should_bypass_proxies` and
+//! `proxy_bypass_environment`; a PAC file is never used.
+//! Azure CLI with WAM (Windows): the broker's networking is not documented; modelled as the
+//! Windows user proxy incl. PAC (unverified).
+//! PowerShell 7 (.NET HttpClient, dotnet/runtime `SystemProxyInfo`, `HttpEnvironmentProxy`,
+//! `HttpWindowsProxy`): `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` (`NO_PROXY` alone does not
+//! count), else (Windows) the user's WinINET settings incl. PAC.
+//! Windows PowerShell 5.1 (.NET Framework `WebRequest.DefaultWebProxy`): the user's IE settings
+//! incl. PAC; the environment is ignored.
+//!
+//! Verified facts and sources: R14 facts sections 1 to 3 (see docs/bundle-format.md).
 
 use serde::Serialize;
 
@@ -27,93 +38,211 @@ pub fn display_host_list(value: &str) -> String {
     }
 }
 
-/// Proxy settings from the environment. The proxy URLs are display-safe: credentials are cut
-/// at the source ([`url::display_proxy`]) and a value that does not read as a proxy URL is
-/// replaced by a marker. `no_proxy` is kept as set (it is matched against hosts); show it
-/// through [`display_host_list`].
+/// Proxy settings from the environment, as each runtime reads them. The proxy URLs are
+/// display-safe: credentials are cut at the source ([`url::display_proxy`]) and a value that
+/// does not read as a proxy URL is replaced by a marker. `no_proxy` is kept as set (it is
+/// matched against hosts); show it through [`display_host_list`].
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct EnvProxies {
+    /// Python's view (Azure CLI): lowercase names win.
+    pub https: Option<(String, String)>,
+    pub http: Option<(String, String)>,
+    pub all: Option<(String, String)>,
+    pub no_proxy: Option<(String, String)>,
+    /// Every variable whose name ends in `_proxy` (any case) with a non-empty value: for Python
+    /// any of them, even `no_proxy` alone or an unrelated `FOO_PROXY`, means "the environment
+    /// has proxies" and the Windows registry is ignored (CPython `urllib/request.py`
+    /// `getproxies()` = `getproxies_environment() or getproxies_registry()`).
+    pub python_proxy_vars: Vec<String>,
+    /// .NET's view (PowerShell 7, `HttpEnvironmentProxy`): upper-case names on Windows (where
+    /// the lookup ignores case), lowercase first elsewhere.
+    pub dotnet: DotnetEnv,
+}
+
+/// The proxy variables as .NET's `HttpEnvironmentProxy.TryCreate` reads them.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DotnetEnv {
     pub https: Option<(String, String)>,
     pub http: Option<(String, String)>,
     pub all: Option<(String, String)>,
     pub no_proxy: Option<(String, String)>,
 }
 
-/// `name`, then its lowercase twin overriding it (urllib's order).
-fn lookup(env: &Env, upper: &str) -> Option<(String, String)> {
-    let lower = upper.to_ascii_lowercase();
-    for name in [lower.as_str(), upper] {
-        if let Some(v) = env.vars_exact(name).filter(|v| !v.trim().is_empty()) {
-            return Some((name.to_string(), v.trim().to_string()));
-        }
+/// `name` as a runtime finds it: on Windows any case (the environment ignores case there);
+/// elsewhere the lowercase twin first, then `upper` (urllib's and .NET's order on Unix).
+fn lookup(env: &Env, upper: &str, windows: bool) -> Option<(String, String)> {
+    let found = |name: &str| {
+        env.vars_exact(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (name.to_string(), v.trim().to_string()))
+    };
+    if windows {
+        return env
+            .iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case(upper) && !v.trim().is_empty())
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()));
     }
-    None
+    found(&upper.to_ascii_lowercase()).or_else(|| found(upper))
 }
 
-pub fn env_proxies(env: &Env) -> EnvProxies {
-    let proxy = |name| lookup(env, name).map(|(n, v)| (n, display_proxy(&v)));
+pub fn env_proxies(env: &Env, windows: bool) -> EnvProxies {
+    let proxy = |name| lookup(env, name, windows).map(|(n, v)| (n, display_proxy(&v)));
+    let mut python_proxy_vars: Vec<String> = env
+        .iter()
+        .filter(|(k, v)| k.to_ascii_lowercase().ends_with("_proxy") && !v.is_empty())
+        .map(|(k, _)| k.to_string())
+        .collect();
+    python_proxy_vars.sort();
     EnvProxies {
         https: proxy("HTTPS_PROXY"),
         http: proxy("HTTP_PROXY"),
         all: proxy("ALL_PROXY"),
-        no_proxy: lookup(env, "NO_PROXY"),
+        no_proxy: lookup(env, "NO_PROXY", windows),
+        python_proxy_vars,
+        // The same lookups: .NET on Windows asks for the upper-case names (case-insensitive
+        // there), on Unix lowercase first ("lower case variable has precedence over upper
+        // case", dotnet/runtime HttpEnvironmentProxy.Unix.cs).
+        dotnet: DotnetEnv {
+            https: proxy("HTTPS_PROXY"),
+            http: proxy("HTTP_PROXY"),
+            all: proxy("ALL_PROXY"),
+            no_proxy: lookup(env, "NO_PROXY", windows),
+        },
     }
 }
 
-/// requests' NO_PROXY rule: comma-separated hosts or domain suffixes; `*` matches everything.
-pub fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+/// requests' NO_PROXY rule for `https://host/` (no explicit port): the entry that matches, if
+/// any. psf/requests `utils.py` `should_bypass_proxies`: spaces removed, split on `,`, an IPv4
+/// host matches an equal entry or a CIDR; a name matches an entry (leading dots stripped)
+/// equal to it or a `.entry` suffix; a `host:port` entry matches only URLs with that explicit
+/// port (never `https://host/`). Then CPython `proxy_bypass_environment`: the whole value `*`
+/// bypasses everything, matching is case-insensitive. `*.contoso.com` matches nothing: no
+/// globbing in either.
+pub fn no_proxy_matches(no_proxy: &str, host: &str) -> Option<String> {
+    if no_proxy.trim() == "*" {
+        return Some("*".into());
+    }
     let host = host.to_ascii_lowercase();
-    no_proxy
-        .split([',', ' '])
-        .map(|e| e.trim().to_ascii_lowercase())
+    let ipv4 = host.parse::<std::net::Ipv4Addr>().ok();
+    let value = no_proxy.replace(' ', "");
+    value
+        .split(',')
         .filter(|e| !e.is_empty())
-        .any(|e| {
-            if e == "*" {
-                return true;
+        .find(|entry| {
+            let e = entry.to_ascii_lowercase();
+            if let Some(ip) = ipv4 {
+                return match e.split_once('/') {
+                    Some((net, bits)) => cidr_contains(net, bits, ip),
+                    None => e == host,
+                };
             }
-            let e = e
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("*.")
-                .trim_start_matches('.');
-            host == e || host.ends_with(&format!(".{e}"))
+            let e = e.trim_start_matches('.');
+            !e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))
         })
+        .map(str::to_string)
 }
 
-/// WinINET ProxyOverride: `;`-separated patterns with `*` wildcards; `<local>` = no dot in host.
-pub fn wininet_bypass(overrides: &str, host: &str) -> bool {
+/// `ip` lies in `net/bits` (requests `address_in_network`; an invalid CIDR matches nothing, as
+/// `is_valid_cidr` rejects it).
+fn cidr_contains(net: &str, bits: &str, ip: std::net::Ipv4Addr) -> bool {
+    let (Ok(net), Ok(bits)) = (net.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    if !(1..=32).contains(&bits) {
+        return false;
+    }
+    let mask = u32::MAX << (32 - bits);
+    u32::from(net) & mask == u32::from(ip) & mask
+}
+
+/// .NET's NO_PROXY rule (dotnet/runtime `HttpEnvironmentProxy.IsMatchInBypassList`): split on
+/// `,`, entries trimmed; an entry with a leading dot matches the host itself or a subdomain,
+/// an entry without one matches that exact host only; no `*`, no CIDR, no port.
+pub fn dotnet_no_proxy_matches(no_proxy: &str, host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .find(|entry| {
+            let e = entry.to_ascii_lowercase();
+            match e.strip_prefix('.') {
+                Some(rest) => host == rest || host.ends_with(&e),
+                None => host == e,
+            }
+        })
+        .map(str::to_string)
+}
+
+/// requests' ProxyOverride rule on Windows (psf/requests `utils.py` `proxy_bypass_registry`,
+/// which replaces CPython's): split on `;`, empty entries dropped, entries NOT trimmed;
+/// `<local>` matches a host without a dot; any other entry is a glob turned into a regular
+/// expression (`.` literal, `*` any run, `?` one character) matched case-insensitively with
+/// `re.match`, i.e. anchored at the start only: `contoso.com` also bypasses
+/// `contoso.com.evil.net`. No DNS lookups. The entry that matches, if any.
+pub fn requests_override_matches(overrides: &str, host: &str) -> Option<String> {
+    overrides
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .find(|test| {
+            if *test == "<local>" && !host.contains('.') {
+                return true;
+            }
+            let re = test
+                .replace('.', r"\.")
+                .replace('*', ".*")
+                .replace('?', ".");
+            // Python's `re` and the regex crate agree on what these patterns can contain; an
+            // entry neither compiles is treated as not matching.
+            regex::Regex::new(&format!("(?i)^(?:{re})"))
+                .map(|r| r.is_match(host))
+                .unwrap_or(false)
+        })
+        .map(str::to_string)
+}
+
+/// .NET's ProxyOverride rule (dotnet/runtime `HttpWindowsProxy`): entries trimmed, a leading
+/// `http://`/`https://` dropped; `<local>` matches a host without a dot; other entries match
+/// the whole host with `*` wildcards (`SimpleRegex.IsMatchWithStarWildcard`), ignoring case.
+/// (.NET also counts loopback and the machine's own addresses as local; sign-in endpoints are
+/// neither.)
+pub fn dotnet_override_matches(overrides: &str, host: &str) -> Option<String> {
     let host = host.to_ascii_lowercase();
     overrides
         .split(';')
-        .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| !p.is_empty())
-        .any(|p| {
-            if p == "<local>" {
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .find(|entry| {
+            let e = entry.to_ascii_lowercase();
+            if e == "<local>" {
                 return !host.contains('.');
             }
-            wildcard(&p, &host)
+            let e = e
+                .strip_prefix("http://")
+                .or_else(|| e.strip_prefix("https://"))
+                .unwrap_or(&e);
+            wildcard(e, &host)
         })
+        .map(str::to_string)
 }
 
+/// Whole-string match with `*` wildcards.
 fn wildcard(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;
     }
+    let last = parts.len() - 1;
     let mut pos = 0;
     for (i, part) in parts.iter().enumerate() {
-        if part.is_empty() {
-            continue;
-        }
         if i == 0 {
             if !text.starts_with(part) {
                 return false;
             }
             pos = part.len();
-        } else if i == parts.len() - 1 {
+        } else if i == last {
             return text.len() >= pos + part.len() && text.ends_with(part);
-        } else {
+        } else if !part.is_empty() {
             match text[pos..].find(part) {
                 Some(j) => pos += j + part.len(),
                 None => return false,
@@ -123,79 +252,290 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     true
 }
 
-/// `proxy:8080` or `http=p1:80;https=p2:443`: the server an https URL uses.
-pub fn wininet_server_for_https(server: &str) -> Option<String> {
-    if !server.contains('=') {
-        return Some(server.trim().to_string()).filter(|s| !s.is_empty());
+/// What CPython's `getproxies_registry()` gives for `https` from a WinINET `ProxyServer`
+/// (`urllib/request.py`, identical in 3.9–3.13): a value without `=` and `;` applies to every
+/// protocol; otherwise each `;`-separated `protocol=address` is its own entry (no trimming:
+/// `http=a:1; https=b:2` keeps the key ` https`, so HTTPS goes direct); an entry without `=`
+/// (a trailing `;`) raises inside the function, which returns no proxies at all; addresses
+/// without a scheme get `http://` (`socks=` gets `socks://`); with no `https=` entry HTTPS
+/// goes direct, unless a `socks=` entry exists: then HTTPS uses `socks4://` (Windows' default
+/// SOCKS type). The proxy URL and the rule.
+pub fn python_registry_https(server: &str) -> (Option<String>, String) {
+    let server = server.to_string();
+    let server = if !server.contains('=') && !server.contains(';') {
+        format!("http={server};https={server};ftp={server}")
+    } else {
+        server
+    };
+    let mut map: Vec<(String, String)> = Vec::new();
+    for p in server.split(';') {
+        let Some((protocol, address)) = p.split_once('=') else {
+            return (
+                None,
+                format!(
+                    "registry:ProxyServer entry {p:?} has no '=': Python's getproxies_registry() returns no proxies"
+                ),
+            );
+        };
+        // `re.match('(?:[^/:]+)://', address)`: a non-empty run without `/` or `:`, then `://`.
+        let has_scheme = address
+            .split_once("://")
+            .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains(['/', ':']));
+        let address = if has_scheme {
+            address.to_string()
+        } else if ["http", "https", "ftp"].contains(&protocol) {
+            format!("http://{address}")
+        } else if protocol == "socks" {
+            format!("socks://{address}")
+        } else {
+            address.to_string()
+        };
+        map.retain(|(k, _)| k != protocol);
+        map.push((protocol.to_string(), address));
     }
-    let map: Vec<(String, String)> = server
-        .split(';')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    map.iter()
-        .find(|(k, _)| k == "https")
-        .or_else(|| map.iter().find(|(k, _)| k == "http"))
-        .map(|(_, v)| v.clone())
+    let get = |k: &str| map.iter().find(|(p, _)| p == k).map(|(_, a)| a.clone());
+    if let Some(a) = get("https") {
+        return (Some(a), "registry:ProxyServer https=".into());
+    }
+    if let Some(s) = get("socks").filter(|s| !s.is_empty()) {
+        let a = s
+            .strip_prefix("socks://")
+            .map_or(s.clone(), |rest| format!("socks4://{rest}"));
+        return (
+            Some(a),
+            "registry:ProxyServer socks= (no https=: Python uses socks4://, which requests can use only with PySocks installed)".into(),
+        );
+    }
+    (
+        None,
+        "registry:ProxyServer has no https= entry: HTTPS goes direct".into(),
+    )
+}
+
+/// What .NET's `HttpWindowsProxy` takes for https from a manual `ProxyServer`
+/// (`MultiProxy.TryParseProxyConfigPart`): `https=` entries, and entries without a `scheme=`
+/// (both schemes); `http=` only → HTTPS direct. Entries are trimmed; the first is used (the
+/// others are failovers).
+pub fn dotnet_registry_https(server: &str) -> (Option<String>, String) {
+    for part in server
+        .split([';', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match part.split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("https") && !v.trim().is_empty() => {
+                return (
+                    Some(v.trim().to_string()),
+                    "registry:ProxyServer https=".into(),
+                );
+            }
+            Some(_) => {}
+            None => {
+                return (
+                    Some(part.to_string()),
+                    "registry:ProxyServer (all protocols)".into(),
+                );
+            }
+        }
+    }
+    (
+        None,
+        "registry:ProxyServer has no https= entry: HTTPS goes direct".into(),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
+    /// Azure CLI's own HTTP (Python requests): Resource Manager calls, MSAL discovery, device
+    /// code, service principals, managed identity; every sign-in when WAM is off.
     AzureCli,
+    /// Azure CLI user sign-ins through the Windows broker (WAM), Windows only.
+    AzureCliWam,
     PowerShell7,
     WindowsPowerShell,
 }
 
-fn from_env(e: &EnvProxies, host: &str) -> Option<Effective> {
-    if let Some((name, np)) = &e.no_proxy
-        && no_proxy_matches(np, host)
-    {
-        return Some(Effective {
-            proxy: None,
-            source: format!("env:{name}"),
-            pac: false,
-        });
+fn eff(proxy: Option<String>, source: &str, rule: String, pac: bool) -> Effective {
+    Effective {
+        proxy,
+        source: source.into(),
+        pac,
+        rule,
     }
-    e.https
-        .as_ref()
-        .or(e.all.as_ref())
-        .map(|(name, v)| Effective {
-            proxy: Some(v.clone()),
-            source: format!("env:{name}"),
-            pac: false,
-        })
 }
 
-fn from_wininet(w: &WinInet, host: &str) -> Effective {
-    let pac = w.auto_config_url.is_some();
-    if w.proxy_enable
-        && let Some(server) = w.proxy_server.as_deref().and_then(wininet_server_for_https)
-    {
-        if w.proxy_override
-            .as_deref()
-            .is_some_and(|o| wininet_bypass(o, host))
+/// Azure CLI (requests) for `https://host/`: environment proxies if the environment has any
+/// `*_proxy` variable, else (Windows, `ProxyEnable` set) the registry; PAC never.
+fn azure_cli(windows: bool, env: &EnvProxies, wininet: Option<&WinInet>, host: &str) -> Effective {
+    if let Some(first) = env.python_proxy_vars.first() {
+        let ignored = if windows {
+            format!("; registry ignored: environment has proxy variables ({first})")
+        } else {
+            String::new()
+        };
+        if let Some((name, np)) = &env.no_proxy
+            && let Some(entry) = no_proxy_matches(np, host)
         {
-            return Effective {
-                proxy: None,
-                source: "wininet:bypass".into(),
-                pac,
-            };
+            return eff(
+                None,
+                &format!("env:{name}"),
+                format!("env:{name} match {entry}{ignored}"),
+                false,
+            );
         }
-        return Effective {
-            proxy: Some(server),
-            source: "wininet".into(),
-            pac,
+        // requests `select_proxy`: the `https` key, else `all`.
+        return match env.https.as_ref().or(env.all.as_ref()) {
+            Some((name, v)) => eff(
+                Some(v.clone()),
+                &format!("env:{name}"),
+                format!("env:{name}{ignored}"),
+                false,
+            ),
+            None => eff(
+                None,
+                "none",
+                format!("env: no https_proxy/all_proxy{ignored}"),
+                false,
+            ),
         };
     }
-    Effective {
-        proxy: None,
-        source: if pac {
-            "wininet:pac".into()
+    let Some(w) = wininet.filter(|_| windows) else {
+        return eff(None, "none", "none".into(), false);
+    };
+    let pac = w.auto_config_url.is_some();
+    let pac_note = if pac { "; pac: not used by Python" } else { "" };
+    let server = w.proxy_server.as_deref().filter(|_| w.proxy_enable);
+    let Some(server) = server else {
+        let why = if w.proxy_enable {
+            "registry: no ProxyServer"
         } else {
-            "none".into()
-        },
-        pac,
+            "registry: ProxyEnable is 0"
+        };
+        return eff(
+            None,
+            if pac { "wininet:pac" } else { "none" },
+            format!("{why}{pac_note}"),
+            pac,
+        );
+    };
+    if let Some(entry) = w
+        .proxy_override
+        .as_deref()
+        .and_then(|o| requests_override_matches(o, host))
+    {
+        return eff(
+            None,
+            "wininet:bypass",
+            format!("registry:ProxyOverride {entry}{pac_note}"),
+            pac,
+        );
+    }
+    let (proxy, rule) = python_registry_https(server);
+    let source = if proxy.is_some() { "wininet" } else { "none" };
+    eff(proxy, source, format!("{rule}{pac_note}"), pac)
+}
+
+/// The Windows user proxy as .NET (`HttpWindowsProxy`) and .NET Framework (IE settings) use
+/// it: a PAC script (evaluated by WinHTTP, not here) first, then the manual settings.
+fn windows_system(w: &WinInet, host: &str, prefix: &str) -> Effective {
+    let pac = w.auto_config_url.is_some();
+    let pac_note = if pac {
+        "; pac: used (not evaluated)"
+    } else {
+        ""
+    };
+    let server = w.proxy_server.as_deref().filter(|_| w.proxy_enable);
+    let Some(server) = server else {
+        let why = if w.proxy_enable {
+            "registry: no ProxyServer"
+        } else {
+            "registry: ProxyEnable is 0"
+        };
+        return eff(
+            None,
+            if pac { "wininet:pac" } else { "none" },
+            format!("{prefix}{why}{pac_note}"),
+            pac,
+        );
+    };
+    if let Some(entry) = w
+        .proxy_override
+        .as_deref()
+        .and_then(|o| dotnet_override_matches(o, host))
+    {
+        return eff(
+            None,
+            "wininet:bypass",
+            format!("{prefix}registry:ProxyOverride {entry}{pac_note}"),
+            pac,
+        );
+    }
+    let (proxy, rule) = dotnet_registry_https(server);
+    let source = if proxy.is_some() { "wininet" } else { "none" };
+    eff(proxy, source, format!("{prefix}{rule}{pac_note}"), pac)
+}
+
+/// PowerShell 7 (.NET `SystemProxyInfo`): the environment when `HTTP_PROXY`, `HTTPS_PROXY` or
+/// `ALL_PROXY` is set (`NO_PROXY` alone does not count), else on Windows the user's WinINET
+/// settings incl. PAC / auto-detect; on Linux nothing (direct); on macOS the system proxy,
+/// which is not read here.
+fn powershell7(
+    windows: bool,
+    env: &EnvProxies,
+    wininet: Option<&WinInet>,
+    host: &str,
+) -> Effective {
+    let d = &env.dotnet;
+    // `ALL_PROXY` fills whichever of http/https is missing.
+    let https = d.https.as_ref().or(d.all.as_ref());
+    if d.http.is_some() || https.is_some() {
+        if let Some((name, np)) = &d.no_proxy
+            && let Some(entry) = dotnet_no_proxy_matches(np, host)
+        {
+            return eff(
+                None,
+                &format!("env:{name}"),
+                format!("env:{name} match {entry}"),
+                false,
+            );
+        }
+        return match https {
+            Some((name, v)) => eff(
+                Some(v.clone()),
+                &format!("env:{name}"),
+                format!("env:{name}"),
+                false,
+            ),
+            None => eff(
+                None,
+                "none",
+                "env: HTTP_PROXY only: HTTPS goes direct, Windows settings not consulted".into(),
+                false,
+            ),
+        };
+    }
+    let no_proxy_alone = if d.no_proxy.is_some() {
+        "NO_PROXY alone does not count; "
+    } else {
+        ""
+    };
+    match wininet.filter(|_| windows) {
+        Some(w) => windows_system(w, host, no_proxy_alone),
+        None if windows => eff(
+            None,
+            "none",
+            format!("{no_proxy_alone}Windows proxy settings unreadable"),
+            false,
+        ),
+        None => eff(
+            None,
+            "none",
+            format!(
+                "{no_proxy_alone}none (off Windows .NET reads only the environment; macOS system proxy not read)"
+            ),
+            false,
+        ),
     }
 }
 
@@ -206,20 +546,32 @@ pub fn effective(
     wininet: Option<&WinInet>,
     host: &str,
 ) -> Effective {
-    let none = || Effective {
-        proxy: None,
-        source: "none".into(),
-        pac: false,
-    };
     match family {
-        Family::AzureCli | Family::PowerShell7 => from_env(env, host)
-            .or_else(|| {
-                (windows)
-                    .then(|| wininet.map(|w| from_wininet(w, host)))
-                    .flatten()
-            })
-            .unwrap_or_else(none),
-        Family::WindowsPowerShell => wininet.map(|w| from_wininet(w, host)).unwrap_or_else(none),
+        Family::AzureCli => azure_cli(windows, env, wininet, host),
+        Family::PowerShell7 => powershell7(windows, env, wininet, host),
+        // .NET Framework: `WebRequest.DefaultWebProxy` = app.config, else the user's IE
+        // settings (incl. PAC); proxy environment variables are not read.
+        Family::WindowsPowerShell => match wininet {
+            Some(w) => windows_system(w, host, "env ignored; "),
+            None => eff(
+                None,
+                "none",
+                "env ignored; Windows proxy settings unreadable".into(),
+                false,
+            ),
+        },
+        // The broker's own networking is not documented by Microsoft: community reports
+        // (AzureAD/microsoft-authentication-library-for-dotnet#4385) say it follows the
+        // user's system proxy; modelled as WinINET incl. PAC, unverified.
+        Family::AzureCliWam => match wininet {
+            Some(w) => windows_system(w, host, "wam (unverified: Windows system proxy assumed); "),
+            None => eff(
+                None,
+                "none",
+                "wam (unverified); Windows proxy settings unreadable".into(),
+                false,
+            ),
+        },
     }
 }
 
@@ -398,43 +750,202 @@ pub fn parse_winhttp(text: &str) -> Option<WinHttp> {
 mod tests {
     use super::*;
 
+    fn wininet(server: &str, over: Option<&str>, pac: bool) -> WinInet {
+        WinInet {
+            proxy_enable: true,
+            proxy_server: Some(server.into()),
+            proxy_override: over.map(Into::into),
+            auto_config_url: pac.then(|| "http://wpad/proxy.pac".into()),
+        }
+    }
+
+    const LOGIN: &str = "login.microsoftonline.com";
+
     #[test]
-    fn lowercase_wins_and_no_proxy_applies() {
+    fn lowercase_wins_off_windows() {
+        // CPython getproxies_environment(): a second pass lets lowercase names override.
         let env = Env::from_pairs(
             [
                 ("HTTPS_PROXY", "http://upper:1"),
                 ("https_proxy", "http://lower:2"),
-                ("NO_PROXY", "localhost,.contoso.com"),
             ],
             false,
         );
-        let e = env_proxies(&env);
+        let e = env_proxies(&env, false);
+        let eff = effective(Family::AzureCli, false, &e, None, LOGIN);
+        assert_eq!(eff.proxy.as_deref(), Some("http://lower:2"));
+        assert_eq!(eff.rule, "env:https_proxy");
+        // .NET on Unix: "lower case variable has precedence over upper case".
+        let ps = effective(Family::PowerShell7, false, &e, None, LOGIN);
+        assert_eq!(ps.proxy.as_deref(), Some("http://lower:2"));
+    }
+
+    #[test]
+    fn python_any_proxy_variable_ignores_the_registry() {
+        // CPython urllib/request.py (nt): getproxies() = getproxies_environment() or
+        // getproxies_registry(); every non-empty *_proxy variable counts, no_proxy alone too.
+        let w = wininet("p:80", None, false);
+        for var in ["NO_PROXY", "FOO_PROXY", "HTTP_PROXY"] {
+            let env = Env::from_pairs([(var, "example.org")], true);
+            let e = env_proxies(&env, true);
+            let eff = effective(Family::AzureCli, true, &e, Some(&w), LOGIN);
+            assert_eq!(eff.proxy, None, "{var}");
+            assert!(
+                eff.rule.contains(&format!(
+                    "registry ignored: environment has proxy variables ({var})"
+                )),
+                "{var}: {}",
+                eff.rule
+            );
+        }
+        // .NET: NO_PROXY alone does not count (HttpEnvironmentProxy.TryCreate needs
+        // HTTP_PROXY, HTTPS_PROXY or ALL_PROXY), so the Windows settings apply.
+        let e = env_proxies(&Env::from_pairs([("NO_PROXY", "x")], true), true);
+        let ps = effective(Family::PowerShell7, true, &e, Some(&w), LOGIN);
+        assert_eq!(ps.proxy.as_deref(), Some("p:80"));
+        assert!(
+            ps.rule.starts_with("NO_PROXY alone does not count"),
+            "{}",
+            ps.rule
+        );
+        // No variable at all: the registry.
+        let e = env_proxies(&Env::from_pairs([("PATH", "x")], true), true);
+        let eff = effective(Family::AzureCli, true, &e, Some(&w), LOGIN);
+        assert_eq!(eff.proxy.as_deref(), Some("http://p:80"));
+        assert_eq!(eff.rule, "registry:ProxyServer https=");
+    }
+
+    #[test]
+    fn python_registry_proxy_server_parsing() {
+        // CPython getproxies_registry() (3.9-3.13), results as executed against a fake winreg
+        // (facts R14 section 1.2).
+        let cases: [(&str, Option<&str>); 8] = [
+            ("http=a:1;https=b:2;socks=c:3", Some("http://b:2")),
+            ("http=a:1", None),
+            ("a:1", Some("http://a:1")),
+            ("socks=c:3", Some("socks4://c:3")),
+            ("http=a:1;socks=c:3", Some("socks4://c:3")),
+            ("http://a:1", Some("http://a:1")),
+            ("a:1;", None),
+            ("http=a:1; https=b:2", None),
+        ];
+        for (server, want) in cases {
+            assert_eq!(python_registry_https(server).0.as_deref(), want, "{server}");
+        }
+        assert!(
+            python_registry_https("http=a:1")
+                .1
+                .contains("no https= entry")
+        );
+        assert!(python_registry_https("socks=c:3").1.contains("PySocks"));
+        assert!(python_registry_https("a:1;").1.contains("no proxies"));
+    }
+
+    #[test]
+    fn requests_proxy_override_semantics() {
+        // psf/requests utils.py proxy_bypass_registry (Windows): re.match = prefix match,
+        // entries not trimmed, <local> = no dot.
         assert_eq!(
-            e.https,
-            Some(("https_proxy".into(), "http://lower:2".into()))
+            requests_override_matches("<local>", "intranet").as_deref(),
+            Some("<local>")
+        );
+        assert_eq!(requests_override_matches("<local>", LOGIN), None);
+        assert!(requests_override_matches("contoso.com", "contoso.com.evil.net").is_some());
+        assert!(requests_override_matches("10.*", "10.1.2.3").is_some());
+        assert!(requests_override_matches("*.microsoftonline.com", LOGIN).is_some());
+        assert!(requests_override_matches("LOGIN.*", LOGIN).is_some());
+        assert_eq!(
+            requests_override_matches("a; login.microsoftonline.com", LOGIN),
+            None
+        );
+        assert!(requests_override_matches("login?microsoftonline.com", LOGIN).is_some());
+        let w = wininet("p:80", Some("*.microsoftonline.com"), false);
+        let e = EnvProxies::default();
+        let eff = effective(Family::AzureCli, true, &e, Some(&w), LOGIN);
+        assert_eq!((eff.proxy, eff.source.as_str()), (None, "wininet:bypass"));
+        assert_eq!(eff.rule, "registry:ProxyOverride *.microsoftonline.com");
+    }
+
+    #[test]
+    fn requests_no_proxy_semantics() {
+        // psf/requests should_bypass_proxies + CPython proxy_bypass_environment.
+        assert_eq!(no_proxy_matches("*", "x").as_deref(), Some("*"));
+        assert_eq!(no_proxy_matches("a.org,*", "x"), None);
+        assert_eq!(no_proxy_matches("*.contoso.com", "a.contoso.com"), None);
+        assert!(no_proxy_matches("contoso.com", "a.contoso.com").is_some());
+        assert!(no_proxy_matches(".contoso.com", "contoso.com").is_some());
+        assert!(no_proxy_matches(" .Contoso.COM ", "a.contoso.com").is_some());
+        assert_eq!(no_proxy_matches("contoso.com", "evilcontoso.com"), None);
+        assert_eq!(
+            no_proxy_matches("login.microsoftonline.com:443", LOGIN),
+            None
+        );
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3").is_some());
+        assert_eq!(no_proxy_matches("10.0.0.0/8", "11.1.2.3"), None);
+        assert_eq!(no_proxy_matches("2.3", "10.1.2.3"), None);
+        let env = Env::from_pairs(
+            [
+                ("https_proxy", "http://p:1"),
+                ("no_proxy", "localhost,.microsoftonline.com"),
+            ],
+            false,
         );
         let eff = effective(
             Family::AzureCli,
             false,
-            &e,
+            &env_proxies(&env, false),
             None,
-            "login.microsoftonline.com",
+            LOGIN,
         );
-        assert_eq!(eff.proxy.as_deref(), Some("http://lower:2"));
-        assert!(no_proxy_matches("localhost,.contoso.com", "a.contoso.com"));
-        assert!(no_proxy_matches("*", "x"));
-        assert!(!no_proxy_matches("contoso.com", "notcontoso.com"));
+        assert_eq!(eff.proxy, None);
+        assert_eq!(eff.rule, "env:no_proxy match .microsoftonline.com");
     }
 
     #[test]
-    fn windows_families() {
-        let w = WinInet {
-            proxy_enable: true,
-            proxy_server: Some("http=p1:80;https=p2:8443".into()),
-            proxy_override: Some("<local>;*.microsoftonline.com".into()),
-            auto_config_url: None,
-        };
-        let env = EnvProxies::default();
+    fn dotnet_no_proxy_and_env_semantics() {
+        // dotnet/runtime HttpEnvironmentProxy.IsMatchInBypassList: no dot = exact host.
+        assert_eq!(dotnet_no_proxy_matches("microsoftonline.com", LOGIN), None);
+        assert!(dotnet_no_proxy_matches(".microsoftonline.com", LOGIN).is_some());
+        assert!(dotnet_no_proxy_matches(".contoso.com", "contoso.com").is_some());
+        assert_eq!(dotnet_no_proxy_matches("*", LOGIN), None);
+        assert!(dotnet_no_proxy_matches(" login.microsoftonline.com ", LOGIN).is_some());
+        // HTTP_PROXY only: HTTPS direct, the Windows proxy not consulted.
+        let w = wininet("p:80", None, false);
+        let e = env_proxies(&Env::from_pairs([("HTTP_PROXY", "http://h:1")], true), true);
+        let ps = effective(Family::PowerShell7, true, &e, Some(&w), LOGIN);
+        assert_eq!(ps.proxy, None);
+        assert!(ps.rule.contains("HTTP_PROXY only"));
+        // ALL_PROXY fills https.
+        let e = env_proxies(&Env::from_pairs([("all_proxy", "http://a:1")], true), true);
+        assert_eq!(
+            effective(Family::PowerShell7, true, &e, Some(&w), LOGIN).rule,
+            "env:all_proxy"
+        );
+        // Linux: environment only.
+        let ps = effective(
+            Family::PowerShell7,
+            false,
+            &EnvProxies::default(),
+            None,
+            LOGIN,
+        );
+        assert_eq!(ps.proxy, None);
+        assert!(ps.rule.contains("off Windows"));
+    }
+
+    #[test]
+    fn windows_system_proxy_families_and_pac() {
+        // .NET HttpWindowsProxy / .NET Framework IE settings: PAC used, manual settings as
+        // fallback, http= only → HTTPS direct, ProxyOverride whole-host wildcard.
+        let w = wininet(
+            "http=p1:80;https=p2:8443",
+            Some("<local>; *.microsoftonline.com"),
+            true,
+        );
+        let env = env_proxies(
+            &Env::from_pairs([("HTTPS_PROXY", "http://e:1")], true),
+            true,
+        );
         let ps51 = effective(
             Family::WindowsPowerShell,
             true,
@@ -443,56 +954,53 @@ mod tests {
             "management.azure.com",
         );
         assert_eq!(ps51.proxy.as_deref(), Some("p2:8443"));
-        let bypass = effective(
-            Family::WindowsPowerShell,
+        assert!(ps51.pac);
+        assert_eq!(
+            ps51.rule,
+            "env ignored; registry:ProxyServer https=; pac: used (not evaluated)"
+        );
+        let by = effective(Family::WindowsPowerShell, true, &env, Some(&w), LOGIN);
+        assert_eq!(by.proxy, None);
+        assert!(
+            by.rule
+                .contains("registry:ProxyOverride *.microsoftonline.com")
+        );
+        assert_eq!(
+            dotnet_override_matches("contoso.com", "contoso.com.evil.net"),
+            None
+        );
+        assert_eq!(dotnet_registry_https("http=p1:80").0, None);
+        assert_eq!(dotnet_registry_https("p:3128").0.as_deref(), Some("p:3128"));
+        // Python never uses the PAC.
+        let none = env_proxies(&Env::default(), true);
+        let pac_only = WinInet {
+            proxy_enable: false,
+            proxy_server: None,
+            proxy_override: None,
+            auto_config_url: Some("http://wpad/proxy.pac".into()),
+        };
+        let az = effective(Family::AzureCli, true, &none, Some(&pac_only), LOGIN);
+        assert_eq!(az.proxy, None);
+        assert_eq!(
+            az.rule,
+            "registry: ProxyEnable is 0; pac: not used by Python"
+        );
+        let wam = effective(Family::AzureCliWam, true, &none, Some(&pac_only), LOGIN);
+        assert!(wam.rule.starts_with("wam (unverified"), "{}", wam.rule);
+        assert!(
+            wam.rule.ends_with("pac: used (not evaluated)"),
+            "{}",
+            wam.rule
+        );
+        // WAM ignores Python's environment variables.
+        let wam = effective(
+            Family::AzureCliWam,
             true,
             &env,
             Some(&w),
-            "login.microsoftonline.com",
+            "management.azure.com",
         );
-        assert_eq!(
-            (bypass.proxy, bypass.source.as_str()),
-            (None, "wininet:bypass")
-        );
-        // Azure CLI falls back to WinINET on Windows only when no environment proxy is set.
-        assert_eq!(
-            effective(
-                Family::AzureCli,
-                true,
-                &env,
-                Some(&w),
-                "graph.microsoft.com"
-            )
-            .source,
-            "wininet"
-        );
-        let envp = EnvProxies {
-            https: Some(("HTTPS_PROXY".into(), "http://e:1".into())),
-            ..Default::default()
-        };
-        assert_eq!(
-            effective(
-                Family::AzureCli,
-                true,
-                &envp,
-                Some(&w),
-                "graph.microsoft.com"
-            )
-            .proxy
-            .as_deref(),
-            Some("http://e:1")
-        );
-        assert_eq!(
-            effective(
-                Family::WindowsPowerShell,
-                true,
-                &envp,
-                Some(&w),
-                "graph.microsoft.com"
-            )
-            .source,
-            "wininet"
-        );
+        assert_eq!(wam.proxy.as_deref(), Some("p2:8443"));
     }
 
     #[test]
@@ -508,7 +1016,7 @@ mod tests {
             ],
             false,
         );
-        let e = env_proxies(&env);
+        let e = env_proxies(&env, false);
         assert_eq!(
             e.https.as_ref().unwrap().1,
             "[REDACTED:url-credentials]@proxy:3128"
