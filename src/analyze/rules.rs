@@ -630,8 +630,10 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
                 excerpt: format!("SCHANNEL TLS 1.2 Client: {state}"),
             });
         }
+        // Only the CLR 4 keys: Windows PowerShell 5.1 runs on .NET Framework 4, which never
+        // reads `v2.0.50727` (recorded in tls/settings.json for completeness only).
         for (key, v) in t.dotnet_framework_strong_crypto.iter().flatten() {
-            if v.sch_use_strong_crypto == Some(0) {
+            if key.ends_with("v4.0.30319") && v.sch_use_strong_crypto == Some(0) {
                 ev.push(Evidence {
                     file: names::TLS_SETTINGS.into(),
                     excerpt: format!("{key}: SchUseStrongCrypto = 0"),

@@ -738,7 +738,10 @@ fn connect_stage(
         } else {
             format!(", offering {}", schemes.join(", "))
         };
-        Ok(((code, schemes), Some(format!("proxy answered {code}{offered}"))))
+        Ok((
+            (code, schemes),
+            Some(format!("proxy answered {code}{offered}")),
+        ))
     })?;
     r.proxy_status = Some(code);
     r.proxy_authenticate = schemes;
@@ -925,11 +928,7 @@ pub(crate) fn probe_all(
 }
 
 /// Run `f` for every target on its own thread, results in input order, waiting at most `total`.
-fn run_probes<F>(
-    targets: Vec<(Endpoint, Option<Proxy>)>,
-    total: Duration,
-    f: F,
-) -> Vec<ProbeResult>
+fn run_probes<F>(targets: Vec<(Endpoint, Option<Proxy>)>, total: Duration, f: F) -> Vec<ProbeResult>
 where
     F: Fn(&Endpoint, Option<&Proxy>, Instant) -> ProbeResult + Send + Sync + 'static,
 {
@@ -1037,16 +1036,13 @@ mod tests {
         assert_eq!(status_code("SSH-2.0"), None);
     }
 
-/// Scheme names only, each once, whatever the parameters hold (quoted commas, escapes).
+    /// Scheme names only, each once, whatever the parameters hold (quoted commas, escapes).
     #[test]
     fn proxy_authenticate_schemes() {
         let head = "HTTP/1.1 407 X\r\nProxy-Authenticate: Negotiate\r\nproxy-authenticate: NTLM\r\n\
             Proxy-Authenticate: Basic realm=\"a, \\\"b\\\" Digest c\", charset=UTF-8, Digest realm=x, nonce=\"y\"\r\n\
             Proxy-Authenticate: negotiate\r\nX-Other: Basic\r\n\r\n";
-        assert_eq!(
-            auth_schemes(head),
-            ["Negotiate", "NTLM", "Basic", "Digest"]
-        );
+        assert_eq!(auth_schemes(head), ["Negotiate", "NTLM", "Basic", "Digest"]);
         assert!(auth_schemes("HTTP/1.1 407 X\r\n\r\n").is_empty());
     }
 
@@ -1055,7 +1051,10 @@ mod tests {
     #[test]
     fn proxy_credentials_from_urls() {
         let c = ProxyCredentials::from_url("http://al%40ice:p%3Ass:w@rd@proxy.corp:3128").unwrap();
-        assert_eq!((c.user.as_str(), c.password.as_str()), ("al@ice", "p:ss:w@rd"));
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("al@ice", "p:ss:w@rd")
+        );
         // base64("al@ice:p:ss:w@rd")
         assert_eq!(c.basic(), "Basic YWxAaWNlOnA6c3M6d0ByZA==");
         assert_eq!(format!("{c:?}"), "ProxyCredentials([REDACTED])");
