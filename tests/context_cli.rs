@@ -113,19 +113,19 @@ fn caches_are_listed_and_never_opened() {
     std::fs::create_dir_all(home.join(".azure")).unwrap();
     std::fs::create_dir_all(home.join(".Azure")).unwrap();
     std::fs::create_dir_all(home.join(".mg")).unwrap();
-    std::fs::create_dir_all(home.join(".local/.IdentityService")).unwrap();
+    std::fs::create_dir_all(home.join(".local/share/.IdentityService")).unwrap();
     std::fs::write(
         home.join(".azure/msal_token_cache.json"),
         "CANARY-TOKEN-CONTENT-1",
     )
     .unwrap();
     std::fs::write(
-        home.join(".mg/mg.msal.cache.nocae"),
+        home.join(".local/share/.IdentityService/mg.msal.cache.nocae"),
         "CANARY-TOKEN-CONTENT-2",
     )
     .unwrap();
     std::fs::write(
-        home.join(".local/.IdentityService/msal.cache.cae"),
+        home.join(".local/share/.IdentityService/msal.cache.cae"),
         "CANARY-TOKEN-CONTENT-3",
     )
     .unwrap();
@@ -165,7 +165,11 @@ fn caches_are_listed_and_never_opened() {
     };
     assert_eq!(find(".azure/msal_token_cache.json")["size"], 22);
     assert_eq!(find(".Azure/TokenCache.dat")["exists"], true);
-    assert_eq!(find("mg.msal.cache.nocae")["tool"], "graph-powershell");
+    // Graph's token cache is under .NET's LocalApplicationData (~/.local/share on Linux), not ~/.mg.
+    assert_eq!(
+        find(".local/share/.IdentityService/mg.msal.cache.nocae")["tool"],
+        "graph-powershell"
+    );
     assert_eq!(
         find(".IdentityService/msal.cache.cae")["tool"],
         "az-powershell"

@@ -81,6 +81,8 @@ fn subject(name: &str) -> String {
 struct Run {
     _dir: tempfile::TempDir,
     bundle: Bundle,
+    /// The collection's stdout and stderr.
+    output: std::process::Output,
 }
 
 /// What one collection is given.
@@ -161,13 +163,20 @@ impl<'a> Setup<'a> {
         for (k, v) in &self.envs {
             c.env(k, v);
         }
-        c.args(["collect", "-q", "--probe-timeout", "2", "-o"])
+        let output = c
+            .args(["collect", "-q", "--probe-timeout", "2", "-o"])
             .arg(&out)
             .args(&self.args)
             .assert()
-            .success();
+            .success()
+            .get_output()
+            .clone();
         let bundle = read_bundle(&only_bundle(&out));
-        Run { _dir: dir, bundle }
+        Run {
+            _dir: dir,
+            bundle,
+            output,
+        }
     }
 }
 
@@ -562,6 +571,114 @@ fn proxy_requires_authentication() {
     // The debug-log trigger (`407 Proxy Authentication Required`) is left to the unit tests.
 }
 
+/// The proxy offers only Negotiate/NTLM: Windows integrated authentication, not "add
+/// credentials".
+#[test]
+fn proxy_wants_integrated_authentication() {
+    let run = through(setup(), proxy(ProxyMode::Integrated)).run();
+    let f = expect_finding(&run, "proxy.auth-required", "error", "network/probes.json");
+    assert!(
+        f["title"].as_str().unwrap().contains("Windows integrated"),
+        "{f:#}"
+    );
+    let probes = run.bundle.json("network/probes.json");
+    assert_eq!(
+        probes["results"][0]["proxy_authenticate"],
+        serde_json::json!(["Negotiate", "NTLM"])
+    );
+}
+
+/// Credentials in the proxy URL go as Basic (as Azure CLI sends them); the proxy refuses these.
+#[test]
+fn proxy_rejects_the_credentials() {
+    let p = proxy(ProxyMode::Basic {
+        credentials: "alice:right".into(),
+        upstream: closed_port(),
+    });
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .env("HTTPS_PROXY", "http://alice:wrong@proxy.test:8080")
+        .run();
+    let f = expect_finding(&run, "proxy.auth-required", "error", "network/probes.json");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("rejected the credentials"),
+        "{f:#}"
+    );
+}
+
+/// Credentials planted in HTTPS_PROXY authenticate the probe (the proxy checks them) and
+/// appear nowhere: not in any entry of the bundle, not on stdout or stderr, in any of the
+/// forms they could leak in (as written, decoded, the Basic token, URL-encoded).
+#[test]
+fn proxy_credentials_authenticate_and_never_leave_memory() {
+    use base64::Engine;
+    let (user, password) = ("al@ice", "S3cr/t:Pa55-w0rd");
+    let ca = Ca::new(GOOD_CA);
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = write(tmp.path(), "ca.pem", &ca.pem());
+    let server = https_server(&ca, "login.microsoftonline.com", 200);
+    let p = proxy(ProxyMode::Basic {
+        credentials: format!("{user}:{password}"),
+        upstream: server,
+    });
+    let url = "http://al%40ice:S3cr%2Ft%3APa55-w0rd@proxy.test:8080";
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .env("HTTPS_PROXY", url)
+        .env("REQUESTS_CA_BUNDLE", bundle)
+        .run();
+    let probes = run.bundle.json("network/probes.json");
+    let login = probes["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["host"] == "login.microsoftonline.com")
+        .unwrap();
+    assert_eq!(login["proxy_status"], 200, "{login:#}");
+    assert_eq!(login["proxy_credentials"], true, "{login:#}");
+    assert_eq!(login["ok"], true, "{login:#}");
+    assert_eq!(
+        login["proxy"], "http://[REDACTED:url-credentials]@proxy.test:8080",
+        "{login:#}"
+    );
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let needles = [
+        password.to_string(),
+        "S3cr%2Ft%3APa55-w0rd".to_string(),
+        "S3cr%2Ft".to_string(),
+        "Pa55-w0rd".to_string(),
+        "al%40ice".to_string(),
+        format!("{user}:"),
+        b64(&format!("{user}:{password}")),
+        b64(&format!("{user}:{password}"))[..12].to_string(),
+        b64(url),
+    ];
+    let mut places: Vec<(String, &[u8])> = run
+        .bundle
+        .entries
+        .iter()
+        .map(|(n, d)| (n.clone(), d.as_slice()))
+        .collect();
+    places.push(("stdout".into(), &run.output.stdout));
+    places.push(("stderr".into(), &run.output.stderr));
+    assert!(
+        places.len() > 10,
+        "{:?}",
+        places.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    for (name, data) in &places {
+        let text = String::from_utf8_lossy(data);
+        for n in &needles {
+            assert!(!text.contains(n.as_str()), "{name} holds {n:?}");
+        }
+    }
+}
+
 #[test]
 fn proxy_answers_502() {
     let run = through(setup(), proxy(ProxyMode::Status(502))).run();
@@ -732,6 +849,8 @@ fn windows_registry_disables_tls12() {
             .any(|e| e.contains("SchUseStrongCrypto = 0")),
         "{f:#}"
     );
+    // The fake's v2.0.50727 keys are 0 too, but Windows PowerShell 5.1 (CLR 4) never reads them.
+    assert!(!excerpts.iter().any(|e| e.contains("v2.0.50727")), "{f:#}");
     // The debug-log trigger (AADSTS1002016) is left to the unit tests.
 }
 

@@ -296,6 +296,15 @@ fn windows_tls_settings_from_the_registry() {
     assert_eq!(t["schannel_protocols"]["TLS 1.2"]["client"], "os_default");
     let strong = &t["dotnet_framework_strong_crypto"]["HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"];
     assert_eq!(strong["SchUseStrongCrypto"], 1);
+    // The CLR 2 keys are read too (64- and 32-bit), for completeness.
+    for key in [
+        "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v2.0.50727",
+        "HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v2.0.50727",
+    ] {
+        let v2 = &t["dotnet_framework_strong_crypto"][key];
+        assert_eq!(v2["SchUseStrongCrypto"], 0, "{key}: {t:#}");
+        assert_eq!(v2["SystemDefaultTlsVersions"], 0, "{key}: {t:#}");
+    }
     assert_eq!(
         t["winhttp_default_secure_protocols"]["HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\WinHttp"]
             ["protocols"],

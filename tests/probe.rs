@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::tls::*;
-use entra_collect::probe::{Endpoint, ProbeResult, Settings, Stores, probe};
+use entra_collect::probe::{Endpoint, ProbeResult, Proxy, Settings, Stores, probe};
 
 const HOST: &str = "login.microsoftonline.com";
 
@@ -88,7 +88,11 @@ fn allowing_proxy_tunnels() {
     let server = https_server(&ca, HOST, 200);
     let p = proxy(ProxyMode::Allow(server));
     let (s, _f) = settings(&[("proxy.test", p)], Some(&ca));
-    let r = probe(&endpoint(), Some("http://proxy.test:3128"), &s);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:3128")),
+        &s,
+    );
     assert!(r.ok, "{r:#?}");
     assert_eq!(
         stage_names(&r),
@@ -101,7 +105,7 @@ fn allowing_proxy_tunnels() {
 fn denying_proxy_is_a_proxy_status_failure() {
     let p = proxy(ProxyMode::Deny);
     let (s, _f) = settings(&[("proxy.test", p)], None);
-    let r = probe(&endpoint(), Some("proxy.test:3128"), &s);
+    let r = probe(&endpoint(), Some(&Proxy::from_url("proxy.test:3128")), &s);
     assert_eq!(
         (r.failed_stage, r.error_kind, r.proxy_status),
         (Some("connect"), Some("proxy_status"), Some(403))
@@ -113,11 +117,71 @@ fn denying_proxy_is_a_proxy_status_failure() {
 fn authenticating_proxy_is_407() {
     let p = proxy(ProxyMode::Auth);
     let (s, _f) = settings(&[("proxy.test", p)], None);
-    let r = probe(&endpoint(), Some("http://proxy.test:8080"), &s);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:8080")),
+        &s,
+    );
     assert_eq!(
         (r.error_kind, r.proxy_status),
         (Some("proxy_status"), Some(407))
     );
+}
+
+/// Credentials in the proxy URL go as Basic on CONNECT (percent-decoded), so a proxy that
+/// checks them tunnels; wrong ones get its 407 and the schemes it offers.
+#[test]
+fn basic_proxy_credentials_are_sent() {
+    let ca = genuine_ca();
+    let server = https_server(&ca, HOST, 200);
+    let p = proxy(ProxyMode::Basic {
+        credentials: "al@ice:pa:ss".into(),
+        upstream: server,
+    });
+    let (s, _f) = settings(&[("proxy.test", p)], Some(&ca));
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://al%40ice:pa%3Ass@proxy.test:8080")),
+        &s,
+    );
+    assert!(r.ok, "{r:#?}");
+    assert!(r.proxy_credentials);
+    assert_eq!(
+        r.proxy.as_deref(),
+        Some("http://[REDACTED:url-credentials]@proxy.test:8080")
+    );
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://al%40ice:nope@proxy.test:8080")),
+        &s,
+    );
+    assert_eq!(
+        (r.proxy_status, r.proxy_authenticate.clone()),
+        (Some(407), vec!["Basic".to_string()])
+    );
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:8080")),
+        &s,
+    );
+    assert_eq!(r.proxy_status, Some(407));
+    assert!(!r.proxy_credentials);
+    assert!(!format!("{r:?}").contains("pa:ss"));
+}
+
+#[test]
+fn integrated_only_proxy_offers_negotiate_and_ntlm() {
+    let p = proxy(ProxyMode::Integrated);
+    let (s, _f) = settings(&[("proxy.test", p)], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:8080")),
+        &s,
+    );
+    assert_eq!(r.proxy_status, Some(407));
+    assert_eq!(r.proxy_authenticate, ["Negotiate", "NTLM"]);
+    let detail = r.stages.last().unwrap().detail.clone().unwrap();
+    assert_eq!(detail, "proxy answered 407, offering Negotiate, NTLM");
 }
 
 #[test]
@@ -125,7 +189,11 @@ fn intercepting_proxy_is_named() {
     let inspection = Arc::new(Ca::new("Contoso TLS Inspection CA"));
     let p = proxy(ProxyMode::Intercept(inspection, 200));
     let (s, _f) = settings(&[("proxy.test", p)], None);
-    let r = probe(&endpoint(), Some("http://proxy.test:8080"), &s);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:8080")),
+        &s,
+    );
     let tls = r.tls.as_ref().unwrap();
     assert_eq!(
         tls.interception_ca.as_deref(),
@@ -140,7 +208,11 @@ fn intercepting_proxy_trusted_through_the_bundle_still_shows_its_block_page() {
     let inspection = Arc::new(Ca::new("Contoso TLS Inspection CA"));
     let p = proxy(ProxyMode::Intercept(inspection.clone(), 403));
     let (s, _f) = settings(&[("proxy.test", p)], Some(&inspection));
-    let r = probe(&endpoint(), Some("http://proxy.test:8080"), &s);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("http://proxy.test:8080")),
+        &s,
+    );
     assert!(r.tls.as_ref().unwrap().interception_ca.is_some());
     assert_eq!(
         (r.failed_stage, r.error_kind, r.http_status),

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::tls::Ca;
-use entra_collect::probe::{Endpoint, Settings, Stores, probe};
+use entra_collect::probe::{Endpoint, Proxy, Settings, Stores, probe};
 
 const HOST: &str = "login.microsoftonline.com";
 const STAGE: Duration = Duration::from_millis(1000);
@@ -75,7 +75,7 @@ fn a_trickling_proxy_cannot_stretch_the_connect_stage() {
     let t0 = Instant::now();
     let r = probe(
         &endpoint(),
-        Some(&format!("http://{proxy}")),
+        Some(&Proxy::from_url(&format!("http://{proxy}"))),
         &settings(&[]),
     );
     let took = t0.elapsed();

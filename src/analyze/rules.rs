@@ -432,22 +432,91 @@ fn proxy_status_finding<'a>(
     (rs, ev)
 }
 
+/// What a 407 asks for, from the schemes the probes saw offered and whether they sent
+/// credentials (Basic, from the proxy URL, as Azure CLI does).
+#[derive(Debug, PartialEq, Eq)]
+enum ProxyAuthCase {
+    /// Only Negotiate / NTLM (Kerberos): Windows integrated authentication.
+    Integrated,
+    /// Basic offered, credentials sent and still 407: the proxy rejected them.
+    Rejected,
+    /// Anything else (Basic without credentials, no schemes seen, a log line only).
+    Missing,
+}
+
+fn proxy_auth_case(rs: &[&ProbeResult]) -> ProxyAuthCase {
+    let offered: Vec<String> = rs
+        .iter()
+        .flat_map(|r| r.proxy_authenticate.iter())
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let integrated = |s: &String| matches!(s.as_str(), "negotiate" | "ntlm" | "kerberos");
+    if !offered.is_empty() && offered.iter().all(integrated) {
+        ProxyAuthCase::Integrated
+    } else if offered.iter().any(|s| s == "basic") && rs.iter().any(|r| r.proxy_credentials) {
+        ProxyAuthCase::Rejected
+    } else {
+        ProxyAuthCase::Missing
+    }
+}
+
 fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
-    let (rs, ev) = proxy_status_finding(m, &[407], &[PROXY_407]);
+    let (rs, mut ev) = proxy_status_finding(m, &[407], &[PROXY_407]);
     if ev.is_empty() {
         return vec![];
     }
+    // The probes' evidence names what the proxy offered and whether credentials went along.
+    for (e, r) in ev.iter_mut().zip(&rs) {
+        if !r.proxy_authenticate.is_empty() {
+            e.excerpt
+                .push_str(&format!(", offering {}", r.proxy_authenticate.join(", ")));
+        }
+        if r.proxy_credentials {
+            e.excerpt
+                .push_str(" (Basic credentials from the proxy URL were sent)");
+        }
+    }
+    let confidence = if rs.is_empty() { 85 } else { 93 };
+    let (title, detail, fix) = match proxy_auth_case(&rs) {
+        // requests has no Negotiate/NTLM (psf/requests adapters.py `proxy_headers`: Basic from
+        // the URL only); .NET does it only with proxy credentials set, which Az.Accounts and
+        // Graph leave unset (dotnet/runtime HttpConnectionPool.SendWithNtProxyAuthAsync runs
+        // only when ProxyCredentials is non-null; azure-powershell #13647, #26402).
+        ProxyAuthCase::Integrated => (
+            l.t("The proxy wants Windows integrated authentication (407 Negotiate/NTLM)", "プロキシが Windows 統合認証を要求しています (407 Negotiate/NTLM)"),
+            l.t("The proxy answered 407 and offered only Negotiate/NTLM: this proxy wants Windows integrated authentication. Azure CLI (Python requests) cannot do it at all; PowerShell/.NET can only when proxy credentials are configured (by default Az.Accounts and Graph set none). Putting a user name and password in the proxy URL does not help: they are sent as Basic, which this proxy does not accept.", "プロキシは 407 を返し、Negotiate/NTLM だけを提示しました。このプロキシは Windows 統合認証を要求しています。Azure CLI (Python requests) はこれをまったく行えません。PowerShell/.NET はプロキシの資格情報が設定されている場合にのみ行えます (Az.Accounts と Graph は既定では設定しません)。プロキシ URL にユーザー名とパスワードを含めても Basic として送られるため、このプロキシでは効果がありません。"),
+            vec![
+                l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。"),
+                l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。"),
+                l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
+                l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
+            ],
+        ),
+        ProxyAuthCase::Rejected => (
+            l.t("The proxy rejected the credentials (407)", "プロキシが資格情報を拒否しました (407)"),
+            l.t("The proxy URL holds a user name and password, which were sent as Basic authentication as Azure CLI sends them, and the proxy still answered 407: it rejected the credentials.", "プロキシ URL にユーザー名とパスワードが含まれ、Azure CLI と同じく Basic 認証として送られましたが、プロキシは 407 を返しました。資格情報が拒否されています。"),
+            vec![
+                l.t("Check the user name and password in the proxy URL; percent-encode special characters (@ as %40, : as %3A, / as %2F, % as %25).", "プロキシ URL のユーザー名とパスワードを確認してください。特殊文字はパーセント エンコードします (@ は %40、: は %3A、/ は %2F、% は %25)。"),
+                l.t("Ask the proxy administrator whether the account is locked, expired or not allowed to use the proxy.", "アカウントがロック・期限切れ・プロキシ利用不可になっていないか、プロキシ管理者に確認してください。"),
+            ],
+        ),
+        ProxyAuthCase::Missing => (
+            l.t("The proxy requires authentication (407)", "プロキシが認証を要求しています (407)"),
+            l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
+            vec![
+                l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。"),
+                l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials"),
+            ],
+        ),
+    };
     vec![finding(
         "proxy.auth-required",
         Severity::Error,
-        if rs.is_empty() { 85 } else { 93 },
-        l.t("The proxy requires authentication (407)", "プロキシが認証を要求しています (407)"),
-        l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
+        confidence,
+        title,
+        detail,
         ev,
-        vec![
-            l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。"),
-            l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials"),
-        ],
+        fix,
         DOC_CLI_PROXY,
     )]
 }
@@ -655,8 +724,10 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
                 excerpt: format!("SCHANNEL TLS 1.2 Client: {state}"),
             });
         }
+        // Only the CLR 4 keys: Windows PowerShell 5.1 runs on .NET Framework 4, which never
+        // reads `v2.0.50727` (recorded in tls/settings.json for completeness only).
         for (key, v) in t.dotnet_framework_strong_crypto.iter().flatten() {
-            if v.sch_use_strong_crypto == Some(0) {
+            if key.ends_with("v4.0.30319") && v.sch_use_strong_crypto == Some(0) {
                 ev.push(Evidence {
                     file: names::TLS_SETTINGS.into(),
                     excerpt: format!("{key}: SchUseStrongCrypto = 0"),

@@ -92,6 +92,8 @@ fn probe(host: &str) -> ProbeResult {
         error_kind: None,
         error: None,
         proxy_status: None,
+        proxy_credentials: false,
+        proxy_authenticate: vec![],
         tls: Some(tls(None)),
         http_status: Some(200),
     }
@@ -482,6 +484,70 @@ fn proxy_auth_and_upstream() {
         "OSError('Tunnel connection failed: 407 Proxy Authentication Required')",
     );
     assert_eq!(run(&b, &[])[0].id, "proxy.auth-required");
+}
+
+/// The 407 finding reads what the proxy offered: only Negotiate/NTLM is integrated
+/// authentication (not "add credentials"); Basic with credentials sent is a rejection; Basic
+/// without credentials keeps the advice to add them.
+#[test]
+fn proxy_auth_kinds() {
+    let p = |schemes: &[&str], sent: bool| {
+        probing(vec![ProbeResult {
+            proxy_authenticate: schemes.iter().map(|s| s.to_string()).collect(),
+            proxy_credentials: sent,
+            ..refused_by_proxy("login.microsoftonline.com", 407)
+        }])
+    };
+    let f = run(&p(&["Negotiate", "NTLM"], false), &[]);
+    assert_eq!(f[0].id, "proxy.auth-required");
+    assert!(f[0].title.contains("Windows integrated"), "{}", f[0].title);
+    assert!(
+        f[0].detail
+            .contains("Azure CLI (Python requests) cannot do it at all")
+            && f[0]
+                .detail
+                .contains("by default Az.Accounts and Graph set none"),
+        "{}",
+        f[0].detail
+    );
+    assert!(!f[0].fix.iter().any(|x| x.contains("user:password@")));
+    assert!(
+        f[0].fix
+            .iter()
+            .any(|x| x.contains("DefaultProxy.Credentials"))
+    );
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "login.microsoftonline.com: proxy answered 407, offering Negotiate, NTLM"
+    );
+    // Sending Basic credentials to an integrated-only proxy is still the integrated case.
+    let f = run(&p(&["NTLM"], true), &[]);
+    assert!(f[0].title.contains("Windows integrated"), "{}", f[0].title);
+
+    let f = run(&p(&["Basic"], true), &[]);
+    assert!(
+        f[0].title.contains("rejected the credentials"),
+        "{}",
+        f[0].title
+    );
+    assert!(
+        f[0].evidence[0]
+            .excerpt
+            .ends_with("(Basic credentials from the proxy URL were sent)")
+    );
+
+    for (schemes, sent) in [
+        (&["Basic"][..], false),
+        (&["Negotiate", "Basic"][..], false),
+        (&[][..], false),
+    ] {
+        let f = run(&p(schemes, sent), &[]);
+        assert_eq!(
+            f[0].title, "The proxy requires authentication (407)",
+            "{schemes:?}"
+        );
+        assert!(f[0].fix.iter().any(|x| x.contains("user:password@")));
+    }
 }
 
 #[test]

@@ -22,6 +22,7 @@ use crate::model::{
     CacheEntry, CacheTool, Ini, MgAuthRecord, MgAuthRecordFile, Setting, TenantComparison,
     Withheld, names,
 };
+use crate::platform::Platform;
 
 /// How `--tenant` compares with a context's tenant.
 pub fn compare_tenant(requested: &str, tenant_id: &str, domains: &[&str]) -> TenantComparison {
@@ -402,24 +403,35 @@ fn cache_locations(
             vec![],
         ));
     }
-    let identity = if ctx.platform.is_windows() {
-        ctx.env
-            .get("LOCALAPPDATA")
-            .map(|d| PathBuf::from(d).join(".IdentityService"))
-    } else {
-        ctx.env
-            .home_dir(ctx.platform)
-            .map(|h| h.join(".local").join(".IdentityService"))
-    };
-    if let Some(dir) = identity {
-        v.push((CacheTool::AzPowershell, dir, vec![], vec!["msal.cache"]));
+    // Azure.Identity's cache directory, `LocalApplicationData/.IdentityService` (azure-sdk-for-net
+    // Azure.Identity Constants.DefaultMsalTokenCacheDirectory), holds Azure PowerShell's
+    // `msal.cache*` (azure-powershell MsalCacheHelperProvider) and Graph PowerShell's
+    // `mg.msal.cache*` (msgraph-sdk-powershell Authentication.Core Constants.CacheName; `~/.mg`
+    // holds only the auth record). Off Windows, .NET's LocalApplicationData is an absolute
+    // XDG_DATA_HOME, else ~/.local/share (dotnet/runtime Environment.GetFolderPathCore.Unix.cs);
+    // on macOS .NET 8+ moved it to ~/Library/Application Support (learn.microsoft.com dotnet/
+    // core/compatibility/core-libraries/8.0/getfolderpath-unix), so pwsh 7.4+ and older pwsh
+    // differ there: both are listed. Off Windows the caches may also be in the keyring.
+    for dir in identity_service_dirs(ctx) {
+        v.push((
+            CacheTool::AzPowershell,
+            dir.clone(),
+            vec![],
+            vec!["msal.cache"],
+        ));
+        v.push((
+            CacheTool::GraphPowershell,
+            dir,
+            vec![],
+            vec!["mg.msal.cache"],
+        ));
     }
     if let Some(home) = ctx.env.home_dir(ctx.platform) {
         v.push((
             CacheTool::GraphPowershell,
             home.join(".mg"),
             vec!["mg.authrecord.json"],
-            vec!["mg.msal.cache"],
+            vec![],
         ));
         v.push((
             CacheTool::GraphPowershellV1,
@@ -429,6 +441,41 @@ fn cache_locations(
         ));
     }
     v
+}
+
+/// The `.IdentityService` directories .NET's LocalApplicationData can put it in on this platform.
+fn identity_service_dirs(ctx: &Context) -> Vec<PathBuf> {
+    let home = ctx.env.home_dir(ctx.platform);
+    let local_share = |h: &PathBuf| h.join(".local").join("share");
+    let bases: Vec<PathBuf> = match ctx.platform {
+        Platform::Windows => ctx
+            .env
+            .get("LOCALAPPDATA")
+            .map(PathBuf::from)
+            .into_iter()
+            .collect(),
+        Platform::Linux => ctx
+            .env
+            .get("XDG_DATA_HOME")
+            .filter(|d| d.starts_with('/'))
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(local_share))
+            .into_iter()
+            .collect(),
+        Platform::Macos => home
+            .iter()
+            .flat_map(|h| {
+                [
+                    h.join("Library").join("Application Support"),
+                    local_share(h),
+                ]
+            })
+            .collect(),
+    };
+    bases
+        .into_iter()
+        .map(|b| b.join(".IdentityService"))
+        .collect()
 }
 
 /// Metadata of a path, without opening it.

@@ -251,6 +251,19 @@ fn pair(p: &Option<(String, String)>) -> Option<EnvSetting> {
     })
 }
 
+/// The credentials the effective proxy's URL holds, read from the variable that decided it
+/// (the facts are display-safe and hold none). Only when that variable still shows as the
+/// effective proxy, so credentials never go to another proxy than the one they were set for.
+/// WinINET `ProxyServer` entries are taken without credentials (requests would read a
+/// `user:pass@` written there; the registry facts keep none).
+fn credentials_for(env: &Env, eff: &proxy::Effective) -> Option<probe::ProxyCredentials> {
+    let name = eff.source.strip_prefix("env:")?;
+    let raw = env.vars_exact(name)?;
+    (eff.proxy.as_deref() == Some(proxy::display_proxy(raw).as_str()))
+        .then(|| probe::ProxyCredentials::from_url(raw))
+        .flatten()
+}
+
 /// A probe result as the bundle records it, the stage names and error kinds of `probe` read
 /// as the model's vocabulary.
 pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
@@ -273,6 +286,8 @@ pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
         error_kind: r.error_kind.map(Into::into),
         error: r.error,
         proxy_status: r.proxy_status,
+        proxy_credentials: r.proxy_credentials,
+        proxy_authenticate: r.proxy_authenticate,
         tls: r.tls,
         http_status: r.http_status,
     }
@@ -401,7 +416,11 @@ impl Collector for NetworkProbes {
                     facts.wininet.as_ref(),
                     &ep.host,
                 );
-                (ep, eff.proxy)
+                let credentials = credentials_for(&ctx.env, &eff);
+                (
+                    ep,
+                    eff.proxy.map(|shown| probe::Proxy { shown, credentials }),
+                )
             })
             .collect();
         let results = probe::probe_all(targets, settings);

@@ -23,9 +23,16 @@ pub struct Tls;
 
 const SCHANNEL: &str =
     r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
+/// Microsoft's TLS 1.2 guidance sets `SchUseStrongCrypto` and `SystemDefaultTlsVersions` under
+/// both runtimes' keys, 64- and 32-bit (learn.microsoft.com/mem/configmgr/core/plan-design/
+/// security/enable-tls-1-2-client). Only `v4.0.30319` affects Windows PowerShell 5.1 (CLR 4;
+/// `v2.0.50727` governs .NET 2.0-3.5 apps): the v2 values are reported for completeness and the
+/// `tls.legacy-protocols` rule does not read them.
 const DOTNET: &[&str] = &[
     r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319",
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319",
+    r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727",
+    r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v2.0.50727",
 ];
 const WINHTTP: &[&str] = &[
     r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp",
@@ -316,7 +323,7 @@ impl Collector for Tls {
         "tls"
     }
     fn commands(&self) -> u32 {
-        7 // Windows: reg query SCHANNEL, 2 × .NETFramework, 2 × WinHttp, NDP; az's Python
+        9 // Windows: reg query SCHANNEL, 4 × .NETFramework, 2 × WinHttp, NDP; az's Python
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {

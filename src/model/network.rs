@@ -233,6 +233,14 @@ pub struct ProbeResult {
     /// The proxy's answer to CONNECT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_status: Option<u16>,
+    /// Basic credentials from the proxy URL went with the CONNECT, as Azure CLI (requests)
+    /// sends them; their value is never recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub proxy_credentials: bool,
+    /// The authentication schemes a 407 offered (`Proxy-Authenticate`, scheme names only, e.g.
+    /// `Basic`, `Negotiate`, `NTLM`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_authenticate: Vec<String>,
     /// The TLS session and the presented chain, when the handshake completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsInfo>,

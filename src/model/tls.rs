@@ -36,7 +36,8 @@ pub struct TlsSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schannel_protocols: Option<BTreeMap<String, SchannelProtocol>>,
     /// Windows: .NET Framework `SchUseStrongCrypto` / `SystemDefaultTlsVersions` per registry
-    /// key (64- and 32-bit).
+    /// key (64- and 32-bit; `v4.0.30319`, which Windows PowerShell 5.1 uses, and `v2.0.50727`,
+    /// which only .NET 2.0-3.5 apps use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dotnet_framework_strong_crypto: Option<BTreeMap<String, StrongCrypto>>,
     /// Windows: WinHTTP `DefaultSecureProtocols` per registry key (64- and 32-bit).

@@ -151,6 +151,12 @@ pub struct ProbeResult {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_status: Option<u16>,
+    /// Basic credentials from the proxy URL went with the CONNECT (their value never leaves
+    /// memory).
+    pub proxy_credentials: bool,
+    /// The schemes a 407 offered in `Proxy-Authenticate` (names only, as the proxy wrote them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy_authenticate: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +213,95 @@ impl Socket for TcpStream {
 impl Socket for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     fn socket(&self) -> &TcpStream {
         &self.sock
+    }
+}
+
+/// The user name and password of a proxy URL, kept in memory only to authenticate the probe's
+/// CONNECT the way Azure CLI does. Never serialised; its `Debug` shows nothing of the values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyCredentials {
+    user: String,
+    password: String,
+}
+
+impl std::fmt::Debug for ProxyCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProxyCredentials([REDACTED])")
+    }
+}
+
+impl ProxyCredentials {
+    /// The credentials of a proxy URL as requests reads them (psf/requests
+    /// `utils.get_auth_from_url`: the URL's username and password, percent-decoded; the user
+    /// info splits at its first `:`). None without a user name: requests' `proxy_headers`
+    /// sends `Proxy-Authorization` only `if username`. The user info ends at the last `@`, as
+    /// [`crate::redact::url`] cuts it, so the host probed and the credentials sent agree.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let (_, userinfo) = crate::redact::url::strip_credentials(url.trim());
+        let userinfo = userinfo?;
+        let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
+        let user = percent_decode(user);
+        (!user.is_empty()).then(|| ProxyCredentials {
+            user,
+            password: percent_decode(password),
+        })
+    }
+
+    /// The `Proxy-Authorization` value requests sends (`auth._basic_auth_str`: Basic, base64 of
+    /// `user:password` encoded as Latin-1; a name outside Latin-1 is sent as UTF-8 here, where
+    /// requests itself would fail).
+    fn basic(&self) -> String {
+        use base64::Engine;
+        let text = format!("{}:{}", self.user, self.password);
+        let bytes: Vec<u8> = if text.chars().all(|c| (c as u32) < 0x100) {
+            text.chars().map(|c| c as u8).collect()
+        } else {
+            text.into_bytes()
+        };
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    }
+}
+
+/// `%XX` decoded (invalid escapes kept as written), then read as UTF-8 like Python's `unquote`.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The proxy a probe goes through: the URL as shown (credentials cut) and, in memory only,
+/// the credentials the client would send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    pub shown: String,
+    pub credentials: Option<ProxyCredentials>,
+}
+
+impl Proxy {
+    /// A proxy URL as the client has it: shown without credentials, which are kept aside.
+    pub fn from_url(url: &str) -> Self {
+        Proxy {
+            shown: crate::probe::proxy::display_proxy(url),
+            credentials: ProxyCredentials::from_url(url),
+        }
     }
 }
 
@@ -282,15 +377,29 @@ fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, Failur
     Err(Failure("tcp", io_kind(&e), format!("connect: {e}")))
 }
 
-/// Send CONNECT and read the proxy's status line.
-fn tunnel(s: &mut TcpStream, host: &str, port: u16, deadline: Deadline) -> Result<u16, Failure> {
+/// Send CONNECT (with `Proxy-Authorization` when the proxy URL had credentials, as requests
+/// sends it pre-emptively: psf/requests `HTTPAdapter.proxy_headers`) and read the proxy's
+/// status and the schemes a 407 offers.
+fn tunnel(
+    s: &mut TcpStream,
+    host: &str,
+    port: u16,
+    credentials: Option<&ProxyCredentials>,
+    deadline: Deadline,
+) -> Result<(u16, Vec<String>), Failure> {
+    let auth = credentials
+        .map(|c| format!("Proxy-Authorization: {}\r\n", c.basic()))
+        .unwrap_or_default();
     let req = format!(
-        "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: entra-collect\r\n\r\n"
+        "CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: entra-collect\r\n{auth}\r\n"
     );
+    // The request holds the credentials: written straight to the socket, never into an error
+    // (the io error's text is the OS's, not the buffer's).
     deadline
         .arm(s)
         .and_then(|_| s.write_all(req.as_bytes()))
         .map_err(|e| Failure("connect", io_kind(&e), e.to_string()))?;
+    drop(req);
     let head = read_head(s, deadline).map_err(|e| {
         Failure(
             "connect",
@@ -298,7 +407,7 @@ fn tunnel(s: &mut TcpStream, host: &str, port: u16, deadline: Deadline) -> Resul
             format!("reading the proxy's answer: {e}"),
         )
     })?;
-    status_code(&head).ok_or_else(|| {
+    let code = status_code(&head).ok_or_else(|| {
         Failure(
             "connect",
             "proxy_status",
@@ -307,7 +416,60 @@ fn tunnel(s: &mut TcpStream, host: &str, port: u16, deadline: Deadline) -> Resul
                 head.lines().next().unwrap_or("")
             ),
         )
-    })
+    })?;
+    let schemes = if code == 407 {
+        auth_schemes(&head)
+    } else {
+        Vec::new()
+    };
+    Ok((code, schemes))
+}
+
+/// The scheme names of every `Proxy-Authenticate` challenge in an HTTP head (RFC 9110 §11.6.2:
+/// challenges are comma-separated, each a scheme then a token68 or `name=value` parameters).
+/// Only well-formed tokens of at most 40 characters are kept, in order, once each: the realm
+/// and other parameters are not recorded.
+fn auth_schemes(head: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in head.lines().skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("proxy-authenticate") {
+            continue;
+        }
+        for part in split_outside_quotes(value) {
+            let first = part.split_whitespace().next().unwrap_or("");
+            // `name=value` is a parameter of the challenge before it, not a scheme.
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if first.is_empty() || first.len() > 40 || !first.chars().all(token) {
+                continue;
+            }
+            if !out.iter().any(|s| s.eq_ignore_ascii_case(first)) {
+                out.push(first.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `value` split at the commas that are not inside a quoted string.
+fn split_outside_quotes(value: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
 }
 
 /// Read an HTTP head (up to the blank line, at most 16 KiB) before `deadline`: the socket gets
@@ -430,24 +592,26 @@ pub(crate) fn phase_limit(stage_timeout: Duration) -> Duration {
     stage_timeout * 6 + Duration::from_secs(1)
 }
 
-fn blank(endpoint: &Endpoint, proxy: Option<&str>) -> ProbeResult {
+fn blank(endpoint: &Endpoint, proxy: Option<&Proxy>) -> ProbeResult {
     ProbeResult {
         host: endpoint.host.clone(),
         url: format!("https://{}{}", endpoint.host, endpoint.path),
-        proxy: proxy.map(str::to_string),
+        proxy: proxy.map(|p| p.shown.clone()),
         stages: Vec::new(),
         ok: false,
         failed_stage: None,
         error_kind: None,
         error: None,
         proxy_status: None,
+        proxy_credentials: false,
+        proxy_authenticate: Vec::new(),
         tls: None,
         http_status: None,
     }
 }
 
 /// Probe one endpoint through `proxy` (None: direct).
-pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> ProbeResult {
+pub fn probe(endpoint: &Endpoint, proxy: Option<&Proxy>, settings: &Settings) -> ProbeResult {
     let end = Instant::now() + phase_limit(settings.stage_timeout);
     probe_until(endpoint, proxy, settings, end)
 }
@@ -455,7 +619,7 @@ pub fn probe(endpoint: &Endpoint, proxy: Option<&str>, settings: &Settings) -> P
 /// Probe one endpoint, every stage also ending by `end`.
 fn probe_until(
     endpoint: &Endpoint,
-    proxy: Option<&str>,
+    proxy: Option<&Proxy>,
     settings: &Settings,
     end: Instant,
 ) -> ProbeResult {
@@ -497,7 +661,7 @@ fn timed<T>(
 /// untrusted chain, HTTP error) is recorded in `r` instead.
 fn run_stages(
     endpoint: &Endpoint,
-    proxy: Option<&str>,
+    proxy: Option<&Proxy>,
     settings: &Settings,
     end: Instant,
     r: &mut ProbeResult,
@@ -506,7 +670,9 @@ fn run_stages(
     let (target_host, target_port) = tcp_target(endpoint, proxy)?;
     let addrs = dns_stage(r, settings, proxy.is_some(), &target_host, target_port)?;
     let mut stream = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
-    if proxy.is_some() && !connect_stage(r, &mut stream, endpoint, &stage)? {
+    if let Some(p) = proxy
+        && !connect_stage(r, &mut stream, endpoint, p.credentials.as_ref(), &stage)?
+    {
         return Ok(());
     }
     let mut tls = tls_stage(r, stream, &endpoint.host, &stage)?;
@@ -516,10 +682,15 @@ fn run_stages(
 }
 
 /// Where the TCP connection goes: the proxy, or the endpoint itself.
-fn tcp_target(endpoint: &Endpoint, proxy: Option<&str>) -> Result<(String, u16), Failure> {
+fn tcp_target(endpoint: &Endpoint, proxy: Option<&Proxy>) -> Result<(String, u16), Failure> {
     match proxy {
-        Some(p) => proxy_addr(p)
-            .ok_or_else(|| Failure("tcp", "io", format!("cannot read the proxy address {p:?}"))),
+        Some(p) => proxy_addr(&p.shown).ok_or_else(|| {
+            Failure(
+                "tcp",
+                "io",
+                format!("cannot read the proxy address {:?}", p.shown),
+            )
+        }),
         None => Ok((endpoint.host.clone(), endpoint.port)),
     }
 }
@@ -555,14 +726,25 @@ fn connect_stage(
     r: &mut ProbeResult,
     stream: &mut TcpStream,
     endpoint: &Endpoint,
+    credentials: Option<&ProxyCredentials>,
     stage: &impl Fn() -> Deadline,
 ) -> Result<bool, Failure> {
     let host = endpoint.host.as_str();
-    let code = timed(r, "connect", || {
-        let code = tunnel(stream, host, endpoint.port, stage())?;
-        Ok((code, Some(format!("proxy answered {code}"))))
+    r.proxy_credentials = credentials.is_some();
+    let (code, schemes) = timed(r, "connect", || {
+        let (code, schemes) = tunnel(stream, host, endpoint.port, credentials, stage())?;
+        let offered = if schemes.is_empty() {
+            String::new()
+        } else {
+            format!(", offering {}", schemes.join(", "))
+        };
+        Ok((
+            (code, schemes),
+            Some(format!("proxy answered {code}{offered}")),
+        ))
     })?;
     r.proxy_status = Some(code);
+    r.proxy_authenticate = schemes;
     if code == 200 {
         return Ok(true);
     }
@@ -736,7 +918,7 @@ fn http_stage(
 /// still running at the end of the phase is recorded as failed with the reason (its thread is
 /// left to end by its own stage limits).
 pub(crate) fn probe_all(
-    targets: Vec<(Endpoint, Option<String>)>,
+    targets: Vec<(Endpoint, Option<Proxy>)>,
     settings: Arc<Settings>,
 ) -> Vec<ProbeResult> {
     let total = phase_limit(settings.stage_timeout);
@@ -746,13 +928,9 @@ pub(crate) fn probe_all(
 }
 
 /// Run `f` for every target on its own thread, results in input order, waiting at most `total`.
-fn run_probes<F>(
-    targets: Vec<(Endpoint, Option<String>)>,
-    total: Duration,
-    f: F,
-) -> Vec<ProbeResult>
+fn run_probes<F>(targets: Vec<(Endpoint, Option<Proxy>)>, total: Duration, f: F) -> Vec<ProbeResult>
 where
-    F: Fn(&Endpoint, Option<&str>, Instant) -> ProbeResult + Send + Sync + 'static,
+    F: Fn(&Endpoint, Option<&Proxy>, Instant) -> ProbeResult + Send + Sync + 'static,
 {
     let end = Instant::now() + total;
     let f = Arc::new(f);
@@ -761,7 +939,7 @@ where
         let (f, tx) = (f.clone(), tx.clone());
         std::thread::spawn(move || {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                f(&ep, proxy.as_deref(), end)
+                f(&ep, proxy.as_ref(), end)
             }));
             let _ = tx.send((i, r.map_err(|p| panic_text(p.as_ref()))));
         });
@@ -777,7 +955,7 @@ where
                 results[i] = Some(r.unwrap_or_else(|msg| {
                     failed(
                         ep,
-                        proxy.as_deref(),
+                        proxy.as_ref(),
                         "internal",
                         format!("the probe panicked: {msg}"),
                     )
@@ -794,7 +972,7 @@ where
             r.unwrap_or_else(|| {
                 failed(
                     ep,
-                    proxy.as_deref(),
+                    proxy.as_ref(),
                     "timeout",
                     format!("the probe did not finish within the probe phase's {total:?}"),
                 )
@@ -804,7 +982,7 @@ where
 }
 
 /// A probe that ended outside its stages (panicked, or past the phase deadline).
-fn failed(ep: &Endpoint, proxy: Option<&str>, kind: &'static str, msg: String) -> ProbeResult {
+fn failed(ep: &Endpoint, proxy: Option<&Proxy>, kind: &'static str, msg: String) -> ProbeResult {
     let mut r = blank(ep, proxy);
     r.stages.push(Stage {
         name: "probe",
@@ -858,7 +1036,41 @@ mod tests {
         assert_eq!(status_code("SSH-2.0"), None);
     }
 
-    fn target(host: &str) -> (Endpoint, Option<String>) {
+    /// Scheme names only, each once, whatever the parameters hold (quoted commas, escapes).
+    #[test]
+    fn proxy_authenticate_schemes() {
+        let head = "HTTP/1.1 407 X\r\nProxy-Authenticate: Negotiate\r\nproxy-authenticate: NTLM\r\n\
+            Proxy-Authenticate: Basic realm=\"a, \\\"b\\\" Digest c\", charset=UTF-8, Digest realm=x, nonce=\"y\"\r\n\
+            Proxy-Authenticate: negotiate\r\nX-Other: Basic\r\n\r\n";
+        assert_eq!(auth_schemes(head), ["Negotiate", "NTLM", "Basic", "Digest"]);
+        assert!(auth_schemes("HTTP/1.1 407 X\r\n\r\n").is_empty());
+    }
+
+    /// Credentials as requests reads them: percent-decoded, split at the first `:`, none
+    /// without a user name; the Basic value is requests' `_basic_auth_str`; Debug shows nothing.
+    #[test]
+    fn proxy_credentials_from_urls() {
+        let c = ProxyCredentials::from_url("http://al%40ice:p%3Ass:w@rd@proxy.corp:3128").unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("al@ice", "p:ss:w@rd")
+        );
+        // base64("al@ice:p:ss:w@rd")
+        assert_eq!(c.basic(), "Basic YWxAaWNlOnA6c3M6d0ByZA==");
+        assert_eq!(format!("{c:?}"), "ProxyCredentials([REDACTED])");
+        assert!(!format!("{:?}", Proxy::from_url("http://u:secret@p:1")).contains("secret"));
+        assert_eq!(
+            ProxyCredentials::from_url("u@p:1").map(|c| c.password),
+            Some(String::new())
+        );
+        assert!(ProxyCredentials::from_url("http://:pw@p:1").is_none());
+        assert!(ProxyCredentials::from_url("http://p:1").is_none());
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+        let p = Proxy::from_url("http://u:pw@proxy.corp:3128");
+        assert_eq!(p.shown, "http://[REDACTED:url-credentials]@proxy.corp:3128");
+    }
+
+    fn target(host: &str) -> (Endpoint, Option<Proxy>) {
         (ep(host, "/"), None)
     }
 

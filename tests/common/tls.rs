@@ -159,6 +159,42 @@ pub enum ProxyMode {
     /// Answer 200 and terminate TLS itself with a certificate from this CA (a TLS-inspecting
     /// proxy); GETs get `status`.
     Intercept(Arc<Ca>, u16),
+    /// Tunnel to `upstream` only when CONNECT carries `Proxy-Authorization: Basic` of exactly
+    /// `credentials` (`user:password`, decoded); otherwise 407 offering Basic.
+    Basic {
+        credentials: String,
+        upstream: SocketAddr,
+    },
+    /// 407 offering only Windows integrated authentication (`Negotiate` and `NTLM`, one
+    /// `Proxy-Authenticate` header each, as IIS / Squid with Kerberos send them), whatever the
+    /// request carries.
+    Integrated,
+}
+
+/// The `Proxy-Authorization` value of an HTTP head, if any.
+fn proxy_authorization(head: &str) -> Option<&str> {
+    head.lines().skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case("proxy-authorization")
+            .then(|| v.trim())
+    })
+}
+
+/// Answer 200 to a CONNECT and relay bytes both ways between `s` and `up`.
+fn tunnel_to(mut s: TcpStream, up: &SocketAddr) {
+    let Ok(upstream) = TcpStream::connect(up) else {
+        return;
+    };
+    let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let (mut a, mut b) = (s.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let (mut c, mut d) = (upstream, s);
+    let t = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b);
+        let _ = b.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut c, &mut d);
+    let _ = t.join();
 }
 
 pub fn proxy(mode: ProxyMode) -> SocketAddr {
@@ -183,19 +219,24 @@ pub fn proxy(mode: ProxyMode) -> SocketAddr {
                     "HTTP/1.1 {code} Proxy Answer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 );
             }
-            ProxyMode::Allow(up) => {
-                let Ok(upstream) = TcpStream::connect(up) else {
-                    return;
-                };
-                let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-                let (mut a, mut b) = (s.try_clone().unwrap(), upstream.try_clone().unwrap());
-                let (mut c, mut d) = (upstream, s);
-                let t = std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut a, &mut b);
-                    let _ = b.shutdown(std::net::Shutdown::Write);
-                });
-                let _ = std::io::copy(&mut c, &mut d);
-                let _ = t.join();
+            ProxyMode::Allow(up) => tunnel_to(s, up),
+            ProxyMode::Basic {
+                credentials,
+                upstream,
+            } => {
+                use base64::Engine;
+                let want = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(credentials)
+                );
+                if proxy_authorization(&head) == Some(want.as_str()) {
+                    tunnel_to(s, upstream);
+                } else {
+                    let _ = s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp, \\\"main\\\" site\", charset=\"UTF-8\"\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+            ProxyMode::Integrated => {
+                let _ = s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             }
             ProxyMode::Intercept(ca, status) => {
                 let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
