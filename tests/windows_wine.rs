@@ -927,14 +927,106 @@ fn registry_wininet_proxy_and_pac_url_without_its_token() {
     );
     let login = &p["effective"][0];
     assert_eq!(login["host"], "login.microsoftonline.com");
-    for family in ["azure_cli", "powershell7", "windows_powershell"] {
-        assert_eq!(
-            login[family]["proxy"], "proxy.contoso.com:8080",
+    // Python's getproxies_registry() gives the bare value an http:// scheme and never reads
+    // the PAC file; the .NET families and WAM take the value as is and use the PAC file.
+    let families = [
+        (
+            "azure_cli",
+            "http://proxy.contoso.com:8080",
+            "pac: not used by Python",
+        ),
+        (
+            "azure_cli_wam",
+            "proxy.contoso.com:8080",
+            "pac: used (not evaluated)",
+        ),
+        (
+            "powershell7",
+            "proxy.contoso.com:8080",
+            "pac: used (not evaluated)",
+        ),
+        (
+            "windows_powershell",
+            "proxy.contoso.com:8080",
+            "pac: used (not evaluated)",
+        ),
+    ];
+    for (family, proxy, pac_rule) in families {
+        let e = &login[family];
+        assert_eq!(e["proxy"], proxy, "{family}: {p}");
+        assert_eq!(e["source"], "wininet", "{family}: {p}");
+        assert_eq!(e["pac"], true, "{family}: {p}");
+        let rule = e["rule"].as_str().unwrap_or_default();
+        assert!(
+            rule.contains("registry:ProxyServer (all protocols)") && rule.contains(pac_rule),
             "{family}: {p}"
         );
-        assert_eq!(login[family]["source"], "wininet", "{family}: {p}");
-        assert_eq!(login[family]["pac"], true, "{family}: {p}");
     }
+    // Azure CLI 2.61+ on Windows signs users in through WAM unless az config turns it off.
+    assert_eq!(p["azure_cli_wam"]["enabled"], true, "{p}");
+}
+
+/// The registry proxy and proxy variables together, as each runtime combines them (issue 14):
+/// Python's `getproxies()` ignores the registry once any `*_proxy` variable is set, even
+/// NO_PROXY alone; .NET's `HttpClient` (PowerShell 7) takes the environment only when
+/// HTTP(S)_PROXY / ALL_PROXY is set; Windows PowerShell 5.1 never reads the variables.
+#[test]
+fn registry_proxy_and_proxy_variables_combine_per_client() {
+    let Some(w) = wine("registry_proxy_and_proxy_variables_combine_per_client") else {
+        return;
+    };
+    w.reg(&format!(
+        "[{INTERNET_SETTINGS}]\n\"ProxyEnable\"=dword:00000001\n\
+         \"ProxyServer\"=\"http=plain.contoso.com:1;https=secure.contoso.com:2\"\n"
+    ));
+    let family = |p: &Value, name: &str| p["effective"][0][name].clone();
+
+    // NO_PROXY alone (a host that is not a Microsoft endpoint).
+    let ran = w.run(
+        w.collect(&[], Locale::Utf8)
+            .env("NO_PROXY", "intranet.example"),
+    );
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    let p = w.bundle(&ran).json("network/proxy.json");
+    let cli = family(&p, "azure_cli");
+    assert_eq!(cli["proxy"], Value::Null, "{p}");
+    assert!(
+        cli["rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("registry ignored: environment has proxy variables")),
+        "{p}"
+    );
+    let ps7 = family(&p, "powershell7");
+    assert_eq!(ps7["proxy"], "secure.contoso.com:2", "{p}");
+    assert_eq!(ps7["source"], "wininet", "{p}");
+    let ps51 = family(&p, "windows_powershell");
+    assert_eq!(ps51["proxy"], "secure.contoso.com:2", "{p}");
+
+    // HTTPS_PROXY set: Azure CLI and PowerShell 7 take it, Windows PowerShell keeps WinINET.
+    let out2 = w.path("out2");
+    fs::create_dir_all(&out2).expect("out2");
+    let ran = w.run(
+        w.exe(
+            &["collect", "--no-network", "-o", &winpath(&out2)],
+            Locale::Utf8,
+        )
+        .env("HTTPS_PROXY", "http://env.contoso.com:3"),
+    );
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    let p = w.bundle_in(&out2, &ran).json("network/proxy.json");
+    assert_eq!(
+        family(&p, "azure_cli")["proxy"],
+        "http://env.contoso.com:3",
+        "{p}"
+    );
+    assert_eq!(
+        family(&p, "powershell7")["proxy"],
+        "http://env.contoso.com:3",
+        "{p}"
+    );
+    let ps51 = family(&p, "windows_powershell");
+    assert_eq!(ps51["proxy"], "secure.contoso.com:2", "{p}");
+    assert_eq!(ps51["source"], "wininet", "{p}");
 }
 
 /// The machine-wide WinHTTP proxy as `netsh winhttp set proxy` stores it: the binary
@@ -1000,7 +1092,8 @@ fn probes_through_a_tls_intercepting_wininet_proxy_name_its_ca() {
     let results = probes["results"].as_array().expect("results");
     assert_eq!(results.len(), 4, "{probes}");
     for r in results {
-        assert_eq!(r["proxy"], p.to_string(), "{r}");
+        // Azure CLI's rule: Python gives the bare ProxyServer value an http:// scheme.
+        assert_eq!(r["proxy"], format!("http://{p}"), "{r}");
         assert_eq!(r["error_kind"], "tls_untrusted", "{r}");
         assert_eq!(
             r["tls"]["interception_ca"],

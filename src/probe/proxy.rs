@@ -262,7 +262,8 @@ fn wildcard(pattern: &str, text: &str) -> bool {
 /// SOCKS type). The proxy URL and the rule.
 pub fn python_registry_https(server: &str) -> (Option<String>, String) {
     let server = server.to_string();
-    let server = if !server.contains('=') && !server.contains(';') {
+    let all_protocols = !server.contains('=') && !server.contains(';');
+    let server = if all_protocols {
         format!("http={server};https={server};ftp={server}")
     } else {
         server
@@ -295,7 +296,12 @@ pub fn python_registry_https(server: &str) -> (Option<String>, String) {
     }
     let get = |k: &str| map.iter().find(|(p, _)| p == k).map(|(_, a)| a.clone());
     if let Some(a) = get("https") {
-        return (Some(a), "registry:ProxyServer https=".into());
+        let rule = if all_protocols {
+            "registry:ProxyServer (all protocols)"
+        } else {
+            "registry:ProxyServer https="
+        };
+        return (Some(a), rule.into());
     }
     if let Some(s) = get("socks").filter(|s| !s.is_empty()) {
         let a = s
@@ -812,7 +818,7 @@ mod tests {
         let e = env_proxies(&Env::from_pairs([("PATH", "x")], true), true);
         let eff = effective(Family::AzureCli, true, &e, Some(&w), LOGIN);
         assert_eq!(eff.proxy.as_deref(), Some("http://p:80"));
-        assert_eq!(eff.rule, "registry:ProxyServer https=");
+        assert_eq!(eff.rule, "registry:ProxyServer (all protocols)");
     }
 
     #[test]
