@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::tls::*;
-use entra_collect::probe::{Endpoint, ProbeResult, Proxy, Settings, Stores, probe};
+use entra_collect::probe::{Endpoint, ProbeResult, Proxy, Settings, Stores, Trust, probe};
 
 const HOST: &str = "login.microsoftonline.com";
 
 fn endpoint() -> Endpoint {
     Endpoint {
+        trust: Trust::AzureCli,
         host: HOST.into(),
         port: 443,
         path: "/organizations/v2.0/.well-known/openid-configuration".into(),
@@ -246,4 +247,221 @@ fn closed_port_is_refused() {
         (r.failed_stage, r.error_kind),
         (Some("tcp"), Some("refused"))
     );
+}
+
+/// `socks5h://`: the proxy resolves the name (PySocks rdns), credentials from the URL go as
+/// RFC 1929 user/password; the TLS and HTTP stages run through the SOCKS tunnel.
+#[test]
+fn socks5h_proxy_gets_the_name_and_the_login() {
+    let ca = genuine_ca();
+    let server = https_server(&ca, HOST, 200);
+    let (p, seen) = socks_proxy(SocksMode::Login {
+        credentials: "al@ice:p:ss".into(),
+        upstream: server,
+    });
+    let (s, _f) = settings(&[("socks.test", p)], Some(&ca));
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url(
+            "socks5h://al%40ice:p%3Ass@socks.test:1080",
+        )),
+        &s,
+    );
+    assert!(r.ok, "{r:#?}");
+    assert_eq!(
+        stage_names(&r),
+        ["dns", "tcp", "connect", "tls", "verify", "http"]
+    );
+    assert!(r.proxy_credentials);
+    assert_eq!(
+        r.proxy.as_deref(),
+        Some("socks5h://[REDACTED:url-credentials]@socks.test:1080")
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (
+            seen[0].version,
+            seen[0].address.as_str(),
+            seen[0].dest.as_str(),
+            seen[0].port
+        ),
+        (5, "name", HOST, 443)
+    );
+    assert_eq!(seen[0].login.as_deref(), Some("al@ice:p:ss"));
+}
+
+/// `socks5://` resolves the endpoint here first (PySocks with rdns off) and sends the address.
+#[test]
+fn socks5_proxy_gets_a_locally_resolved_address() {
+    let ca = genuine_ca();
+    let server = https_server(&ca, HOST, 200);
+    let (p, seen) = socks_proxy(SocksMode::Allow(server));
+    let (s, _f) = settings(&[("socks.test", p), (HOST, server)], Some(&ca));
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("socks5://socks.test")),
+        &s,
+    );
+    // Port 1080 by default: the override points the name at the listener, port included.
+    assert!(r.ok, "{r:#?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        (seen[0].address.as_str(), seen[0].dest.as_str()),
+        ("ipv4", "127.0.0.1")
+    );
+    assert!(!r.proxy_credentials);
+}
+
+/// A SOCKS proxy that requires a login the URL does not have, and one that refuses by rule:
+/// each is a `connect` failure that says why, never a TLS or timeout failure.
+#[test]
+fn socks_refusals_say_why() {
+    let (p, _) = socks_proxy(SocksMode::Login {
+        credentials: "u:p".into(),
+        upstream: closed_port(),
+    });
+    let (s, _f) = settings(&[("socks.test", p)], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("socks5h://socks.test:1")),
+        &s,
+    );
+    assert_eq!(
+        (r.failed_stage, r.error_kind),
+        (Some("connect"), Some("proxy_status")),
+        "{r:#?}"
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("rejected every authentication method"),
+        "{r:#?}"
+    );
+
+    let (p, _) = socks_proxy(SocksMode::Refuse(2));
+    let (s, _f) = settings(&[("socks.test", p)], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("socks5h://socks.test:1")),
+        &s,
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("connection not allowed by ruleset (0x02)"),
+        "{r:#?}"
+    );
+
+    let (p, seen) = socks_proxy(SocksMode::Refuse(0x5B));
+    let (s, _f) = settings(&[("socks.test", p)], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("socks4a://me@socks.test:1")),
+        &s,
+    );
+    assert_eq!(r.failed_stage, Some("connect"), "{r:#?}");
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("request rejected or failed"),
+        "{r:#?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        (
+            seen[0].version,
+            seen[0].address.as_str(),
+            seen[0].dest.as_str()
+        ),
+        (4, "name", HOST)
+    );
+    assert_eq!(seen[0].login.as_deref(), Some("me"));
+}
+
+/// An `https://` proxy: TLS to the proxy (its certificate judged against REQUESTS_CA_BUNDLE,
+/// as urllib3 does), then CONNECT inside it, then the endpoint's TLS inside that.
+#[test]
+fn https_proxy_is_reached_over_tls() {
+    let ca = genuine_ca();
+    let server = https_server(&ca, HOST, 200);
+    let p = https_proxy(&ca, "proxy.test", server);
+    let (s, _f) = settings(&[("proxy.test", p)], Some(&ca));
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("https://proxy.test")),
+        &s,
+    );
+    assert!(r.ok, "{r:#?}");
+    assert_eq!(
+        stage_names(&r),
+        [
+            "dns",
+            "tcp",
+            "proxy_tls",
+            "connect",
+            "tls",
+            "verify",
+            "http"
+        ]
+    );
+    assert_eq!(r.proxy_status, Some(200));
+}
+
+/// The classic mistake: `HTTPS_PROXY=https://proxy:8080` for a proxy that speaks plain HTTP.
+/// The probe fails where the client fails (TLS to the proxy) and says what to write instead.
+#[test]
+fn https_scheme_on_a_plain_http_proxy_fails_at_proxy_tls() {
+    let p = proxy(ProxyMode::Deny);
+    let (s, _f) = settings(&[("proxy.test", p)], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("https://proxy.test:8080")),
+        &s,
+    );
+    assert_eq!(r.failed_stage, Some("proxy_tls"), "{r:#?}");
+    assert!(
+        r.error.as_deref().unwrap().contains("write http://"),
+        "{r:#?}"
+    );
+}
+
+/// A proxy whose own certificate the client does not trust fails at `proxy_tls`.
+#[test]
+fn https_proxy_with_an_untrusted_certificate() {
+    let ca = genuine_ca();
+    let other = Ca::new("Someone Else");
+    let server = https_server(&ca, HOST, 200);
+    let p = https_proxy(&other, "proxy.test", server);
+    let (s, _f) = settings(&[("proxy.test", p)], Some(&ca));
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("https://proxy.test")),
+        &s,
+    );
+    assert_eq!(
+        (r.failed_stage, r.error_kind),
+        (Some("proxy_tls"), Some("tls_untrusted")),
+        "{r:#?}"
+    );
+}
+
+/// A scheme no client accepts is a failure naming the scheme, before any connection.
+#[test]
+fn unknown_proxy_scheme_is_refused_up_front() {
+    let (s, _f) = settings(&[], None);
+    let r = probe(
+        &endpoint(),
+        Some(&Proxy::from_url("ftp://proxy.test:21")),
+        &s,
+    );
+    assert_eq!(
+        (r.failed_stage, r.error_kind),
+        (Some("tcp"), Some("proxy_scheme")),
+        "{r:#?}"
+    );
+    assert!(r.error.as_deref().unwrap().contains("ftp://"));
 }

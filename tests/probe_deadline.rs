@@ -9,13 +9,14 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::tls::Ca;
-use entra_collect::probe::{Endpoint, Proxy, Settings, Stores, probe};
+use entra_collect::probe::{Endpoint, Proxy, Settings, Stores, Trust, probe};
 
 const HOST: &str = "login.microsoftonline.com";
 const STAGE: Duration = Duration::from_millis(1000);
 
 fn endpoint() -> Endpoint {
     Endpoint {
+        trust: Trust::AzureCli,
         host: HOST.into(),
         port: 443,
         path: "/".into(),

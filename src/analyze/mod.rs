@@ -9,7 +9,7 @@
 pub mod aadsts;
 mod rules;
 
-use crate::model::{Bundle, CollectorRecord, ProbeResult, Status};
+use crate::model::{Bundle, CollectorRecord, ProbeResult, ProxyFamily, Status};
 use crate::vocab::Lang;
 
 pub use crate::model::findings::{Evidence, Finding, Severity};
@@ -72,8 +72,17 @@ impl<'a> Model<'a> {
             .is_some_and(|w| w.enabled)
     }
 
-    /// The probe results (none when `network/probes.json` is absent or unreadable).
-    pub fn probes(&self) -> &'a [ProbeResult] {
+    /// The probe results of Azure CLI's routes (none when `network/probes.json` is absent or
+    /// unreadable): the rules word their causes and fixes for Azure CLI (its proxy variables,
+    /// its CA bundle), so routes only PowerShell or WAM take are left to [`Self::all_probes`].
+    pub fn probes(&self) -> impl Iterator<Item = &'a ProbeResult> + 'a {
+        self.all_probes()
+            .iter()
+            .filter(|r| r.families.contains(&ProxyFamily::AzureCli))
+    }
+
+    /// Every probe result, each route once with the client families that take it.
+    pub fn all_probes(&self) -> &'a [ProbeResult] {
         self.bundle
             .probes
             .as_ref()

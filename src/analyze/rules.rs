@@ -166,6 +166,7 @@ fn stage_name(s: &StageName) -> &str {
     match s {
         StageName::Dns => "dns",
         StageName::Tcp => "tcp",
+        StageName::ProxyTls => "proxy_tls",
         StageName::Connect => "connect",
         StageName::Tls => "tls",
         StageName::Verify => "verify",
@@ -199,7 +200,6 @@ fn bundle_subjects(bundle: &CaBundle) -> BTreeSet<String> {
 fn interception_cas<'a>(m: &Model<'a>) -> (Vec<&'a ProbeResult>, BTreeSet<String>) {
     let rs: Vec<&ProbeResult> = m
         .probes()
-        .iter()
         .filter(|r| interception_ca(r).is_some())
         .collect();
     let cas = rs
@@ -351,7 +351,6 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
 fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
     let rs: Vec<&ProbeResult> = m
         .probes()
-        .iter()
         .filter(|r| {
             r.proxy_status == Some(403) || (r.http_status == Some(403) && r.proxy.is_some())
         })
@@ -418,7 +417,6 @@ fn proxy_status_finding<'a>(
 ) -> (Vec<&'a ProbeResult>, Vec<Evidence>) {
     let rs: Vec<&ProbeResult> = m
         .probes()
-        .iter()
         .filter(|r| r.proxy_status.is_some_and(|c| codes.contains(&c)))
         .collect();
     let mut ev: Vec<Evidence> = rs
@@ -549,7 +547,6 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
 fn dns(m: &Model, l: Lang) -> Vec<Finding> {
     let rs: Vec<&ProbeResult> = m
         .probes()
-        .iter()
         .filter(|r| r.error_kind == Some(ErrorKind::Dns))
         .collect();
     let mut ev: Vec<Evidence> = rs
@@ -592,7 +589,6 @@ fn dns(m: &Model, l: Lang) -> Vec<Finding> {
 fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
     let rs: Vec<&ProbeResult> = m
         .probes()
-        .iter()
         .filter(|r| {
             r.failed_stage == Some(StageName::Tcp)
                 && r.proxy.is_none()

@@ -86,6 +86,7 @@ fn probe(host: &str) -> ProbeResult {
         host: host.into(),
         url: format!("https://{host}/"),
         proxy: None,
+        families: vec![ProxyFamily::AzureCli],
         stages: vec![],
         ok: true,
         failed_stage: None,
@@ -129,7 +130,6 @@ fn probes(results: Vec<ProbeResult>) -> Option<Probes> {
     Some(Probes {
         cloud: Cloud::Public,
         stage_timeout_ms: 5000,
-        proxy_family: ProxyFamily::AzureCli,
         requests_ca_bundle: None,
         results,
     })

@@ -264,6 +264,65 @@ fn credentials_for(env: &Env, eff: &proxy::Effective) -> Option<probe::ProxyCred
         .flatten()
 }
 
+/// The client families whose routes are probed, as `network/proxy.json` lists them: Azure
+/// CLI always, its WAM sign-ins on Windows when on, PowerShell 7, Windows PowerShell on
+/// Windows.
+fn probed_families(windows: bool, wam: Option<bool>) -> Vec<(Family, ProxyFamily)> {
+    let mut f = vec![(Family::AzureCli, ProxyFamily::AzureCli)];
+    if windows && wam == Some(true) {
+        f.push((Family::AzureCliWam, ProxyFamily::AzureCliWam));
+    }
+    f.push((Family::PowerShell7, ProxyFamily::PowerShell7));
+    if windows {
+        f.push((Family::WindowsPowerShell, ProxyFamily::WindowsPowerShell));
+    }
+    f
+}
+
+/// One probe target per distinct proxy (or direct) among `families` for `ep`, Azure CLI's
+/// first, each with the families that take it. The `verify` stage judges as Azure CLI when it
+/// is among them, else with the OS store (.NET and WAM).
+#[allow(clippy::type_complexity)]
+fn routes_to(
+    ep: probe::Endpoint,
+    families: &[(Family, ProxyFamily)],
+    effective: impl Fn(Family, &str) -> proxy::Effective,
+) -> Vec<(
+    probe::Endpoint,
+    Option<(proxy::Effective, String)>,
+    Vec<ProxyFamily>,
+)> {
+    // Routes are the same when they reach the same proxy the same way: Python writes a bare
+    // registry value as `http://host:port`, .NET keeps `host:port`.
+    let key = |p: &Option<String>| {
+        p.as_ref()
+            .map(|p| probe::proxy_target(p).map_err(|_| p.clone()))
+    };
+    type Route = (Option<String>, proxy::Effective, Vec<ProxyFamily>);
+    let mut out: Vec<Route> = Vec::new();
+    for (family, name) in families {
+        let eff = effective(*family, &ep.host);
+        match out.iter_mut().find(|(p, _, _)| key(p) == key(&eff.proxy)) {
+            Some((_, _, fams)) => fams.push(*name),
+            None => out.push((eff.proxy.clone(), eff, vec![*name])),
+        }
+    }
+    out.into_iter()
+        .map(|(shown, eff, fams)| {
+            let trust = if fams.contains(&ProxyFamily::AzureCli) {
+                probe::Trust::AzureCli
+            } else {
+                probe::Trust::OsStore
+            };
+            let ep = probe::Endpoint {
+                trust,
+                ..ep.clone()
+            };
+            (ep, shown.map(|s| (eff, s)), fams)
+        })
+        .collect()
+}
+
 /// A probe result as the bundle records it, the stage names and error kinds of `probe` read
 /// as the model's vocabulary.
 pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
@@ -271,6 +330,7 @@ pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
         host: r.host,
         url: r.url,
         proxy: r.proxy,
+        families: vec![ProxyFamily::AzureCli],
         stages: r
             .stages
             .into_iter()
@@ -406,23 +466,21 @@ impl Collector for NetworkProbes {
             overrides: overrides(&ctx.env),
             stores: Stores::load(bundle),
         });
-        let targets = probe::endpoints(self.config.cloud)
-            .into_iter()
-            .map(|ep| {
-                let eff = proxy::effective(
-                    Family::AzureCli,
-                    windows,
-                    &facts.env,
-                    facts.wininet.as_ref(),
-                    &ep.host,
-                );
-                let credentials = credentials_for(&ctx.env, &eff);
-                (
-                    ep,
-                    eff.proxy.map(|shown| probe::Proxy { shown, credentials }),
-                )
-            })
-            .collect();
+        let families = probed_families(windows, windows.then(|| wam_setting(ctx).enabled));
+        let mut routes: Vec<Vec<ProxyFamily>> = Vec::new();
+        let mut targets = Vec::new();
+        for ep in probe::endpoints(self.config.cloud) {
+            for (ep, proxy, fams) in routes_to(ep, &families, |f, host| {
+                proxy::effective(f, windows, &facts.env, facts.wininet.as_ref(), host)
+            }) {
+                let proxy = proxy.map(|(eff, shown)| probe::Proxy {
+                    credentials: credentials_for(&ctx.env, &eff),
+                    shown,
+                });
+                targets.push((ep, proxy));
+                routes.push(fams);
+            }
+        }
         let results = probe::probe_all(targets, settings);
         let failed: Vec<String> = results
             .iter()
@@ -436,7 +494,6 @@ impl Collector for NetworkProbes {
         let value = model::Probes {
             cloud: self.config.cloud,
             stage_timeout_ms: self.config.stage_timeout.as_millis() as u64,
-            proxy_family: ProxyFamily::AzureCli,
             requests_ca_bundle: bundle.map(|b| {
                 if super::environment::is_path(b.trim()) {
                     PathOrWithheld::Path(b.trim().to_string())
@@ -447,9 +504,98 @@ impl Collector for NetworkProbes {
                     }
                 }
             }),
-            results: results.into_iter().map(probe_entry).collect(),
+            results: results
+                .into_iter()
+                .zip(routes)
+                .map(|(r, families)| model::ProbeResult {
+                    families,
+                    ..probe_entry(r)
+                })
+                .collect(),
         };
         out.add_entry(ctx, names::PROBES, &value);
         out
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    fn ep() -> probe::Endpoint {
+        probe::endpoints(Cloud::Public).remove(0)
+    }
+
+    fn eff(proxy: Option<&str>) -> proxy::Effective {
+        proxy::Effective {
+            proxy: proxy.map(str::to_string),
+            source: "test".into(),
+            pac: false,
+            rule: String::new(),
+        }
+    }
+
+    /// Windows with WAM: four families; the routes are the distinct proxies, the same proxy
+    /// written two ways (Python's `http://host:port`, .NET's bare `host:port`) is one route,
+    /// Azure CLI's route first and judged with its store, the others with the OS store.
+    #[test]
+    fn one_probe_per_distinct_route_with_its_families() {
+        let fams = probed_families(true, Some(true));
+        assert_eq!(fams.len(), 4);
+        let routes = routes_to(ep(), &fams, |f, _| match f {
+            Family::AzureCli => eff(Some("http://proxy.corp:8080")),
+            Family::AzureCliWam | Family::PowerShell7 => eff(Some("proxy.corp:8080")),
+            Family::WindowsPowerShell => eff(None),
+        });
+        let shape: Vec<_> = routes
+            .iter()
+            .map(|(e, p, f)| (e.trust, p.as_ref().map(|(_, s)| s.as_str()), f.clone()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (
+                    probe::Trust::AzureCli,
+                    Some("http://proxy.corp:8080"),
+                    vec![
+                        ProxyFamily::AzureCli,
+                        ProxyFamily::AzureCliWam,
+                        ProxyFamily::PowerShell7
+                    ]
+                ),
+                (
+                    probe::Trust::OsStore,
+                    None,
+                    vec![ProxyFamily::WindowsPowerShell]
+                ),
+            ]
+        );
+    }
+
+    /// Off Windows, and on Windows with WAM off: no WAM or Windows PowerShell route; the
+    /// same proxy for everyone is a single probe.
+    #[test]
+    fn families_per_platform() {
+        let names = |w, wam| -> Vec<ProxyFamily> {
+            probed_families(w, wam)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect()
+        };
+        assert_eq!(
+            names(false, None),
+            [ProxyFamily::AzureCli, ProxyFamily::PowerShell7]
+        );
+        assert_eq!(
+            names(true, Some(false)),
+            [
+                ProxyFamily::AzureCli,
+                ProxyFamily::PowerShell7,
+                ProxyFamily::WindowsPowerShell
+            ]
+        );
+        let routes = routes_to(ep(), &probed_families(false, None), |_, _| eff(None));
+        assert_eq!(routes.len(), 1);
+        assert_eq!(routes[0].0.trust, probe::Trust::AzureCli);
     }
 }

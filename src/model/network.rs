@@ -176,21 +176,33 @@ pub struct Probes {
     pub cloud: Cloud,
     /// Each stage's time limit.
     pub stage_timeout_ms: u64,
-    /// Whose effective proxy the probes use: `azure_cli`.
-    pub proxy_family: ProxyFamily,
     /// REQUESTS_CA_BUNDLE: its path, or `{set, length}` when it does not look like a path; null
     /// when unset.
     pub requests_ca_bundle: Option<PathOrWithheld>,
-    /// One per endpoint, in the cloud's endpoint order.
+    /// One per endpoint and distinct route (proxy or direct) the client families take to it,
+    /// in the cloud's endpoint order; Azure CLI's route first for each endpoint.
     pub results: Vec<ProbeResult>,
 }
 
-/// The client family whose proxy the probes use.
+/// A client family, as `network/proxy.json` `effective[]` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ProxyFamily {
     /// Azure CLI (Python requests).
     #[serde(rename = "azure_cli")]
     AzureCli,
+    /// Azure CLI user sign-ins through WAM (Windows).
+    #[serde(rename = "azure_cli_wam")]
+    AzureCliWam,
+    /// PowerShell 7 (.NET HttpClient).
+    #[serde(rename = "powershell7")]
+    PowerShell7,
+    /// Windows PowerShell 5.1 (.NET Framework).
+    #[serde(rename = "windows_powershell")]
+    WindowsPowerShell,
+}
+
+fn azure_cli_only() -> Vec<ProxyFamily> {
+    vec![ProxyFamily::AzureCli]
 }
 
 /// A path as set, or only its length when it does not look like a path.
@@ -215,8 +227,13 @@ pub struct ProbeResult {
     pub host: String,
     /// The URL fetched in the `http` stage.
     pub url: String,
-    /// The proxy used (Azure CLI's effective proxy, without credentials); null when direct.
+    /// The proxy used (the families' effective proxy, without credentials); null when direct.
     pub proxy: Option<String>,
+    /// The client families that take this route to the host. The `verify` stage judges the
+    /// chain as the first of them would: Azure CLI's store when `azure_cli` is among them, else
+    /// the OS store (.NET, WAM). Schema 1 bundles probed Azure CLI's route only.
+    #[serde(default = "azure_cli_only")]
+    pub families: Vec<ProxyFamily>,
     /// The stages run, in order; the last failed one ends the list.
     pub stages: Vec<Stage>,
     /// Every stage passed.
@@ -271,11 +288,14 @@ pub enum StageName {
     Dns,
     /// The TCP connection, to the proxy or the host.
     Tcp,
-    /// CONNECT through the proxy.
+    /// TLS to an `https://` proxy itself, its certificate judged as Azure CLI judges it.
+    ProxyTls,
+    /// CONNECT through the proxy (HTTP), or the SOCKS handshake.
     Connect,
     /// The TLS handshake.
     Tls,
-    /// Verification of the chain as Azure CLI would (REQUESTS_CA_BUNDLE, else Mozilla roots).
+    /// Verification of the chain as the route's client would: Azure CLI (REQUESTS_CA_BUNDLE,
+    /// else Mozilla roots), or the OS store for routes only .NET / WAM take.
     Verify,
     /// One GET.
     Http,
@@ -296,8 +316,11 @@ pub enum ErrorKind {
     Refused,
     /// A stage ran out of time.
     Timeout,
-    /// The proxy refused CONNECT (`proxy_status`), or did not answer HTTP.
+    /// The proxy refused CONNECT (`proxy_status`) or the SOCKS request, or did not answer
+    /// its protocol.
     ProxyStatus,
+    /// The proxy URL's scheme is not one Azure CLI accepts, or the URL cannot be read.
+    ProxyScheme,
     /// The chain is not trusted by Azure CLI's trust store.
     TlsUntrusted,
     /// The TLS handshake failed.

@@ -71,7 +71,7 @@ fn a_table_names_nested_members_with_their_type_and_doc() {
         "| `results[].tls.interception_ca` | optional string | The chain's issuer when it is not a Microsoft or DigiCert CA: a TLS-inspecting proxy. |",
         "| `results[].proxy` | string or null |",
         "| `cloud` | `public`, `usgov` or `china` |",
-        "| `results[].stages[].name` | `dns`, `tcp`, `connect`, `tls`, `verify`, `http`, `probe` or another string |",
+        "| `results[].stages[].name` | `dns`, `tcp`, `proxy_tls`, `connect`, `tls`, `verify`, `http`, `probe` or another string |",
     ] {
         assert!(t.contains(row), "{row} not in\n{t}");
     }
@@ -138,6 +138,8 @@ fn from_texts_reads_every_kind_of_entry() {
     assert_eq!(r.failed_stage, Some(StageName::Connect));
     assert_eq!(r.error_kind, Some(ErrorKind::ProxyStatus));
     assert_eq!(r.proxy_status, Some(403));
+    // A schema 1 probe (top-level `proxy_family`, no `families`) was Azure CLI's route.
+    assert_eq!(r.families, [ProxyFamily::AzureCli]);
     assert_eq!(
         b.powershell["pwsh"].modules[0].version.as_deref(),
         Some("5.1.1")

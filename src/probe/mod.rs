@@ -8,6 +8,7 @@
 
 pub(crate) mod cert;
 pub(crate) mod proxy;
+pub(crate) mod socks;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -33,10 +34,27 @@ pub struct Endpoint {
     pub port: u16,
     /// A cheap GET that needs no authentication.
     pub path: String,
+    /// Whose trust store judges the chain in the `verify` stage: the client family that takes
+    /// this route.
+    pub trust: Trust,
+}
+
+/// The trust store a client verifies TLS against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Azure CLI (Python requests): REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi (whose
+    /// roots are Mozilla's, webpki-roots here).
+    #[default]
+    AzureCli,
+    /// .NET on Windows (PowerShell 7, Windows PowerShell) and WAM: the OS store (SChannel /
+    /// the Windows certificate store; OpenSSL's store off Windows).
+    OsStore,
 }
 
 fn ep(host: &str, path: &str) -> Endpoint {
     Endpoint {
+        trust: Trust::AzureCli,
         host: host.into(),
         port: 443,
         path: path.into(),
@@ -210,9 +228,48 @@ impl Socket for TcpStream {
         self
     }
 }
-impl Socket for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+impl<S: Socket> Socket for rustls::StreamOwned<rustls::ClientConnection, S> {
     fn socket(&self) -> &TcpStream {
-        &self.sock
+        self.sock.socket()
+    }
+}
+
+/// The connection a probe's CONNECT and TLS run over: TCP, or TLS to an `https://` proxy.
+enum Conn {
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Socket for Conn {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Conn::Tcp(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
     }
 }
 
@@ -237,6 +294,18 @@ impl ProxyCredentials {
     /// sends `Proxy-Authorization` only `if username`. The user info ends at the last `@`, as
     /// [`crate::redact::url`] cuts it, so the host probed and the credentials sent agree.
     pub fn from_url(url: &str) -> Option<Self> {
+        // The WHATWG parser (the `url` crate) splits user info at the last `@` of the
+        // authority and keeps it percent-encoded, as urllib3's `parse_url` does; a URL it
+        // cannot read falls back to the cut of [`crate::redact::url`].
+        if let Ok(u) = url::Url::parse(&with_scheme(url.trim()))
+            && u.has_host()
+        {
+            let user = percent_decode(u.username());
+            return (!user.is_empty()).then(|| ProxyCredentials {
+                user,
+                password: percent_decode(u.password().unwrap_or("")),
+            });
+        }
         let (_, userinfo) = crate::redact::url::strip_credentials(url.trim());
         let userinfo = userinfo?;
         let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
@@ -305,26 +374,80 @@ impl Proxy {
     }
 }
 
-/// A proxy given as a URL or `host:port`.
-/// Credentials (anything before the last `@`) are skipped the way [`crate::redact::url`] cuts
-/// them, so a password holding `/` or `@` cannot be mistaken for the host.
-fn proxy_addr(proxy: &str) -> Option<(String, u16)> {
-    let hp = crate::redact::url::proxy_host_port(proxy)?;
-    let (host, port) = match hp.strip_prefix('[') {
-        Some(r) => {
-            let (h, after) = r.split_once(']')?;
-            (h.to_string(), after.strip_prefix(':'))
+/// A proxy value with a scheme: as written when it has one, else `http://` in front, as
+/// requests (`utils.prepend_scheme_if_needed(proxy, "http")`) and .NET
+/// (`HttpEnvironmentProxy.GetUriFromString`) read a bare `host:port`.
+fn with_scheme(proxy: &str) -> String {
+    let has_scheme = proxy.split_once("://").is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if has_scheme {
+        proxy.to_string()
+    } else {
+        format!("http://{proxy}")
+    }
+}
+
+/// How the probe talks to the proxy, by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProxyKind {
+    /// Plain HTTP, then CONNECT.
+    Http,
+    /// TLS to the proxy itself (verified as the client verifies the endpoint), then CONNECT
+    /// inside it: urllib3 2.x `HTTPSConnection._connect_tls_proxy` inherits the pool's
+    /// `ca_certs` (REQUESTS_CA_BUNDLE, else certifi) for the proxy's certificate.
+    Https,
+    Socks(socks::Socks),
+}
+
+/// Where a proxy is and how to speak to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProxyTarget {
+    pub kind: ProxyKind,
+    /// Host name or address (an IPv6 literal without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+/// A proxy URL (credentials already cut or not) parsed with the `url` crate (WHATWG, as
+/// .NET's `Uri` and urllib3's `parse_url` read the same shapes): the scheme decides how to
+/// talk (`http`, `https`, `socks4`, `socks4a`, `socks5`, `socks5h`: urllib3
+/// `contrib/socks.py` accepts exactly these four SOCKS names), the port defaults to 80 / 443
+/// / 1080 (PySocks' `DEFAULT_PORTS`), IPv6 literals are bracketed. Any other scheme is an
+/// error the client would hit too (requests raises `InvalidSchema` / urllib3 `ValueError`).
+pub(crate) fn proxy_target(proxy: &str) -> Result<ProxyTarget, String> {
+    let (bare, _) = crate::redact::url::strip_credentials(proxy.trim());
+    let u = url::Url::parse(&with_scheme(&bare))
+        .map_err(|e| format!("cannot read the proxy address {proxy:?}: {e}"))?;
+    let host = match u.host() {
+        Some(url::Host::Domain(d)) if !d.is_empty() => d.to_string(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        _ => return Err(format!("the proxy address {proxy:?} names no host")),
+    };
+    let socks = |version, remote_dns| {
+        ProxyKind::Socks(socks::Socks {
+            version,
+            remote_dns,
+        })
+    };
+    let kind = match u.scheme() {
+        "http" => ProxyKind::Http,
+        "https" => ProxyKind::Https,
+        "socks4" => socks(4, false),
+        "socks4a" => socks(4, true),
+        "socks5" => socks(5, false),
+        "socks5h" => socks(5, true),
+        other => {
+            return Err(format!(
+                "the proxy scheme {other}:// is not one Azure CLI accepts (http, https, socks4, socks4a, socks5, socks5h)"
+            ));
         }
-        None => match hp.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (hp.clone(), None),
-        },
     };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => 80,
-    };
-    Some((host, port))
+    let port = u.port_or_known_default().unwrap_or(1080);
+    Ok(ProxyTarget { kind, host, port })
 }
 
 fn io_kind(e: &std::io::Error) -> &'static str {
@@ -380,8 +503,8 @@ fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, Failur
 /// Send CONNECT (with `Proxy-Authorization` when the proxy URL had credentials, as requests
 /// sends it pre-emptively: psf/requests `HTTPAdapter.proxy_headers`) and read the proxy's
 /// status and the schemes a 407 offers.
-fn tunnel(
-    s: &mut TcpStream,
+fn tunnel<S: Socket>(
+    s: &mut S,
     host: &str,
     port: u16,
     credentials: Option<&ProxyCredentials>,
@@ -396,8 +519,9 @@ fn tunnel(
     // The request holds the credentials: written straight to the socket, never into an error
     // (the io error's text is the OS's, not the buffer's).
     deadline
-        .arm(s)
+        .arm(s.socket())
         .and_then(|_| s.write_all(req.as_bytes()))
+        .and_then(|_| s.flush())
         .map_err(|e| Failure("connect", io_kind(&e), e.to_string()))?;
     drop(req);
     let head = read_head(s, deadline).map_err(|e| {
@@ -667,31 +791,131 @@ fn run_stages(
     r: &mut ProbeResult,
 ) -> Result<(), Failure> {
     let stage = || Deadline::new(settings.stage_timeout, end);
-    let (target_host, target_port) = tcp_target(endpoint, proxy)?;
+    let route = match proxy {
+        Some(p) => Some((
+            p,
+            proxy_target(&p.shown).map_err(|m| Failure("tcp", "proxy_scheme", m))?,
+        )),
+        None => None,
+    };
+    let (target_host, target_port) = match &route {
+        Some((_, t)) => (t.host.clone(), t.port),
+        None => (endpoint.host.clone(), endpoint.port),
+    };
     let addrs = dns_stage(r, settings, proxy.is_some(), &target_host, target_port)?;
-    let mut stream = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
-    if let Some(p) = proxy
-        && !connect_stage(r, &mut stream, endpoint, p.credentials.as_ref(), &stage)?
-    {
-        return Ok(());
+    let tcp = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
+    let mut conn = Conn::Tcp(tcp);
+    if let Some((p, t)) = &route {
+        if t.kind == ProxyKind::Https {
+            conn = proxy_tls_stage(r, conn, &t.host, &settings.stores, &stage)?;
+        }
+        let credentials = p.credentials.as_ref();
+        let through = match t.kind {
+            ProxyKind::Socks(socks) => {
+                socks_stage(r, &mut conn, socks, endpoint, credentials, settings, &stage)?
+            }
+            ProxyKind::Http | ProxyKind::Https => {
+                connect_stage(r, &mut conn, endpoint, credentials, &stage)?
+            }
+        };
+        if !through {
+            return Ok(());
+        }
     }
-    let mut tls = tls_stage(r, stream, &endpoint.host, &stage)?;
-    verify_stage(r, &tls, &endpoint.host, &settings.stores);
+    let mut tls = tls_stage(r, conn, &endpoint.host, &stage)?;
+    verify_stage(r, &tls, &endpoint.host, endpoint.trust, &settings.stores);
     // One cheap GET, whatever the verdict: a proxy's block page answers here too.
     http_stage(r, &mut tls.stream, endpoint, &stage)
 }
 
-/// Where the TCP connection goes: the proxy, or the endpoint itself.
-fn tcp_target(endpoint: &Endpoint, proxy: Option<&Proxy>) -> Result<(String, u16), Failure> {
-    match proxy {
-        Some(p) => proxy_addr(&p.shown).ok_or_else(|| {
-            Failure(
-                "tcp",
-                "io",
-                format!("cannot read the proxy address {:?}", p.shown),
-            )
-        }),
-        None => Ok((endpoint.host.clone(), endpoint.port)),
+/// TLS to an `https://` proxy, its certificate judged as Azure CLI judges it
+/// (REQUESTS_CA_BUNDLE, else the Mozilla roots certifi carries). A proxy that speaks plain
+/// HTTP fails here, as urllib3 does for the same URL.
+fn proxy_tls_stage(
+    r: &mut ProbeResult,
+    conn: Conn,
+    proxy_host: &str,
+    stores: &Stores,
+    stage: &impl Fn() -> Deadline,
+) -> Result<Conn, Failure> {
+    let Conn::Tcp(tcp) = conn else {
+        return Ok(conn);
+    };
+    let hint = "an https:// proxy URL makes the client speak TLS to the proxy; most proxies \
+        expect plain HTTP there (write http://)";
+    let (mut tls, recorder, provider) = tls_client(tcp, proxy_host, "proxy_tls")?;
+    timed(r, "proxy_tls", || {
+        handshake(&mut tls, stage(), "proxy_tls")
+            .map_err(|Failure(st, k, m)| Failure(st, k, format!("{m} ({hint})")))?;
+        let chain = recorder
+            .chain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let store = stores
+            .requests_ca_bundle
+            .as_ref()
+            .map_or(&stores.mozilla, |(_, s)| s);
+        let v = verdict(store, &chain, proxy_host, &provider);
+        if !v.trusted {
+            return Err(Failure(
+                "proxy_tls",
+                "tls_untrusted",
+                format!(
+                    "the proxy's own certificate is not trusted: {}",
+                    v.error.unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(((), Some("TLS to the proxy".into())))
+    })?;
+    Ok(Conn::Tls(Box::new(tls)))
+}
+
+/// The SOCKS handshake ([`socks`]); the endpoint's name goes to the proxy (`socks5h`,
+/// `socks4a`) or is resolved here first (`socks5`, `socks4`), as PySocks does. `Ok(false)`:
+/// the proxy refused; recorded in `r`, and the probe ends there.
+fn socks_stage(
+    r: &mut ProbeResult,
+    conn: &mut Conn,
+    socks: socks::Socks,
+    endpoint: &Endpoint,
+    credentials: Option<&ProxyCredentials>,
+    settings: &Settings,
+    stage: &impl Fn() -> Deadline,
+) -> Result<bool, Failure> {
+    let host = endpoint.host.as_str();
+    r.proxy_credentials = credentials.is_some();
+    let local = if socks.remote_dns {
+        None
+    } else {
+        let addrs = dns_stage(r, settings, false, host, endpoint.port)?;
+        Some(addrs[0].ip())
+    };
+    let version = socks.version;
+    let answer = timed(r, "connect", || {
+        let dest = match local {
+            Some(ip) => socks::Dest::Addr(ip),
+            None => socks::Dest::Name(host),
+        };
+        let a = socks::connect(conn, socks, dest, endpoint.port, credentials, stage())?;
+        let detail = match &a {
+            socks::Answer::Granted => format!("SOCKS{version} proxy granted the connection"),
+            socks::Answer::Refused(why) => why.clone(),
+        };
+        Ok((a, Some(detail)))
+    })?;
+    match answer {
+        socks::Answer::Granted => Ok(true),
+        socks::Answer::Refused(why) => {
+            if let Some(s) = r.stages.last_mut() {
+                s.ok = false;
+            }
+            r.failed_stage = Some("connect");
+            r.error_kind = Some("proxy_status");
+            r.error = Some(format!("{why} (to {host}:{})", endpoint.port));
+            Ok(false)
+        }
     }
 }
 
@@ -724,7 +948,7 @@ fn dns_stage(
 /// the probe ends there.
 fn connect_stage(
     r: &mut ProbeResult,
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     endpoint: &Endpoint,
     credentials: Option<&ProxyCredentials>,
     stage: &impl Fn() -> Deadline,
@@ -762,18 +986,26 @@ fn connect_stage(
 
 /// A completed TLS handshake and the chain the server presented.
 struct Handshake {
-    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    stream: rustls::StreamOwned<rustls::ClientConnection, Conn>,
     recorder: Arc<Recorder>,
     provider: Arc<CryptoProvider>,
 }
 
-/// The TLS handshake with SNI, accepting (and recording) any chain so it can be judged after.
-fn tls_stage(
-    r: &mut ProbeResult,
-    stream: TcpStream,
+/// A TLS client over `stream` for `host` (SNI) that accepts, and records, any chain so it can
+/// be judged after the handshake.
+#[allow(clippy::type_complexity)]
+fn tls_client<S: Socket>(
+    stream: S,
     host: &str,
-    stage: &impl Fn() -> Deadline,
-) -> Result<Handshake, Failure> {
+    stage: &'static str,
+) -> Result<
+    (
+        rustls::StreamOwned<rustls::ClientConnection, S>,
+        Arc<Recorder>,
+        Arc<CryptoProvider>,
+    ),
+    Failure,
+> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder {
         provider: provider.clone(),
@@ -781,17 +1013,27 @@ fn tls_stage(
     });
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?
+        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_string())
-        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
+        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?;
     let conn = rustls::ClientConnection::new(Arc::new(config), name)
-        .map_err(|e| Failure("tls", "tls_protocol", e.to_string()))?;
-    let mut tls = rustls::StreamOwned::new(conn, stream);
+        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?;
+    Ok((rustls::StreamOwned::new(conn, stream), recorder, provider))
+}
+
+/// The TLS handshake with SNI, accepting (and recording) any chain so it can be judged after.
+fn tls_stage(
+    r: &mut ProbeResult,
+    stream: Conn,
+    host: &str,
+    stage: &impl Fn() -> Deadline,
+) -> Result<Handshake, Failure> {
+    let (mut tls, recorder, provider) = tls_client(stream, host, "tls")?;
     timed(r, "tls", || {
-        handshake(&mut tls, stage())?;
+        handshake(&mut tls, stage(), "tls")?;
         Ok(((), None))
     })?;
     Ok(Handshake {
@@ -801,14 +1043,15 @@ fn tls_stage(
     })
 }
 
-fn handshake(
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+fn handshake<S: Socket>(
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, S>,
     deadline: Deadline,
+    stage: &'static str,
 ) -> Result<(), Failure> {
     while tls.conn.is_handshaking() {
-        if deadline.arm(&tls.sock).is_err() {
+        if deadline.arm(tls.sock.socket()).is_err() {
             return Err(Failure(
-                "tls",
+                stage,
                 "timeout",
                 format!("TLS handshake took longer than {:?}", deadline.limit),
             ));
@@ -816,12 +1059,9 @@ fn handshake(
         tls.conn.complete_io(&mut tls.sock).map_err(|e| {
             let kind = match e.kind() {
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout",
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
-                    "tls_protocol"
-                }
                 _ => "tls_protocol",
             };
-            Failure("tls", kind, format!("TLS handshake: {e}"))
+            Failure(stage, kind, format!("TLS handshake: {e}"))
         })?;
     }
     Ok(())
@@ -829,7 +1069,7 @@ fn handshake(
 
 /// Judge the recorded chain against each trust store separately; the `verify` stage is Azure
 /// CLI's view (REQUESTS_CA_BUNDLE when set, else its bundled Mozilla roots).
-fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, stores: &Stores) {
+fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, trust: Trust, stores: &Stores) {
     let chain = hs
         .recorder
         .chain
@@ -846,8 +1086,12 @@ fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, stores: &Stores
         .map(|(_, s)| verdict(s, &chain, host, provider));
     let issuer = cert::chain_issuer(&infos).map(str::to_string);
     let interception_ca = issuer.filter(|i| !cert::is_microsoft_ca(i));
-    // Azure CLI trusts REQUESTS_CA_BUNDLE when set, else its bundled (Mozilla) roots.
-    let az_view = bundle.clone().unwrap_or_else(|| mozilla.clone());
+    // Azure CLI trusts REQUESTS_CA_BUNDLE when set, else its bundled (Mozilla) roots; .NET
+    // and WAM trust the OS store.
+    let az_view = match trust {
+        Trust::AzureCli => bundle.clone().unwrap_or_else(|| mozilla.clone()),
+        Trust::OsStore => os_store.clone(),
+    };
     let conn = &hs.stream.conn;
     r.tls = Some(TlsInfo {
         version: conn
@@ -881,7 +1125,7 @@ fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, stores: &Stores
 /// upstream failure), other answers show the endpoint is reachable.
 fn http_stage(
     r: &mut ProbeResult,
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, Conn>,
     endpoint: &Endpoint,
     stage: &impl Fn() -> Deadline,
 ) -> Result<(), Failure> {
@@ -893,8 +1137,9 @@ fn http_stage(
             endpoint.path
         );
         deadline
-            .arm(&tls.sock)
+            .arm(tls.socket())
             .and_then(|_| tls.write_all(req.as_bytes()))
+            .and_then(|_| tls.flush())
             .map_err(|e| Failure("http", io_kind(&e), e.to_string()))?;
         let head = read_head(tls, deadline)
             .map_err(|e| Failure("http", io_kind(&e), format!("reading the answer: {e}")))?;
@@ -1007,24 +1252,69 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 mod tests {
     use super::*;
 
+    /// Proxy URLs as the clients read them (issue 14): scheme-less values are http, an https
+    /// proxy defaults to 443, SOCKS to 1080, IPv6 literals lose their brackets, credentials
+    /// (even with `/` or `@` in them) never become the host, unknown schemes are refused.
     #[test]
-    fn proxy_addresses() {
-        assert_eq!(
-            proxy_addr("http://u:p@proxy.corp:3128/"),
-            Some(("proxy.corp".into(), 3128))
-        );
-        assert_eq!(proxy_addr("proxy:8080"), Some(("proxy".into(), 8080)));
-        assert_eq!(proxy_addr("http://proxy"), Some(("proxy".into(), 80)));
-        assert_eq!(
-            proxy_addr("alice:pa/ss@w@proxy.corp:3128"),
-            Some(("proxy.corp".into(), 3128))
-        );
-        assert_eq!(
-            proxy_addr("http://[REDACTED:url-credentials]@[::1]:3128"),
-            Some(("::1".into(), 3128))
-        );
-        assert_eq!(proxy_addr("http://[::1]"), Some(("::1".into(), 80)));
-        assert_eq!(proxy_addr("[REDACTED:unrecognised-value]"), None);
+    fn proxy_targets() {
+        let t = |u: &str| proxy_target(u).map(|t| (t.kind, t.host, t.port));
+        let s5h = ProxyKind::Socks(socks::Socks {
+            version: 5,
+            remote_dns: true,
+        });
+        type Want = Result<(ProxyKind, &'static str, u16), ()>;
+        let cases: &[(&str, Want)] = &[
+            (
+                "http://u:p@proxy.corp:3128/",
+                Ok((ProxyKind::Http, "proxy.corp", 3128)),
+            ),
+            ("proxy:8080", Ok((ProxyKind::Http, "proxy", 8080))),
+            ("http://proxy", Ok((ProxyKind::Http, "proxy", 80))),
+            (
+                "https://proxy.corp",
+                Ok((ProxyKind::Https, "proxy.corp", 443)),
+            ),
+            (
+                "HTTPS://Proxy.Corp:8443",
+                Ok((ProxyKind::Https, "proxy.corp", 8443)),
+            ),
+            (
+                "alice:pa/ss@w@proxy.corp:3128",
+                Ok((ProxyKind::Http, "proxy.corp", 3128)),
+            ),
+            (
+                "http://[REDACTED:url-credentials]@[::1]:3128",
+                Ok((ProxyKind::Http, "::1", 3128)),
+            ),
+            ("http://[::1]", Ok((ProxyKind::Http, "::1", 80))),
+            ("socks5h://u:p@gw.corp", Ok((s5h, "gw.corp", 1080))),
+            ("socks5h://[::1]:9050", Ok((s5h, "::1", 9050))),
+            ("ftp://proxy:21", Err(())),
+            ("socks://proxy:1080", Err(())),
+            ("[REDACTED:unrecognised-value]", Err(())),
+            ("http://", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = t(input).map_err(|_| ());
+            let want = want.map(|(k, h, p)| (k, h.to_string(), p));
+            assert_eq!(got, want, "{input}");
+        }
+        for (scheme, version, remote_dns) in [
+            ("socks4", 4, false),
+            ("socks4a", 4, true),
+            ("socks5", 5, false),
+            ("socks5h", 5, true),
+        ] {
+            let got = proxy_target(&format!("{scheme}://127.0.0.1:1")).map(|t| t.kind);
+            assert_eq!(
+                got,
+                Ok(ProxyKind::Socks(socks::Socks {
+                    version,
+                    remote_dns
+                })),
+                "{scheme}"
+            );
+        }
     }
 
     #[test]

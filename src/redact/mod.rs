@@ -723,11 +723,30 @@ fn names_itself(before: &str, value: &str) -> bool {
 /// `-t` / `--tenant`: an option name, not a value.
 fn flag_word(v: &str) -> bool {
     let w = v.strip_prefix("--").or_else(|| v.strip_prefix('-'));
-    w.is_some_and(|w| {
-        w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && w.len() <= 40
+    w.is_some_and(|w| w.len() <= 40 && (kebab_flag(w) || pascal_flag(w)))
+}
+
+/// An az / POSIX option name: lowercase words joined by single dashes (`tenant`,
+/// `client-secret`, `federated-token`, `ipv6`).
+fn kebab_flag(w: &str) -> bool {
+    w.split('-').all(|seg| {
+        seg.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     })
+}
+
+/// A PowerShell parameter name: capitalised words (`TenantId`, `AccessToken`,
+/// `UseDeviceAuthentication`): letters only, every capital followed by a small letter. A
+/// secret that merely starts with a dash (`-PU20--btWY0F`, `-Zq8~x`) is neither shape.
+fn pascal_flag(w: &str) -> bool {
+    let b = w.as_bytes();
+    b.first().is_some_and(|c| c.is_ascii_uppercase())
+        && b.iter().all(|c| c.is_ascii_alphabetic())
+        && b.iter().enumerate().all(|(i, c)| {
+            !c.is_ascii_uppercase() || b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
+        })
 }
 
 /// A value that reads like an ordinary word or path, not a credential.

@@ -847,6 +847,27 @@ fn a_quoted_secret_that_looks_like_a_flag_is_masked() {
     );
 }
 
+/// Regression (proptest seed, issue 14): an unquoted secret that starts with a dash but is not
+/// shaped like an option name (`-PU20--btWY0F`: digits, a double dash, two capitals in a row)
+/// is a value; az kebab-case and PowerShell PascalCase names after a secret flag stay names.
+#[test]
+fn an_unquoted_secret_starting_with_a_dash_is_masked() {
+    for (text, secret) in [
+        ("az login -p -PU20--btWY0F --tenant x", "PU20--btWY0F"),
+        ("az login --password -Zq8~s3cr3t", "Zq8~s3cr3t"),
+        ("Connect-AzAccount -ClientSecret -ABcdEFgh1", "ABcdEFgh1"),
+    ] {
+        let out = Redactor::new().redact(text);
+        assert!(!out.as_str().contains(secret), "{}", out.as_str());
+    }
+    for kept in [
+        "Connect-MgGraph -AccessToken -TenantId contoso",
+        "'ParameterSetName': '--service-principal -u --password --federated-token'",
+    ] {
+        assert_eq!(r(kept), kept);
+    }
+}
+
 /// Regression (seen under load in the end-to-end corpus test): stdout and stderr interleaved
 /// and put the second half of a bearer token on a line of its own, before or after its start.
 #[test]

@@ -165,14 +165,6 @@ pub fn is_host_port(hp: &str) -> bool {
     host_ok && port_ok
 }
 
-/// The `host[:port]` of a proxy URL (with or without scheme or credentials), when it is a
-/// plausible host and port.
-pub fn proxy_host_port(url: &str) -> Option<String> {
-    let s = split(url.trim());
-    let hp = s.rest.split(['/', '?', '#']).next().unwrap_or("");
-    is_host_port(hp).then(|| hp.to_string())
-}
-
 /// A proxy URL as it may be shown: `[scheme://][MARKER@]host[:port]` (a path, query or
 /// fragment is dropped). None when the value is not recognisably a proxy URL: the caller then
 /// withholds it whole.
@@ -390,11 +382,6 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(display_proxy(input).as_deref(), *want, "{input}");
         }
-        assert_eq!(
-            proxy_host_port("http://u:p/w@proxy.corp:3128/").as_deref(),
-            Some("proxy.corp:3128")
-        );
-        assert_eq!(proxy_host_port("[::1]:80").as_deref(), Some("[::1]:80"));
     }
 
     #[test]

@@ -245,3 +245,267 @@ pub fn proxy(mode: ProxyMode) -> SocketAddr {
         }
     })
 }
+
+/// What a loopback SOCKS proxy saw: the version, the address type of the request
+/// (`name`, `ipv4`, `ipv6`) and the destination as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocksRequest {
+    pub version: u8,
+    pub address: String,
+    pub dest: String,
+    pub port: u16,
+    /// SOCKS5: the user/password the client sent; SOCKS4: the user id.
+    pub login: Option<String>,
+}
+
+/// How a loopback SOCKS proxy answers.
+pub enum SocksMode {
+    /// Grant every request and relay to `upstream`.
+    Allow(SocketAddr),
+    /// SOCKS5: require user/password (method 2) equal to `credentials` (`user:password`).
+    Login {
+        credentials: String,
+        upstream: SocketAddr,
+    },
+    /// Refuse with this reply code (SOCKS5: 0x02 "not allowed by ruleset"; SOCKS4: 0x5B).
+    Refuse(u8),
+}
+
+fn read_exact_n(s: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
+    let mut b = vec![0u8; n];
+    s.read_exact(&mut b).ok()?;
+    Some(b)
+}
+
+fn read_nul_terminated(s: &mut TcpStream) -> Option<String> {
+    let mut out = Vec::new();
+    loop {
+        let b = read_exact_n(s, 1)?[0];
+        if b == 0 || out.len() > 512 {
+            return Some(String::from_utf8_lossy(&out).into_owned());
+        }
+        out.push(b);
+    }
+}
+
+/// Relay bytes both ways between `s` and `up` (already granted).
+fn relay(s: TcpStream, up: &SocketAddr) {
+    let Ok(upstream) = TcpStream::connect(up) else {
+        return;
+    };
+    let (mut a, mut b) = (s.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let (mut c, mut d) = (upstream, s);
+    let t = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b);
+        let _ = b.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut c, &mut d);
+    let _ = t.join();
+}
+
+/// A SOCKS4/4a/5 proxy on loopback (RFC 1928, RFC 1929, SOCKS4 and its 4a extension).
+/// Every request it saw is pushed to the returned list.
+pub fn socks_proxy(mode: SocksMode) -> (SocketAddr, Arc<std::sync::Mutex<Vec<SocksRequest>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mode = Arc::new(mode);
+    let addr = listen(move |mut s| {
+        let Some(v) = read_exact_n(&mut s, 1) else {
+            return;
+        };
+        let req = match v[0] {
+            5 => socks5_server(&mut s, &mode),
+            4 => socks4_server(&mut s, &mode),
+            _ => None,
+        };
+        let Some((req, upstream)) = req else {
+            return;
+        };
+        log.lock().unwrap().push(req);
+        if let Some(up) = upstream {
+            relay(s, &up);
+        }
+    });
+    (addr, seen)
+}
+
+fn socks5_server(
+    s: &mut TcpStream,
+    mode: &SocksMode,
+) -> Option<(SocksRequest, Option<SocketAddr>)> {
+    let n = read_exact_n(s, 1)?[0] as usize;
+    let methods = read_exact_n(s, n)?;
+    let mut login = None;
+    match mode {
+        SocksMode::Login { credentials, .. } => {
+            if !methods.contains(&2) {
+                s.write_all(&[5, 0xFF]).ok()?;
+                return Some((
+                    SocksRequest {
+                        version: 5,
+                        address: "none".into(),
+                        dest: String::new(),
+                        port: 0,
+                        login: None,
+                    },
+                    None,
+                ));
+            }
+            s.write_all(&[5, 2]).ok()?;
+            let _ver = read_exact_n(s, 1)?;
+            let ulen = read_exact_n(s, 1)?[0] as usize;
+            let user = read_exact_n(s, ulen)?;
+            let plen = read_exact_n(s, 1)?[0] as usize;
+            let pass = read_exact_n(s, plen)?;
+            let given = format!(
+                "{}:{}",
+                String::from_utf8_lossy(&user),
+                String::from_utf8_lossy(&pass)
+            );
+            let ok = &given == credentials;
+            s.write_all(&[1, if ok { 0 } else { 1 }]).ok()?;
+            login = Some(given);
+            if !ok {
+                return Some((
+                    SocksRequest {
+                        version: 5,
+                        address: "none".into(),
+                        dest: String::new(),
+                        port: 0,
+                        login,
+                    },
+                    None,
+                ));
+            }
+        }
+        _ => {
+            s.write_all(&[5, 0]).ok()?;
+        }
+    }
+    let head = read_exact_n(s, 4)?;
+    let (address, dest) = match head[3] {
+        1 => {
+            let a = read_exact_n(s, 4)?;
+            ("ipv4", format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]))
+        }
+        4 => {
+            let a: [u8; 16] = read_exact_n(s, 16)?.try_into().ok()?;
+            ("ipv6", std::net::Ipv6Addr::from(a).to_string())
+        }
+        3 => {
+            let n = read_exact_n(s, 1)?[0] as usize;
+            (
+                "name",
+                String::from_utf8_lossy(&read_exact_n(s, n)?).into_owned(),
+            )
+        }
+        _ => return None,
+    };
+    let p = read_exact_n(s, 2)?;
+    let req = SocksRequest {
+        version: 5,
+        address: address.into(),
+        dest,
+        port: u16::from_be_bytes([p[0], p[1]]),
+        login,
+    };
+    let (code, up) = match mode {
+        SocksMode::Allow(up) | SocksMode::Login { upstream: up, .. } => (0, Some(*up)),
+        SocksMode::Refuse(code) => (*code, None),
+    };
+    // Reply with a bound IPv4 address 0.0.0.0:0.
+    s.write_all(&[5, code, 0, 1, 0, 0, 0, 0, 0, 0]).ok()?;
+    Some((req, up))
+}
+
+fn socks4_server(
+    s: &mut TcpStream,
+    mode: &SocksMode,
+) -> Option<(SocksRequest, Option<SocketAddr>)> {
+    let head = read_exact_n(s, 7)?;
+    let port = u16::from_be_bytes([head[1], head[2]]);
+    let ip = [head[3], head[4], head[5], head[6]];
+    let user = read_nul_terminated(s)?;
+    let (address, dest) = if ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip[3] != 0 {
+        ("name", read_nul_terminated(s)?)
+    } else {
+        ("ipv4", format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]))
+    };
+    let req = SocksRequest {
+        version: 4,
+        address: address.into(),
+        dest,
+        port,
+        login: (!user.is_empty()).then_some(user),
+    };
+    let (code, up) = match mode {
+        SocksMode::Allow(up) | SocksMode::Login { upstream: up, .. } => (0x5A, Some(*up)),
+        SocksMode::Refuse(code) => (*code, None),
+    };
+    s.write_all(&[0, code, 0, 0, 0, 0, 0, 0]).ok()?;
+    Some((req, up))
+}
+
+/// An HTTPS proxy: TLS with a certificate for `proxy_host` from `ca`, then CONNECT inside the
+/// TLS session, tunnelled to `upstream`.
+pub fn https_proxy(ca: &Ca, proxy_host: &str, upstream: SocketAddr) -> SocketAddr {
+    let config = ca.server_config(proxy_host);
+    listen(move |s| {
+        let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+            return;
+        };
+        let mut tls = rustls::StreamOwned::new(conn, s);
+        let head = read_head(&mut tls);
+        if !head.starts_with("CONNECT ") {
+            return;
+        }
+        let Ok(up) = TcpStream::connect(upstream) else {
+            return;
+        };
+        let _ = tls.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        let _ = tls.flush();
+        // Relay in one thread: poll both sides with short timeouts (a TLS stream cannot be
+        // split across threads).
+        let _ = up.set_read_timeout(Some(Duration::from_millis(20)));
+        let _ = tls.sock.set_read_timeout(Some(Duration::from_millis(20)));
+        let mut up = up;
+        let mut buf = [0u8; 16384];
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            let mut idle = true;
+            match tls.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    idle = false;
+                    if up.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            match up.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    idle = false;
+                    if tls.write_all(&buf[..n]).is_err() || tls.flush().is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            if idle {
+                std::thread::yield_now();
+            }
+        }
+    })
+}
