@@ -494,3 +494,55 @@ fn probes_show_proxy_urls_without_credentials_and_still_reach_the_proxy() {
     // The probe still reached the proxy named after the credentials.
     assert_eq!(r["proxy_status"], 403, "{r}");
 }
+
+/// The probes take each client family's route (issue 14): with NO_PROXY set, Azure CLI goes
+/// direct (Python ignores the registry), while PowerShell 7, WAM and Windows PowerShell use
+/// the WinINET proxy; each route is probed once, with the families that take it, and the
+/// proxy-only route is judged with the OS store.
+#[test]
+fn probes_take_each_client_familys_route() {
+    let ca = Ca::new("DigiCert Test Root (entra-collect tests)");
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(&pem, ca.pem()).unwrap();
+    let p = proxy(ProxyMode::Deny);
+    let b = run(&[
+        ("ENTRA_COLLECT_PLATFORM", "windows".into()),
+        ("ENTRA_COLLECT_NO_NETWORK", "0".into()),
+        (
+            "ENTRA_COLLECT_PROBE_OVERRIDE",
+            format!("{},wininet.test={p}", servers(&ca)),
+        ),
+        ("FAKE_WININET_SERVER", "wininet.test:8080".into()),
+        ("NO_PROXY", ".contoso.com".into()),
+        ("REQUESTS_CA_BUNDLE", pem.display().to_string()),
+    ]);
+    let probes = b.json("network/probes.json");
+    let rs = probes["results"].as_array().unwrap();
+    assert_eq!(rs.len(), 8, "{probes}");
+    for (i, host) in PUBLIC.iter().enumerate() {
+        let (direct, proxied) = (&rs[2 * i], &rs[2 * i + 1]);
+        assert_eq!(direct["host"], *host);
+        assert_eq!(direct["families"], serde_json::json!(["azure_cli"]));
+        assert_eq!(direct["proxy"], serde_json::Value::Null);
+        assert_eq!(direct["ok"], true, "{direct}");
+        assert_eq!(proxied["host"], *host);
+        assert_eq!(
+            proxied["families"],
+            serde_json::json!(["azure_cli_wam", "powershell7", "windows_powershell"])
+        );
+        assert_eq!(proxied["proxy"], "wininet.test:8080");
+        assert_eq!(proxied["proxy_status"], 403, "{proxied}");
+    }
+    // Findings word Azure CLI's causes: its route worked, so no proxy finding for it.
+    let ids: Vec<String> = b.json("findings.json")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        !ids.iter().any(|i| i.starts_with("proxy.") || i.starts_with("network.")),
+        "{ids:?}"
+    );
+}

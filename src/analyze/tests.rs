@@ -962,3 +962,54 @@ fn an_unreadable_entry_is_skipped_and_the_rest_is_analysed() {
     assert!(b.ca_bundles.is_none());
     assert_eq!(serious(&run(&b, &[])), "entra.aadsts");
 }
+
+/// `b` on Windows with Azure CLI's WAM setting as given.
+fn with_wam(b: Bundle, enabled: bool) -> Bundle {
+    Bundle {
+        proxy: Some(crate::model::Proxy {
+            environment: crate::model::ProxyEnvironment {
+                https_proxy: None,
+                http_proxy: None,
+                all_proxy: None,
+                no_proxy: None,
+                note: String::new(),
+            },
+            winhttp: None,
+            wininet: None,
+            azure_cli_wam: Some(crate::model::Wam {
+                enabled,
+                decided_by: "default (Azure CLI 2.61+)".into(),
+            }),
+            effective: vec![],
+        }),
+        ..b
+    }
+}
+
+/// With WAM (issue 14), a proxy root missing from Azure CLI's bundle breaks its own requests
+/// (Resource Manager, MSAL's uncached discovery), not the broker's sign-in: the TLS-inspection
+/// and CA-bundle findings say so; without WAM they say the sign-in fails.
+#[test]
+fn tls_inspection_wording_follows_wam() {
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ..healthy()
+    };
+    let on = run(&with_wam(b.clone(), true), &[]);
+    let off = run(&with_wam(b, false), &[]);
+    let detail = |f: &[Finding], id: &str| {
+        f.iter()
+            .find(|x| x.id == id)
+            .map(|x| x.detail.clone())
+            .unwrap_or_else(|| panic!("{id} missing: {}", ids(f).join(" ")))
+    };
+    let inspection = detail(&on, "proxy.tls-inspection");
+    assert!(inspection.contains("through WAM"), "{inspection}");
+    assert!(inspection.contains("subscription listing"), "{inspection}");
+    let inspection = detail(&off, "proxy.tls-inspection");
+    assert!(!inspection.contains("WAM"), "{inspection}");
+    assert!(inspection.contains("sign-in fails"), "{inspection}");
+    let root = detail(&on, "ca-bundle.lacks-proxy-root");
+    assert!(root.contains("With WAM") && root.contains("Resource Manager"), "{root}");
+    assert!(!detail(&off, "ca-bundle.lacks-proxy-root").contains("WAM"));
+}
