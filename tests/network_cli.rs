@@ -542,7 +542,8 @@ fn probes_take_each_client_familys_route() {
         .map(|f| f["id"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(
-        !ids.iter().any(|i| i.starts_with("proxy.") || i.starts_with("network.")),
+        !ids.iter()
+            .any(|i| i.starts_with("proxy.") || i.starts_with("network.")),
         "{ids:?}"
     );
 }

@@ -1010,6 +1010,9 @@ fn tls_inspection_wording_follows_wam() {
     assert!(!inspection.contains("WAM"), "{inspection}");
     assert!(inspection.contains("sign-in fails"), "{inspection}");
     let root = detail(&on, "ca-bundle.lacks-proxy-root");
-    assert!(root.contains("With WAM") && root.contains("Resource Manager"), "{root}");
+    assert!(
+        root.contains("With WAM") && root.contains("Resource Manager"),
+        "{root}"
+    );
     assert!(!detail(&off, "ca-bundle.lacks-proxy-root").contains("WAM"));
 }
