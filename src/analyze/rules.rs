@@ -139,6 +139,8 @@ fn finding(
         fix,
         docs: docs.into(),
         confidence,
+        // Set from the evidence by `rank`.
+        basis: Default::default(),
     }
 }
 

@@ -35,6 +35,12 @@ impl Ca {
         }
     }
 
+    /// The root as "DER encoded binary X.509" (certmgr's other export format).
+    #[allow(dead_code)]
+    pub fn der(&self) -> Vec<u8> {
+        self.issuer.der().to_vec()
+    }
+
     pub fn pem(&self) -> String {
         self.issuer.pem()
     }
