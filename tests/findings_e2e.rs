@@ -373,6 +373,32 @@ fn a_healthy_windows_run_has_no_warning_or_error() {
     no_serious(b);
 }
 
+/// A correctly configured TLS-inspecting proxy (issue 15): its root is in REQUESTS_CA_BUNDLE, the
+/// sign-in and the subscription listing succeed. Interception is worth knowing (info), nothing
+/// more.
+#[test]
+fn a_healthy_run_through_a_trusted_intercepting_proxy_has_no_warning_or_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Arc::new(Ca::new(INSPECTION_CA));
+    let bundle = write(tmp.path(), "corp.pem", &ca.pem());
+    let p = proxy(ProxyMode::Intercept(ca, 200));
+    let run = through(setup(), p)
+        .az_profile()
+        .env("REQUESTS_CA_BUNDLE", bundle)
+        .env("FAKE_AZ_LOGIN", "ok")
+        .args(&["--", "az", "login"])
+        .run();
+    let b = &run.bundle;
+    assert_eq!(b.collector("debug.run")["commands"][0]["exit_code"], 0);
+    let probes = b.json("network/probes.json");
+    for r in probes["results"].as_array().unwrap() {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["tls"]["interception_ca"], subject(INSPECTION_CA), "{r}");
+    }
+    expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
+    no_serious(b);
+}
+
 // ---------------------------------------------------------------- proxies and TLS
 
 #[test]
