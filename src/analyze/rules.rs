@@ -163,21 +163,6 @@ fn interception_ca(r: &ProbeResult) -> Option<&str> {
     r.tls.as_ref()?.interception_ca.as_deref()
 }
 
-/// A stage's name as the bundle writes it.
-fn stage_name(s: &StageName) -> &str {
-    match s {
-        StageName::Dns => "dns",
-        StageName::Tcp => "tcp",
-        StageName::ProxyTls => "proxy_tls",
-        StageName::Connect => "connect",
-        StageName::Tls => "tls",
-        StageName::Verify => "verify",
-        StageName::Http => "http",
-        StageName::Probe => "probe",
-        StageName::Other(s) => s,
-    }
-}
-
 /// The CA bundle Azure CLI verifies against (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi).
 fn az_bundle<'a>(m: &Model<'a>) -> Option<&'a CaBundle> {
     m.bundle
@@ -364,7 +349,7 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
                 r,
                 &format!(
                     "proxy answered 403 ({})",
-                    r.failed_stage.as_ref().map_or("", stage_name)
+                    r.failed_stage.as_ref().map_or("", StageName::as_str)
                 ),
             )
         })
