@@ -213,8 +213,11 @@ fn explains(id: &str, kind: StopKind) -> Option<u8> {
         ("proxy.auth-required", ProxyAuth) => 4,
         ("proxy.blocked-endpoint", Blocked) => 4,
         ("proxy.upstream-failure", Upstream) => 4,
-        ("proxy.unreachable", ProxyConnect | Unreachable) => 4,
-        ("proxy.tls-failure" | "proxy.scheme", ProxyConnect | TlsProtocol) => 3,
+        // An https:// proxy URL on a plain HTTP proxy, or a scheme no client accepts, also
+        // shows as "Unable to connect to proxy": the precise cause first.
+        ("proxy.tls-to-proxy" | "proxy.unsupported-scheme", ProxyConnect | TlsProtocol) => 4,
+        ("proxy.unreachable", ProxyConnect) => 3,
+        ("proxy.unreachable", Unreachable) => 4,
         ("network.dns", Dns) => 4,
         ("network.unreachable", Unreachable) => 3,
         ("powershell.execution-policy", ExecutionPolicy) => 4,
