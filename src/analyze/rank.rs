@@ -365,4 +365,32 @@ mod tests {
         assert!(p("ca-bundle.lacks-proxy-root") > p("proxy.tls-inspection"));
         assert_eq!(explains("proxy.blocked-endpoint", StopKind::Aadsts), None);
     }
+
+    use crate::analyze::tests::{collector, healthy, log};
+    use crate::model::Status;
+
+    fn stop_of(text: &str, exit: i32) -> Option<StopKind> {
+        let b = log(healthy(), text);
+        let cs = [collector("debug.run", Status::Ok, Some(exit))];
+        stop(&Model {
+            bundle: &b,
+            collectors: &cs,
+        })
+        .map(|s| s.kind)
+    }
+
+    /// A per-tenant warning of a sign-in that went on is not where it stopped; it counts only
+    /// when nothing else explains the failure. A run that exited 0 has no stop.
+    #[test]
+    fn per_tenant_warnings_are_a_fallback_and_success_has_no_stop() {
+        let warning = "WARNING: Authentication failed against tenant 11111111-2222-3333-4444-555555555555 'Contoso': AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.";
+        let cert = "requests.exceptions.SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed";
+        assert_eq!(
+            stop_of(&format!("{warning}\n{cert}\n"), 1),
+            Some(StopKind::CertVerify)
+        );
+        assert_eq!(stop_of(&format!("{warning}\n"), 1), Some(StopKind::Aadsts));
+        assert_eq!(stop_of(&format!("{warning}\n{cert}\n"), 0), None);
+        assert_eq!(stop_of("nothing to see\n", 1), None);
+    }
 }
