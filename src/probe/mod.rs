@@ -22,6 +22,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Serialize;
 
+use crate::redact::url::percent_decode;
 use crate::vocab::Cloud;
 
 pub use crate::model::{ErrorKind, ProbeResult, ProxyFamily, Stage, StageName, TlsInfo, Verdict};
@@ -295,28 +296,6 @@ impl ProxyCredentials {
             base64::engine::general_purpose::STANDARD.encode(bytes)
         )
     }
-}
-
-/// `%XX` decoded (invalid escapes kept as written), then read as UTF-8 like Python's `unquote`.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The proxy a probe goes through: the URL as shown (credentials cut) and, in memory only,
@@ -1349,7 +1328,6 @@ mod tests {
         );
         assert!(ProxyCredentials::from_url("http://:pw@p:1").is_none());
         assert!(ProxyCredentials::from_url("http://p:1").is_none());
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
         let p = Proxy::from_url("http://u:pw@proxy.corp:3128");
         assert_eq!(p.shown, "http://[REDACTED:url-credentials]@proxy.corp:3128");
     }
