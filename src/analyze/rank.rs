@@ -180,6 +180,9 @@ pub fn stop(m: &Model) -> Option<Stop> {
     }
     let mut fallback = None;
     for (file, text) in m.debug_logs() {
+        if let Some(s) = timeline_stop(m, file, text) {
+            return Some(s);
+        }
         for line in text.lines() {
             let Some(kind) = kind_of(line) else {
                 continue;
@@ -197,6 +200,40 @@ pub fn stop(m: &Model) -> Option<Stop> {
         }
     }
     fallback
+}
+
+/// The stop of the log's request timeline (`debug/<name>.requests.json`, `timeline::parse`),
+/// when its failing request or error line is of a known kind: the line of the log where that
+/// request appears is the evidence. A stop of no known kind (an ordinary 401 challenge) is
+/// left to the line scan.
+fn timeline_stop(m: &Model, file: &str, text: &str) -> Option<Stop> {
+    let name = file
+        .strip_prefix(crate::model::names::DEBUG_DIR)?
+        .strip_suffix(".log")?;
+    let t = m
+        .bundle
+        .requests
+        .get(&crate::model::names::requests(name))?;
+    let s = t.stop.as_ref()?;
+    if per_tenant_warning(&s.line) {
+        return None;
+    }
+    let req = s.request.and_then(|i| t.requests.get(i));
+    let kind = kind_of(&s.line)
+        .or_else(|| req.and_then(|r| r.error.as_deref()).and_then(kind_of))
+        .or_else(|| match req?.status? {
+            407 => Some(StopKind::ProxyAuth),
+            502..=504 => Some(StopKind::Upstream),
+            _ => None,
+        })?;
+    let line = req
+        .and_then(|r| text.lines().nth((r.line as usize).checked_sub(1)?))
+        .map_or_else(|| super::excerpt(&s.line), super::excerpt);
+    Some(Stop {
+        kind,
+        file: file.to_string(),
+        line,
+    })
 }
 
 /// The stop kinds a finding explains, and how precisely (higher: a more specific cause of the
@@ -392,5 +429,58 @@ mod tests {
         assert_eq!(stop_of(&format!("{warning}\n"), 1), Some(StopKind::Aadsts));
         assert_eq!(stop_of(&format!("{warning}\n{cert}\n"), 0), None);
         assert_eq!(stop_of("nothing to see\n", 1), None);
+    }
+
+    /// The request timeline's stop decides when it is of a known kind (a 407 on the request
+    /// itself), and its log line becomes the evidence; an ordinary 401 stop is left to the
+    /// line scan.
+    #[test]
+    fn the_timeline_stop_is_used_when_it_says_what_failed() {
+        use crate::model::{Request, Requests, Stop as TStop};
+        let text = "urllib3.connectionpool: https://login.microsoftonline.com:443 \"POST /t/oauth2/v2.0/token HTTP/1.1\" 407 0\nmsal: something\n";
+        let timeline = |status| Requests {
+            log: "debug/az-login.log".into(),
+            formats: vec!["az".into()],
+            requests: vec![Request {
+                seq: 1,
+                line: 1,
+                method: Some("POST".into()),
+                url: "https://login.microsoftonline.com/t/oauth2/v2.0/token".into(),
+                status: Some(status),
+                failed: true,
+                ..Request::default()
+            }],
+            stop: Some(TStop {
+                request: Some(0),
+                line: format!(
+                    "POST https://login.microsoftonline.com/t/oauth2/v2.0/token -> {status}"
+                ),
+            }),
+        };
+        let cs = [collector("debug.run", Status::Ok, Some(1))];
+        let mut b = log(healthy(), text);
+        b.requests
+            .insert("debug/az-login.requests.json".into(), timeline(407));
+        let s = stop(&Model {
+            bundle: &b,
+            collectors: &cs,
+        })
+        .unwrap();
+        assert_eq!(s.kind, StopKind::ProxyAuth);
+        assert!(
+            s.line
+                .contains("\"POST /t/oauth2/v2.0/token HTTP/1.1\" 407"),
+            "{}",
+            s.line
+        );
+        b.requests
+            .insert("debug/az-login.requests.json".into(), timeline(401));
+        assert_eq!(
+            stop(&Model {
+                bundle: &b,
+                collectors: &cs
+            }),
+            None
+        );
     }
 }
