@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Evidence, Finding, Lang, Model, Severity, aadsts, excerpt};
+use super::{Client, Evidence, Finding, Lang, Model, Os, Severity, aadsts, excerpt};
 use crate::model::{
-    CaBundle, CaBundleSource, ClientState, ErrorKind, ProbeResult, StageName, TenantComparison,
-    names,
+    BundleFormat, CaBundle, CaBundleSource, ClientState, ErrorKind, ProbeResult, ProxyFamily,
+    StageName, TenantComparison, names,
 };
 
 const DOC_CLI_TROUBLE: &str =
@@ -142,11 +142,73 @@ fn finding(
     }
 }
 
+/// One fix step and where it applies: the operating systems (empty: any) and the clients
+/// (empty: any). [`fixes`] keeps the steps that apply to the bundle, so a Linux bundle never
+/// tells the user to run `setx` or open the Windows certificate store.
+struct Step {
+    text: String,
+    os: &'static [Os],
+    clients: &'static [Client],
+}
+
+const WINDOWS: &[Os] = &[Os::Windows];
+const UNIX: &[Os] = &[Os::Linux, Os::Macos];
+const LINUX: &[Os] = &[Os::Linux];
+const MACOS: &[Os] = &[Os::Macos];
+const AZ: &[Client] = &[Client::AzureCli];
+const PS: &[Client] = &[Client::AzurePowerShell, Client::GraphPowerShell];
+
+/// A step for any platform and client.
+fn any(text: String) -> Step {
+    step(&[], &[], text)
+}
+
+fn step(os: &'static [Os], clients: &'static [Client], text: String) -> Step {
+    Step { text, os, clients }
+}
+
+/// The steps that apply to this bundle: its platform (all when unknown) and the clients that
+/// may be installed on it.
+fn fixes(m: &Model, steps: Vec<Step>) -> Vec<String> {
+    let platform = m.platform();
+    steps
+        .into_iter()
+        .filter(|s| s.os.is_empty() || platform.is_none_or(|p| s.os.contains(&p)))
+        .filter(|s| s.clients.is_empty() || s.clients.iter().any(|c| m.may_have(*c)))
+        .map(|s| s.text)
+        .collect()
+}
+
+/// Probe evidence: the host, then what was seen. Probe errors often start with the host
+/// already (`login.microsoftonline.com: failed to lookup ...`): it is not repeated.
 fn probe_evidence(r: &ProbeResult, what: &str) -> Evidence {
+    let excerpt = if what.starts_with(r.host.as_str()) {
+        what.to_string()
+    } else {
+        format!("{}: {what}", r.host)
+    };
     Evidence {
         file: names::PROBES.into(),
-        excerpt: format!("{}: {what}", r.host),
+        excerpt,
     }
+}
+
+/// The client families of a probe's route, in words.
+fn families_text(r: &ProbeResult, l: Lang) -> String {
+    let names: Vec<String> = r
+        .families
+        .iter()
+        .map(|f| match f {
+            ProxyFamily::AzureCli => "Azure CLI".to_string(),
+            ProxyFamily::AzureCliWam => l.t(
+                "Azure CLI sign-in through WAM",
+                "WAM 経由の Azure CLI サインイン",
+            ),
+            ProxyFamily::PowerShell7 => "PowerShell 7 (Az, Graph)".to_string(),
+            ProxyFamily::WindowsPowerShell => "Windows PowerShell 5.1".to_string(),
+        })
+        .collect();
+    names.join(", ")
 }
 
 fn hosts(rs: &[&ProbeResult]) -> String {
@@ -288,19 +350,27 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
                 &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI signs you in through WAM (the Windows broker), but its own HTTP calls do not use the Windows certificate store: they verify against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root. Resource Manager calls (the subscription listing after sign-in) fail with CERTIFICATE_VERIFY_FAILED, and the sign-in itself fails too when MSAL's tenant discovery request is not cached from the last 24 hours. Running Fiddler causes the same error."),
                 &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は WAM (Windows のブローカー) でサインインしますが、自身の HTTP 通信は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがありません。Resource Manager の呼び出し (サインイン後のサブスクリプション一覧) は CERTIFICATE_VERIFY_FAILED で失敗し、MSAL のテナント検出要求が過去 24 時間にキャッシュされていなければサインイン自体も失敗します。Fiddler の実行中も同じエラーになります。"),
             )
-        } else {
+        } else if m.windows_or_unknown() {
             l.t(
                 &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the Windows certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED. Running Fiddler causes the same error."),
                 &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。Fiddler の実行中も同じエラーになります。"),
             )
+        } else {
+            l.t(
+                &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the system's certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED."),
+                &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI はシステムの証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。"),
+            )
         },
         evidence,
-        vec![
-            l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。"),
-            l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}")),
-            l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。"),
-            l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。"),
-        ],
+        fixes(m, vec![
+            step(WINDOWS, AZ, l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。")),
+            step(UNIX, AZ, l.t("Azure CLI: get the proxy's root CA as PEM, build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file in your shell profile (e.g. export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem in ~/.bashrc or ~/.zshrc).", "Azure CLI: プロキシのルート CA を PEM で入手し、通常のルートと合わせた .pem を作成して、シェルのプロファイルで REQUESTS_CA_BUNDLE にそのファイルを設定します (例: ~/.bashrc または ~/.zshrc に export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem)。")),
+            step(&[], AZ, l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}"))),
+            step(WINDOWS, PS, l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。")),
+            step(LINUX, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the system's OpenSSL store: copy the root (PEM, .crt) to /usr/local/share/ca-certificates/ and run sudo update-ca-certificates (Debian, Ubuntu), or to /etc/pki/ca-trust/source/anchors/ and run sudo update-ca-trust (RHEL, Fedora).", "Azure PowerShell / Graph PowerShell (.NET) はシステムの OpenSSL ストアを使います。ルート (PEM、.crt) を /usr/local/share/ca-certificates/ にコピーして sudo update-ca-certificates を実行するか (Debian、Ubuntu)、/etc/pki/ca-trust/source/anchors/ にコピーして sudo update-ca-trust を実行してください (RHEL、Fedora)。")),
+            step(MACOS, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the macOS keychain: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer", "Azure PowerShell / Graph PowerShell (.NET) は macOS のキーチェーンを使います: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer")),
+            step(WINDOWS, &[], l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。")),
+        ]),
         DOC_CLI_PROXY,
     )]
 }
@@ -484,26 +554,26 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             l.t("The proxy wants Windows integrated authentication (407 Negotiate/NTLM)", "プロキシが Windows 統合認証を要求しています (407 Negotiate/NTLM)"),
             l.t("The proxy answered 407 and offered only Negotiate/NTLM: this proxy wants Windows integrated authentication. Azure CLI (Python requests) cannot do it at all; PowerShell/.NET can only when proxy credentials are configured (by default Az.Accounts and Graph set none). Putting a user name and password in the proxy URL does not help: they are sent as Basic, which this proxy does not accept.", "プロキシは 407 を返し、Negotiate/NTLM だけを提示しました。このプロキシは Windows 統合認証を要求しています。Azure CLI (Python requests) はこれをまったく行えません。PowerShell/.NET はプロキシの資格情報が設定されている場合にのみ行えます (Az.Accounts と Graph は既定では設定しません)。プロキシ URL にユーザー名とパスワードを含めても Basic として送られるため、このプロキシでは効果がありません。"),
             vec![
-                l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。"),
-                l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。"),
-                l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
-                l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
+                any(l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。")),
+                step(&[], AZ, l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。")),
+                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
             ],
         ),
         ProxyAuthCase::Rejected => (
             l.t("The proxy rejected the credentials (407)", "プロキシが資格情報を拒否しました (407)"),
             l.t("The proxy URL holds a user name and password, which were sent as Basic authentication as Azure CLI sends them, and the proxy still answered 407: it rejected the credentials.", "プロキシ URL にユーザー名とパスワードが含まれ、Azure CLI と同じく Basic 認証として送られましたが、プロキシは 407 を返しました。資格情報が拒否されています。"),
             vec![
-                l.t("Check the user name and password in the proxy URL; percent-encode special characters (@ as %40, : as %3A, / as %2F, % as %25).", "プロキシ URL のユーザー名とパスワードを確認してください。特殊文字はパーセント エンコードします (@ は %40、: は %3A、/ は %2F、% は %25)。"),
-                l.t("Ask the proxy administrator whether the account is locked, expired or not allowed to use the proxy.", "アカウントがロック・期限切れ・プロキシ利用不可になっていないか、プロキシ管理者に確認してください。"),
+                any(l.t("Check the user name and password in the proxy URL; percent-encode special characters (@ as %40, : as %3A, / as %2F, % as %25).", "プロキシ URL のユーザー名とパスワードを確認してください。特殊文字はパーセント エンコードします (@ は %40、: は %3A、/ は %2F、% は %25)。")),
+                any(l.t("Ask the proxy administrator whether the account is locked, expired or not allowed to use the proxy.", "アカウントがロック・期限切れ・プロキシ利用不可になっていないか、プロキシ管理者に確認してください。")),
             ],
         ),
         ProxyAuthCase::Missing => (
             l.t("The proxy requires authentication (407)", "プロキシが認証を要求しています (407)"),
             l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
             vec![
-                l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。"),
-                l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials"),
+                step(&[], AZ, l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。")),
+                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
             ],
         ),
     };
@@ -514,7 +584,7 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
         title,
         detail,
         ev,
-        fix,
+        fixes(m, fix),
         DOC_CLI_PROXY,
     )]
 }
@@ -605,28 +675,55 @@ fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
         l.t(&format!("{} cannot be reached on port 443", hosts(&rs)), &format!("{} にポート 443 で接続できません", hosts(&rs))),
         l.t("A direct TCP connection was refused or timed out, and no proxy is configured: a firewall blocks it, or this network requires a proxy.", "直接の TCP 接続が拒否またはタイムアウトし、プロキシも設定されていません。ファイアウォールによるブロックか、このネットワークではプロキシが必要です。"),
         rs.iter().map(|r| probe_evidence(r, r.error.as_deref().unwrap_or(""))).collect(),
-        vec![
-            l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、"),
-            l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。"),
-        ],
+        fixes(m, vec![
+            any(l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、")),
+            step(WINDOWS, &[], l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。")),
+            step(UNIX, &[], l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) に設定してください。")),
+        ]),
         DOC_ENDPOINTS,
     )]
 }
 
+/// The CA bundle findings, one per file: the same file named by several variables
+/// (REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE) is one cause, and its finding names them all.
 fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
     let Some(b) = &m.bundle.ca_bundles else {
         return vec![];
     };
-    let mut out = Vec::new();
+    let mut files: Vec<(&str, Vec<&CaBundle>)> = Vec::new();
     for x in &b.bundles {
-        let (source, path) = (x.source.as_str(), x.path.as_str());
-        let ev = vec![Evidence {
-            file: names::CA_BUNDLES.into(),
-            excerpt: format!("{source}={path}"),
-        }];
-        let used = x.used_by_azure_cli;
+        match files.iter_mut().find(|(p, _)| *p == x.path) {
+            Some((_, group)) => group.push(x),
+            None => files.push((x.path.as_str(), vec![x])),
+        }
+    }
+    let mut out = Vec::new();
+    for (path, group) in files {
+        let x = group[0];
+        // SSL_CERT_FILE is OpenSSL's, not Azure CLI's: it is named only beside a variable
+        // Azure CLI reads.
+        let azure: Vec<&CaBundle> = group
+            .iter()
+            .copied()
+            .filter(|g| g.source != CaBundleSource::SslCertFile)
+            .collect();
+        let source = azure
+            .iter()
+            .map(|g| g.source.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let ev: Vec<Evidence> = group
+            .iter()
+            .map(|g| Evidence {
+                file: names::CA_BUNDLES.into(),
+                excerpt: format!("{}={path}", g.source.as_str()),
+            })
+            .collect();
+        let used = group.iter().any(|g| g.used_by_azure_cli);
         let expired = x.expired.unwrap_or(0);
-        if !x.exists && x.source != CaBundleSource::SslCertFile {
+        let unhashed_dir = x.is_directory && x.hashed_entries == Some(0);
+        let unusable = !x.is_directory && (x.readable == Some(false) || x.certificates == Some(0));
+        if !x.exists && !azure.is_empty() {
             out.push(finding(
                 "ca-bundle.missing",
                 Severity::Error,
@@ -637,19 +734,19 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
                 vec![l.t(&format!("Point {source} at an existing .pem file, or remove the variable."), &format!("{source} を既存の .pem ファイルに設定するか、変数を削除してください。"))],
                 DOC_CLI_PROXY,
             ));
-        } else if x.exists
-            && !x.is_directory
-            && (x.readable == Some(false) || x.certificates == Some(0))
-            && used
-        {
+        } else if x.exists && used && (unhashed_dir || unusable) {
+            let (what, steps) = invalid_bundle(x, &source, l);
             out.push(finding(
                 "ca-bundle.invalid",
                 Severity::Error,
                 90,
-                l.t(&format!("{source} holds no usable certificate"), &format!("{source} に使用できる証明書がありません")),
-                l.t(&format!("{path} is unreadable, empty, or not PEM (Base64) certificates."), &format!("{path} は読み取れないか、空か、PEM (Base64) 形式の証明書ではありません。")),
+                l.t(
+                    &format!("{source} holds no usable certificate"),
+                    &format!("{source} に使用できる証明書がありません"),
+                ),
+                what,
                 ev,
-                vec![l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。")],
+                fixes(m, steps),
                 DOC_CLI_PROXY,
             ));
         } else if used && expired > 0 {
@@ -666,6 +763,76 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// What an unusable CA bundle is, and the exact conversion to the PEM text requests reads.
+fn invalid_bundle(x: &CaBundle, source: &str, l: Lang) -> (String, Vec<Step>) {
+    let path = x.path.as_str();
+    let certmgr = step(WINDOWS, &[], l.t("Or export the certificate again from certmgr.msc (or certlm.msc): All Tasks > Export > \"Base-64 encoded X.509 (.CER)\".", "または certmgr.msc (または certlm.msc) から証明書をもう一度エクスポートします: [すべてのタスク] > [エクスポート] > 「Base 64 encoded X.509 (.CER)」。"));
+    let point = any(l.t(&format!("Point {source} at the .pem file (with the usual roots appended when the proxy's root is not the only one needed)."), &format!("{source} にその .pem ファイルを設定してください (プロキシのルート以外も必要な場合は通常のルートを追記します)。")));
+    if x.is_directory {
+        return (
+            l.t(&format!("{path} is a directory. requests reads a directory as OpenSSL's hashed certificate directory, which opens only files named <hash>.0; this one has none, so no certificate is found."), &format!("{path} はディレクトリです。requests はディレクトリを OpenSSL のハッシュ形式の証明書ディレクトリとして読み、<ハッシュ>.0 という名前のファイルだけを開きます。このディレクトリにはそれがないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Join the certificates into one file (cat {path}/*.pem > ca-bundle.pem) and point {source} at it, or create the hashed names: openssl rehash {path}"), &format!("証明書を 1 つのファイルにまとめて (cat {path}/*.pem > ca-bundle.pem) {source} に設定するか、ハッシュ名を作成してください: openssl rehash {path}"))),
+            ],
+        );
+    }
+    if x.readable == Some(false) {
+        let why = x.error.as_deref().unwrap_or("unreadable");
+        return (
+            l.t(&format!("{path} cannot be read: {why}."), &format!("{path} を読み取れません: {why}。")),
+            vec![any(l.t(&format!("Make {path} readable by the account that runs az (or copy it somewhere it can read)."), &format!("az を実行するアカウントが {path} を読み取れるようにしてください (または読み取れる場所にコピーしてください)。")))],
+        );
+    }
+    match &x.format {
+        Some(BundleFormat::Der) => (
+            l.t(&format!("{path} is a DER (binary) certificate. Azure CLI (requests) reads only PEM (Base64) text, so it finds no certificate."), &format!("{path} は DER (バイナリ) 形式の証明書です。Azure CLI (requests) は PEM (Base64) テキストしか読まないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Convert it to PEM: openssl x509 -inform DER -in {path} -out root.pem"), &format!("PEM に変換してください: openssl x509 -inform DER -in {path} -out root.pem"))),
+                step(WINDOWS, &[], l.t(&format!("Without OpenSSL: certutil -encode {path} root.pem"), &format!("OpenSSL がない場合: certutil -encode {path} root.pem"))),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Pkcs7) => (
+            l.t(&format!("{path} is a PKCS#7 certificate bundle (.p7b). Azure CLI (requests) reads only PEM certificates, so it finds none."), &format!("{path} は PKCS#7 形式の証明書バンドル (.p7b) です。Azure CLI (requests) は PEM 形式の証明書しか読まないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Extract the certificates as PEM: openssl pkcs7 -print_certs -inform DER -in {path} -out ca-bundle.pem (use -inform PEM when the file starts with -----BEGIN PKCS7-----)"), &format!("証明書を PEM で取り出してください: openssl pkcs7 -print_certs -inform DER -in {path} -out ca-bundle.pem (ファイルが -----BEGIN PKCS7----- で始まる場合は -inform PEM)"))),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Pkcs12) => (
+            l.t(&format!("{path} is a PFX (PKCS#12) archive, which can hold a private key. Azure CLI (requests) reads only PEM certificates."), &format!("{path} は PFX (PKCS#12) 形式のファイルで、秘密キーを含むことがあります。Azure CLI (requests) は PEM 形式の証明書しか読みません。")),
+            vec![
+                any(l.t(&format!("Extract only the certificates (it asks for the PFX password): openssl pkcs12 -in {path} -nokeys -out ca-bundle.pem"), &format!("証明書だけを取り出してください (PFX のパスワードを求められます): openssl pkcs12 -in {path} -nokeys -out ca-bundle.pem"))),
+                any(l.t("Never point a CA bundle variable at a file that holds a private key.", "秘密キーを含むファイルを CA バンドルの変数に設定しないでください。")),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Utf16) => (
+            l.t(&format!("{path} is text saved as UTF-16 (what Windows PowerShell 5.1's > and Out-File write). Azure CLI (requests) reads the PEM blocks only in ASCII / UTF-8."), &format!("{path} は UTF-16 で保存されたテキストです (Windows PowerShell 5.1 の > や Out-File はこの形式で書き込みます)。Azure CLI (requests) は ASCII / UTF-8 の PEM ブロックしか読みません。")),
+            vec![
+                step(WINDOWS, &[], l.t(&format!("Re-save it as ASCII: Get-Content {path} | Set-Content -Encoding ascii ca-bundle.pem"), &format!("ASCII で保存し直してください: Get-Content {path} | Set-Content -Encoding ascii ca-bundle.pem"))),
+                step(UNIX, &[], l.t(&format!("Re-save it as UTF-8: iconv -f UTF-16 -t UTF-8 {path} > ca-bundle.pem"), &format!("UTF-8 で保存し直してください: iconv -f UTF-16 -t UTF-8 {path} > ca-bundle.pem"))),
+                point,
+            ],
+        ),
+        Some(BundleFormat::Empty) => (
+            l.t(&format!("{path} is empty (0 bytes)."), &format!("{path} は空です (0 バイト)。")),
+            vec![any(l.t(&format!("Rebuild it: the proxy's root certificate in PEM (Base64) plus the usual roots, then point {source} at it."), &format!("作り直してください: プロキシのルート証明書 (PEM、Base64) と通常のルートを入れ、{source} に設定します。")))],
+        ),
+        Some(BundleFormat::Text) => (
+            l.t(&format!("{path} is text without a -----BEGIN CERTIFICATE----- block."), &format!("{path} は -----BEGIN CERTIFICATE----- ブロックのないテキストです。")),
+            vec![any(l.t("Put the certificates in as PEM blocks (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), e.g. the Base64 export of each root.", "証明書を PEM ブロック (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) として入れてください (各ルートの Base64 エクスポートなど)。")), certmgr],
+        ),
+        _ => (
+            l.t(&format!("{path} is unreadable, empty, or not PEM (Base64) certificates."), &format!("{path} は読み取れないか、空か、PEM (Base64) 形式の証明書ではありません。")),
+            vec![any(l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。"))],
+        ),
+    }
 }
 
 fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
@@ -752,10 +919,11 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
         l.t("TLS 1.2 is not available to some clients", "一部のクライアントで TLS 1.2 が使えません"),
         l.t("Entra ID accepts only TLS 1.2 or newer (AADSTS1002016 otherwise). This machine disables TLS 1.2 for clients or keeps .NET Framework on old protocols.", "Entra ID は TLS 1.2 以降のみ受け付けます (それ以外は AADSTS1002016)。このマシンではクライアントの TLS 1.2 が無効か、.NET Framework が古いプロトコルのままです。"),
         ev,
-        vec![
-            l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。"),
-            l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。"),
-        ],
+        fixes(m, vec![
+            step(WINDOWS, &[], l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。")),
+            step(WINDOWS, &[], l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。")),
+            step(UNIX, &[], l.t("Update the OS's OpenSSL and the tool, and check that no OpenSSL configuration (MinProtocol, CipherString in openssl.cnf) limits clients to TLS 1.0/1.1.", "OS の OpenSSL とツールを更新し、OpenSSL の設定 (openssl.cnf の MinProtocol、CipherString) でクライアントが TLS 1.0/1.1 に制限されていないことを確認してください。")),
+        ]),
         DOC_TLS,
     )]
 }

@@ -151,6 +151,8 @@ fn ca_bundle(source: CaBundleSource, path: &str, exists: bool) -> CaBundle {
         expired: None,
         certs: None,
         error: None,
+        format: None,
+        hashed_entries: None,
     }
 }
 

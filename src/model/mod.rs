@@ -39,8 +39,9 @@ pub use network::{
     WinInet,
 };
 pub use tls::{
-    AzureCliPython, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState, DotnetFramework,
-    OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings,
+    AzureCliPython, BundleFormat, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState,
+    DotnetFramework, OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto,
+    TlsSettings,
 };
 pub use versions::{AzVersions, ExecutionPolicyScope, ModuleImport, PowerShellVersions, PsModule};
 
