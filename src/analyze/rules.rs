@@ -25,6 +25,9 @@ pub fn all(m: &Model, l: Lang) -> Vec<Finding> {
     f.extend(blocked_endpoint(m, l));
     f.extend(auth_required(m, l));
     f.extend(upstream_failure(m, l));
+    f.extend(proxy_unreachable(m, l));
+    f.extend(proxy_tls(m, l));
+    f.extend(proxy_scheme(m, l));
     f.extend(dns(m, l));
     f.extend(unreachable(m, l));
     f.extend(ca_bundle(m, l));
@@ -589,29 +592,381 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
     )]
 }
 
+/// The proxy could not reach upstream: 502/503/504 to CONNECT, or to the request sent through
+/// the tunnel (an intercepting proxy answers it itself; urllib3 does not raise for it, so the
+/// client sees an HTTP 502). Probes of every route; urllib3's and .NET's tunnel texts.
 fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
-    let (rs, ev) = proxy_status_finding(
-        m,
-        &[502, 503, 504],
+    const CODES: [u16; 3] = [502, 503, 504];
+    let connect: Vec<&ProbeResult> = m
+        .all_probes()
+        .iter()
+        .filter(|r| r.proxy_status.is_some_and(|c| CODES.contains(&c)))
+        .collect();
+    let through: Vec<&ProbeResult> = m
+        .all_probes()
+        .iter()
+        .filter(|r| {
+            r.proxy.is_some()
+                && r.failed_stage == Some(StageName::Http)
+                && r.http_status.is_some_and(|c| CODES.contains(&c))
+        })
+        .collect();
+    let mut ev: Vec<Evidence> = connect
+        .iter()
+        .filter_map(|r| {
+            let status = r.proxy_status?;
+            Some(probe_evidence(
+                r,
+                &format!(
+                    "proxy answered {status} to CONNECT ({})",
+                    families_text(r, l)
+                ),
+            ))
+        })
+        .collect();
+    ev.extend(through.iter().filter_map(|r| {
+        let status = r.http_status?;
+        Some(probe_evidence(
+            r,
+            &format!(
+                "GET through the proxy answered {status} ({})",
+                families_text(r, l)
+            ),
+        ))
+    }));
+    ev.extend(m.log_evidence(
         &[
             "Tunnel connection failed: 502",
             "Tunnel connection failed: 503",
             "Tunnel connection failed: 504",
+            "failed with status code '502'",
+            "failed with status code '503'",
+            "failed with status code '504'",
         ],
-    );
+        2,
+    ));
     if ev.is_empty() {
         return vec![];
     }
+    let probed = !connect.is_empty() || !through.is_empty();
+    // A 5xx inside a tunnel the proxy does not inspect is the endpoint's own answer: worth
+    // reporting, less surely the proxy's.
+    let inspected = through.iter().all(|r| interception_ca(r).is_some());
+    let confidence = match (probed, connect.is_empty(), inspected) {
+        (false, _, _) => 80,
+        (true, false, _) | (true, true, true) => 90,
+        (true, true, false) => 75,
+    };
+    let mut hs: Vec<&ProbeResult> = connect.clone();
+    hs.extend(through.iter().copied());
+    let names = hosts(&hs);
+    let title = if names.is_empty() {
+        l.t(
+            "The proxy could not reach the endpoint (502/503/504)",
+            "プロキシがエンドポイントに到達できません (502/503/504)",
+        )
+    } else {
+        l.t(
+            &format!("The proxy could not reach {names} (502/503/504)"),
+            &format!("プロキシが {names} に到達できません (502/503/504)"),
+        )
+    };
+    let detail = if !through.is_empty() && connect.is_empty() {
+        l.t("The proxy accepted the tunnel, and the request sent through it was answered 502/503/504: an inspecting proxy answers for the endpoint when its own connection upstream fails (its DNS, route or firewall). The client sees an HTTP error, not a proxy error.", "プロキシはトンネルを受け付けましたが、その中で送った要求に 502/503/504 が返りました。TLS 検査を行うプロキシは、自身の上流への接続 (DNS、経路、ファイアウォール) に失敗するとエンドポイントの代わりに応答します。クライアントにはプロキシのエラーではなく HTTP のエラーとして見えます。")
+    } else {
+        l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。")
+    };
     vec![finding(
         "proxy.upstream-failure",
         Severity::Error,
-        if rs.is_empty() { 80 } else { 90 },
-        l.t("The proxy could not reach the endpoint (502/503/504)", "プロキシがエンドポイントに到達できません (502/503/504)"),
-        l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。"),
+        confidence,
+        title,
+        detail,
         ev,
         vec![l.t("Ask the proxy administrator to check the proxy's route to the endpoints named above.", "上記のエンドポイントへのプロキシの経路を確認するよう、プロキシ管理者に依頼してください。")],
         DOC_ENDPOINTS,
     )]
+}
+
+/// Where a probe's route gets its proxy, for its first client family (`env:HTTPS_PROXY`,
+/// `wininet`, ...), from `network/proxy.json`.
+fn proxy_source(m: &Model, r: &ProbeResult) -> Option<String> {
+    let e = m
+        .bundle
+        .proxy
+        .as_ref()?
+        .effective
+        .iter()
+        .find(|e| e.host == r.host)?;
+    let eff = match r.families.first()? {
+        ProxyFamily::AzureCli => Some(&e.azure_cli),
+        ProxyFamily::AzureCliWam => e.azure_cli_wam.as_ref(),
+        ProxyFamily::PowerShell7 => Some(&e.powershell7),
+        ProxyFamily::WindowsPowerShell => e.windows_powershell.as_ref(),
+    }?;
+    Some(eff.source.clone())
+}
+
+/// The probes through a proxy, grouped by proxy (first seen first), that `pick` selects.
+fn by_proxy<'a>(
+    m: &Model<'a>,
+    pick: impl Fn(&ProbeResult) -> bool,
+) -> Vec<(String, Vec<&'a ProbeResult>)> {
+    let mut out: Vec<(String, Vec<&'a ProbeResult>)> = Vec::new();
+    for r in m.all_probes().iter().filter(|r| pick(r)) {
+        let Some(p) = r.proxy.as_deref() else {
+            continue;
+        };
+        match out.iter_mut().find(|(q, _)| q == p) {
+            Some((_, rs)) => rs.push(r),
+            None => out.push((p.to_string(), vec![r])),
+        }
+    }
+    out
+}
+
+/// The client families of several probes, in words, each once.
+fn families_of(rs: &[&ProbeResult], l: Lang) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for r in rs {
+        for f in families_text(r, l).split(", ") {
+            if !f.is_empty() && !seen.iter().any(|s| s == f) {
+                seen.push(f.to_string());
+            }
+        }
+    }
+    seen.join(", ")
+}
+
+/// The host:port of a proxy URL as the probes show it (credentials already cut).
+fn proxy_authority(proxy: &str) -> Option<String> {
+    let rest = proxy.split_once("://").map_or(proxy, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let auth = rest.split('/').next()?;
+    (!auth.is_empty()).then(|| auth.to_string())
+}
+
+/// What the clients print when they cannot reach their proxy: urllib3 2.x and 1.26
+/// (`Unable to connect to proxy`, `Cannot connect to proxy.`), requests' `ProxyError`. A
+/// CONNECT refused with a status reads `Tunnel connection failed: <code>` inside the same
+/// ProxyError: that is the proxy answering, left to the status findings.
+const PROXY_CONNECT_FAIL: &[&str] = &[
+    "Unable to connect to proxy",
+    "Cannot connect to proxy",
+    "ProxyError(",
+];
+/// .NET's refused connection (Windows' WSAECONNREFUSED text); it names the endpoint dialled,
+/// the proxy's host:port when there is one (ConnectHelper.CreateWrappedException).
+const DOTNET_REFUSED: &str =
+    "No connection could be made because the target machine actively refused it";
+/// urllib3's read timeout: what a proxy that accepts and never answers CONNECT leaves.
+const READ_TIMED_OUT: &str = "Read timed out";
+
+/// A configured proxy that refuses, resets or never answers: every client on that route fails
+/// before reaching Microsoft. From the probes of every route (PowerShell's and WAM's too) and
+/// the clients' own log texts.
+fn proxy_unreachable(m: &Model, l: Lang) -> Vec<Finding> {
+    use ErrorKind::{Io, Refused, Timeout};
+    let down = |r: &ProbeResult| {
+        r.failed_stage == Some(StageName::Tcp)
+            && matches!(r.error_kind, Some(Refused | Timeout | Io))
+    };
+    // TCP to the proxy worked, then the CONNECT went unanswered (or was cut).
+    let stalled = |r: &ProbeResult| {
+        r.failed_stage == Some(StageName::Connect) && matches!(r.error_kind, Some(Timeout | Io))
+    };
+    let groups = by_proxy(m, |r| r.proxy.is_some() && (down(r) || stalled(r)));
+    let mut log = m.log_evidence(PROXY_CONNECT_FAIL, 10);
+    log.retain(|e| !e.excerpt.contains("Tunnel connection failed"));
+    log.truncate(2);
+    // .NET's text does not say "proxy": it counts when it names a proxy the probes used.
+    let proxies: Vec<String> = m
+        .all_probes()
+        .iter()
+        .filter_map(|r| r.proxy.as_deref().and_then(proxy_authority))
+        .collect();
+    let mut dotnet = m.log_evidence(&[DOTNET_REFUSED], 10);
+    dotnet.retain(|e| proxies.iter().any(|p| e.excerpt.contains(p.as_str())));
+    dotnet.truncate(1);
+    log.extend(dotnet);
+    let any_stalled = groups.iter().any(|(_, rs)| rs.iter().any(|r| stalled(r)));
+    if any_stalled {
+        log.extend(m.log_evidence(&[READ_TIMED_OUT], 1));
+    }
+    if groups.is_empty() && log.is_empty() {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    if groups.is_empty() {
+        // The log alone: the clients' own words, with no probe to name the proxy.
+        out.push(finding(
+            "proxy.unreachable",
+            Severity::Error,
+            80,
+            l.t("The client cannot connect to its proxy", "クライアントがプロキシに接続できません"),
+            l.t("The debug log shows the client failing to connect to the configured proxy (refused, reset or timed out): nothing reached Microsoft, and the tenant's sign-in log shows nothing.", "デバッグ ログに、設定されたプロキシへの接続の失敗 (拒否、リセット、タイムアウト) が記録されています。要求は Microsoft に届いておらず、テナントのサインイン ログには何も表示されません。"),
+            log,
+            proxy_down_fixes(m, l, false),
+            DOC_CLI_PROXY,
+        ));
+        return out;
+    }
+    let mut log = Some(log);
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let hung = rs.iter().all(|r| stalled(r));
+        let refused = rs.iter().any(|r| r.error_kind == Some(Refused));
+        let mut ev: Vec<Evidence> = rs
+            .iter()
+            .map(|r| {
+                let source = proxy_source(m, r)
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
+                probe_evidence(
+                    r,
+                    &format!(
+                        "{} stage via {proxy}{source}: {}",
+                        r.failed_stage.as_ref().map_or("", stage_name),
+                        r.error.as_deref().unwrap_or("failed")
+                    ),
+                )
+            })
+            .collect();
+        ev.extend(log.take().unwrap_or_default());
+        let (title, detail) = if hung {
+            (
+                l.t(&format!("The proxy {proxy} accepts connections but never answers (used by {who})"), &format!("プロキシ {proxy} は接続を受け付けますが応答しません ({who} が使用)")),
+                l.t(&format!("The TCP connection to {proxy} succeeds, but the proxy never answers the CONNECT request: it is hung or overloaded, or this port is not an HTTP proxy's (a SOCKS or TLS port). Azure CLI waits and fails with \"Read timed out\"; nothing reaches Microsoft."), &format!("{proxy} への TCP 接続は成功しますが、プロキシが CONNECT 要求に応答しません。プロキシが停止しているか過負荷であるか、このポートが HTTP プロキシのポートではありません (SOCKS や TLS のポート)。Azure CLI は待機した後 \"Read timed out\" で失敗し、要求は Microsoft に届きません。")),
+            )
+        } else if refused {
+            (
+                l.t(&format!("The proxy {proxy} refuses connections (used by {who})"), &format!("プロキシ {proxy} が接続を拒否しています ({who} が使用)")),
+                l.t(&format!("Nothing listens at {proxy}: the proxy is down, or the address or port is wrong. Every request of {who} fails before reaching Microsoft (Azure CLI: \"Unable to connect to proxy\"), and the tenant's sign-in log shows nothing."), &format!("{proxy} で待ち受けているものがありません。プロキシが停止しているか、アドレスまたはポートが誤っています。{who} の要求はすべて Microsoft に届く前に失敗し (Azure CLI: \"Unable to connect to proxy\")、テナントのサインイン ログには何も表示されません。")),
+            )
+        } else {
+            (
+                l.t(&format!("The proxy {proxy} cannot be reached (used by {who})"), &format!("プロキシ {proxy} に接続できません ({who} が使用)")),
+                l.t(&format!("Connecting to {proxy} timed out or was reset: the proxy is down or a firewall drops the traffic to it. Every request of {who} fails before reaching Microsoft."), &format!("{proxy} への接続がタイムアウトまたはリセットされました。プロキシが停止しているか、ファイアウォールがプロキシへの通信を破棄しています。{who} の要求はすべて Microsoft に届く前に失敗します。")),
+            )
+        };
+        out.push(finding(
+            "proxy.unreachable",
+            Severity::Error,
+            92,
+            title,
+            detail,
+            ev,
+            proxy_down_fixes(m, l, hung),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
+}
+
+fn proxy_down_fixes(m: &Model, l: Lang, hung: bool) -> Vec<String> {
+    let mut steps = vec![any(l.t(
+        "Check that the proxy is running and that its address and port are the ones your network uses (ask the network team for the current proxy).",
+        "プロキシが稼働していること、アドレスとポートがネットワークで使われているものであることを確認してください (現在のプロキシはネットワーク担当者に確認してください)。",
+    ))];
+    if hung {
+        steps.push(any(l.t(
+            "If the port is a SOCKS proxy's, write the URL as socks5h://host:port (Azure CLI needs the PySocks package for it); if it expects TLS, https://host:port.",
+            "そのポートが SOCKS プロキシのものであれば URL を socks5h://host:port と書いてください (Azure CLI には PySocks パッケージが必要)。TLS を要求するポートであれば https://host:port です。",
+        )));
+    }
+    steps.push(step(WINDOWS, &[], l.t(
+        "Where it is set: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (Azure CLI, PowerShell 7; setx sets them for new windows) or, without them, Settings > Network & internet > Proxy (Azure CLI, PowerShell, WAM). Correct it, or remove it if this network needs no proxy.",
+        "設定場所: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (Azure CLI、PowerShell 7。setx で新しいウィンドウ用に設定) または、それがない場合は [設定] > [ネットワークとインターネット] > [プロキシ] (Azure CLI、PowerShell、WAM)。修正するか、このネットワークでプロキシが不要なら削除してください。",
+    )));
+    steps.push(step(UNIX, &[], l.t(
+        "Where it is set: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and their lowercase forms) in your shell profile or /etc/environment. Correct it, or unset it if this network needs no proxy.",
+        "設定場所: シェルのプロファイルまたは /etc/environment の HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (小文字の変数も)。修正するか、このネットワークでプロキシが不要なら削除してください。",
+    )));
+    fixes(m, steps)
+}
+
+/// TLS to an `https://` proxy failed: the URL asks for TLS a plain HTTP proxy does not speak
+/// (urllib3 2.x: "Your proxy appears to only use HTTP and not HTTPS"), or the proxy's own
+/// certificate is not trusted (urllib3 verifies it against REQUESTS_CA_BUNDLE / certifi).
+fn proxy_tls(m: &Model, l: Lang) -> Vec<Finding> {
+    let groups = by_proxy(m, |r| r.failed_stage == Some(StageName::ProxyTls));
+    let mut out = Vec::new();
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let ev: Vec<Evidence> = rs
+            .iter()
+            .map(|r| {
+                probe_evidence(
+                    r,
+                    &format!(
+                        "proxy_tls stage via {proxy}: {}",
+                        r.error.as_deref().unwrap_or("failed")
+                    ),
+                )
+            })
+            .collect();
+        let plain = format!("http://{}", proxy_authority(&proxy).unwrap_or_default());
+        let untrusted = rs
+            .iter()
+            .all(|r| r.error_kind == Some(ErrorKind::TlsUntrusted));
+        let (title, detail, steps) = if untrusted {
+            (
+                l.t(&format!("The proxy {proxy}'s own certificate is not trusted"), &format!("プロキシ {proxy} 自身の証明書が信頼されていません")),
+                l.t(&format!("The proxy URL starts with https://, so the client speaks TLS to the proxy and verifies the proxy's certificate: Azure CLI against REQUESTS_CA_BUNDLE or its own bundle, which does not hold the proxy's CA. Used by {who}."), &format!("プロキシ URL が https:// で始まるため、クライアントはプロキシと TLS で通信し、プロキシの証明書を検証します。Azure CLI は REQUESTS_CA_BUNDLE または独自のバンドルで検証しますが、そこにプロキシの CA がありません。{who} が使用しています。")),
+                vec![
+                    step(&[], AZ, l.t("Add the CA that issued the proxy's certificate (PEM) to the file REQUESTS_CA_BUNDLE names, or set REQUESTS_CA_BUNDLE to a .pem that holds it plus the usual roots.", "プロキシの証明書を発行した CA (PEM) を REQUESTS_CA_BUNDLE が指すファイルに追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に設定してください。")),
+                    any(l.t(&format!("Or, if the proxy also accepts plain HTTP on that port, write the URL as {plain}"), &format!("または、プロキシがそのポートで平文の HTTP も受け付ける場合は URL を {plain} と書いてください"))),
+                ],
+            )
+        } else {
+            (
+                l.t(&format!("The proxy URL {proxy} asks for TLS the proxy does not speak"), &format!("プロキシ URL {proxy} は、プロキシが対応していない TLS を要求しています")),
+                l.t(&format!("The proxy URL starts with https://, so the client opens TLS to the proxy itself; this proxy speaks plain HTTP there and the handshake fails (urllib3: \"Your proxy appears to only use HTTP and not HTTPS\"). The https in HTTPS_PROXY's name is the traffic it carries, not how to reach the proxy. Used by {who}."), &format!("プロキシ URL が https:// で始まるため、クライアントはプロキシ自体に TLS で接続しますが、このプロキシは平文の HTTP で待ち受けているためハンドシェイクが失敗します (urllib3: \"Your proxy appears to only use HTTP and not HTTPS\")。HTTPS_PROXY の名前の https は中継する通信の種類であり、プロキシへの接続方法ではありません。{who} が使用しています。")),
+                vec![any(l.t(&format!("Write the proxy URL with http://: {plain} (e.g. HTTPS_PROXY={plain})"), &format!("プロキシ URL を http:// で書いてください: {plain} (例: HTTPS_PROXY={plain})")))],
+            )
+        };
+        out.push(finding(
+            "proxy.tls-to-proxy",
+            Severity::Error,
+            91,
+            title,
+            detail,
+            ev,
+            fixes(m, steps),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
+}
+
+/// A proxy URL whose scheme no client accepts (requests: `InvalidSchema`, urllib3:
+/// `ValueError`, .NET: "Only the 'http', 'socks4', 'socks4a' and 'socks5' schemes are allowed
+/// for proxies"), or that cannot be read at all.
+fn proxy_scheme(m: &Model, l: Lang) -> Vec<Finding> {
+    let groups = by_proxy(m, |r| r.error_kind == Some(ErrorKind::ProxyScheme));
+    let mut out = Vec::new();
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let ev = rs
+            .iter()
+            .take(1)
+            .map(|r| probe_evidence(r, r.error.as_deref().unwrap_or("unsupported proxy scheme")))
+            .collect();
+        let host = proxy_authority(&proxy).unwrap_or_else(|| "proxy:port".into());
+        out.push(finding(
+            "proxy.unsupported-scheme",
+            Severity::Error,
+            90,
+            l.t(&format!("The proxy URL {proxy} cannot be used (used by {who})"), &format!("プロキシ URL {proxy} は使用できません ({who} が使用)")),
+            l.t("Azure CLI accepts proxy URLs starting with http://, https://, socks4://, socks4a://, socks5:// or socks5h:// (SOCKS needs the PySocks package), and .NET (PowerShell) http://, socks4://, socks4a:// and socks5://. Any other scheme, or an address that does not read as a URL, fails every request.", "Azure CLI が受け付けるプロキシ URL は http://、https://、socks4://、socks4a://、socks5://、socks5h:// で始まるものです (SOCKS には PySocks パッケージが必要)。.NET (PowerShell) は http://、socks4://、socks4a://、socks5:// です。それ以外のスキームや URL として読めないアドレスでは、すべての要求が失敗します。"),
+            ev,
+            fixes(m, vec![
+                any(l.t(&format!("Write the proxy as http://{host} (an HTTP proxy, the usual case), or socks5h://{host} for a SOCKS proxy."), &format!("プロキシを http://{host} (通常の HTTP プロキシ) または SOCKS プロキシなら socks5h://{host} と書いてください。"))),
+            ]),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
 }
 
 fn dns(m: &Model, l: Lang) -> Vec<Finding> {
@@ -928,47 +1283,117 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
     )]
 }
 
+/// The warnings a sign-in prints for one tenant it could not get a token for while it lists
+/// the others: Azure CLI (`_profile.py` `find_using_common_tenant`, since azure-cli PR 28966,
+/// and the older wording), Az.Accounts (`UnableToAqcuireToken` in Resources.resx). The sign-in
+/// itself can still succeed.
+const PER_TENANT: &[&str] = &[
+    "Authentication failed against tenant ",
+    "Unable to acquire token for tenant '",
+    "Failed to authenticate '",
+];
+
+/// The tenant a per-tenant warning names, if the line is one.
+fn per_tenant(line: &str) -> Option<String> {
+    let (i, p) = PER_TENANT
+        .iter()
+        .find_map(|p| line.find(p).map(|i| (i, *p)))?;
+    let rest = &line[i + p.len()..];
+    let tenant: String = rest
+        .trim_start_matches('\'')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    Some(tenant)
+}
+
 fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
     let re = regex::Regex::new(r"AADSTS(\d{5,7})").expect("valid regex");
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
+    // Per code, in order of first appearance: (entry, line) of each line naming it.
+    let mut codes: Vec<(u32, Vec<(&String, &str)>)> = Vec::new();
     for (name, text) in m.debug_logs() {
         for line in text.lines() {
             for c in re.captures_iter(line) {
                 let Ok(code) = c[1].parse::<u32>() else {
                     continue;
                 };
-                if !seen.insert(code) {
-                    continue;
+                match codes.iter_mut().find(|(k, _)| *k == code) {
+                    Some((_, lines)) => {
+                        if !lines.iter().any(|(n, x)| *n == name && *x == line) {
+                            lines.push((name, line));
+                        }
+                    }
+                    None => codes.push((code, vec![(name, line)])),
                 }
-                let ev = vec![Evidence {
-                    file: name.clone(),
-                    excerpt: excerpt(line),
-                }];
-                let (title, detail, fix) = match aadsts::lookup(code) {
-                    Some(e) => (
-                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
-                        l.t(e.2, e.4),
-                        vec![l.t(e.3, e.5)],
-                    ),
-                    None => (
-                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code}"), &format!("Entra ID がサインインを拒否しました: AADSTS{code}")),
-                        excerpt(line),
-                        vec![l.t(&format!("Look the code up at https://login.microsoftonline.com/error?code={code}; the tenant's sign-in log shows the details."), &format!("https://login.microsoftonline.com/error?code={code} でコードを確認してください。テナントのサインイン ログに詳細があります。"))],
-                    ),
-                };
-                out.push(finding(
-                    "entra.aadsts",
-                    Severity::Error,
-                    93,
-                    title,
-                    detail,
-                    ev,
-                    fix,
-                    DOC_ERRORS,
-                ));
             }
         }
+    }
+    let succeeded = m.debug_exit_code() == Some(0);
+    let mut out = Vec::new();
+    for (code, lines) in codes {
+        // A code seen only in per-tenant warnings of a sign-in that succeeded: the other
+        // tenants were listed, this one needs its own sign-in. Worth knowing, not the failure.
+        let tenants: Vec<String> = lines.iter().filter_map(|(_, x)| per_tenant(x)).collect();
+        let only_per_tenant = succeeded && tenants.len() == lines.len();
+        let (name, line) = lines[0];
+        let ev = vec![Evidence {
+            file: name.clone(),
+            excerpt: excerpt(line),
+        }];
+        let (title, mut detail, mut fix) = match aadsts::lookup(code) {
+            Some(e) => (
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
+                l.t(e.2, e.4),
+                vec![l.t(e.3, e.5)],
+            ),
+            None => (
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code}"), &format!("Entra ID がサインインを拒否しました: AADSTS{code}")),
+                excerpt(line),
+                vec![l.t(&format!("Look the code up at https://login.microsoftonline.com/error?code={code}; the tenant's sign-in log shows the details."), &format!("https://login.microsoftonline.com/error?code={code} でコードを確認してください。テナントのサインイン ログに詳細があります。"))],
+            ),
+        };
+        if only_per_tenant {
+            let mut ts: Vec<&str> = tenants
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !t.is_empty())
+                .collect();
+            ts.dedup();
+            let ts = ts.join(", ");
+            let what = aadsts::lookup(code).map_or(String::new(), |e| format!(" ({})", e.1));
+            detail = l.t(
+                &format!("The sign-in succeeded; only the tenant(s) {ts} refused a token while the others were listed. {detail}"),
+                &format!("サインインは成功しました。ほかのテナントの一覧中に、テナント {ts} だけがトークンを拒否しました。{detail}"),
+            );
+            fix.insert(0, l.t(
+                &format!("Only if you need that tenant: sign in to it by name (az login --tenant <tenant>, Connect-AzAccount -Tenant <tenant>)."),
+                &format!("そのテナントが必要な場合のみ、テナントを指定してサインインしてください (az login --tenant <テナント>、Connect-AzAccount -Tenant <テナント>)。"),
+            ));
+            out.push(finding(
+                "entra.aadsts",
+                Severity::Info,
+                50,
+                l.t(
+                    &format!("Tenant {ts} refused a token: AADSTS{code}{what}"),
+                    &format!("テナント {ts} がトークンを拒否しました: AADSTS{code}{what}"),
+                ),
+                detail,
+                ev,
+                fix,
+                DOC_ERRORS,
+            ));
+            continue;
+        }
+        out.push(finding(
+            "entra.aadsts",
+            Severity::Error,
+            93,
+            title,
+            detail,
+            ev,
+            fix,
+            DOC_ERRORS,
+        ));
     }
     out
 }
