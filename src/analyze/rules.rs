@@ -170,13 +170,14 @@ fn step(os: &'static [Os], clients: &'static [Client], text: String) -> Step {
     Step { text, os, clients }
 }
 
-/// The steps that apply to this bundle: its platform (all when unknown) and the clients that
-/// may be installed on it.
+/// The steps that apply to this bundle: its platform and the clients that may be installed on
+/// it. A bundle whose platform is unknown (neither system.json nor the manifest read) gets the
+/// Windows steps, the rules' wording before they knew the platform.
 fn fixes(m: &Model, steps: Vec<Step>) -> Vec<String> {
-    let platform = m.platform();
+    let platform = m.platform().unwrap_or(Os::Windows);
     steps
         .into_iter()
-        .filter(|s| s.os.is_empty() || platform.is_none_or(|p| s.os.contains(&p)))
+        .filter(|s| s.os.is_empty() || s.os.contains(&platform))
         .filter(|s| s.clients.is_empty() || s.clients.iter().any(|c| m.may_have(*c)))
         .map(|s| s.text)
         .collect()

@@ -566,8 +566,8 @@ fn dns_and_unreachable() {
     let f = run(&b, &[]);
     assert_eq!(f[0].id, "network.dns");
     assert_eq!(
-        f[0].evidence[0].excerpt,
-        "login.microsoftonline.com: login.microsoftonline.com: failed to lookup"
+        f[0].evidence[0].excerpt, "login.microsoftonline.com: failed to lookup",
+        "the probe error already names the host: not repeated"
     );
     let b = log(
         healthy(),
