@@ -462,6 +462,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bundle_formats_are_told_apart() {
+        let ca = rcgen::generate_simple_self_signed(vec!["root".to_string()]).unwrap();
+        let der = ca.cert.der().to_vec();
+        let pem = ca.cert.pem();
+        assert_eq!(bundle_format(pem.as_bytes(), true), BundleFormat::Pem);
+        assert_eq!(bundle_format(&der, false), BundleFormat::Der);
+        assert_eq!(bundle_format(b"", false), BundleFormat::Empty);
+        let utf16: Vec<u8> = pem.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(bundle_format(&utf16, false), BundleFormat::Utf16);
+        let mut bom = vec![0xff, 0xfe];
+        bom.extend(&utf16);
+        assert_eq!(bundle_format(&bom, false), BundleFormat::Utf16);
+        // A .p7b: ContentInfo { signedData, ... }.
+        let p7b = [
+            0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07,
+            0x02, 0xa0, 0x00,
+        ];
+        assert_eq!(bundle_format(&p7b, false), BundleFormat::Pkcs7);
+        assert_eq!(
+            bundle_format(b"-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n", false),
+            BundleFormat::Pkcs7
+        );
+        // A PFX: { INTEGER 3, ContentInfo { data, ... } }.
+        let pfx = [
+            0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03, 0x30, 0x82, 0x00, 0xf0, 0x06, 0x09, 0x2a,
+            0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+        ];
+        assert_eq!(bundle_format(&pfx, false), BundleFormat::Pkcs12);
+        assert_eq!(bundle_format(b"not PEM\n", false), BundleFormat::Text);
+        assert_eq!(
+            bundle_format(&[0x01, 0x00, 0xff], false),
+            BundleFormat::Binary
+        );
+    }
+
+    #[test]
+    fn a_directory_counts_hashed_names_only() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("root.pem"), "x").unwrap();
+        let b = describe_bundle(
+            CaBundleSource::RequestsCaBundle,
+            &d.path().display().to_string(),
+            true,
+        );
+        assert_eq!((b.is_directory, b.hashed_entries), (true, Some(0)));
+        std::fs::write(d.path().join("3513523f.0"), "x").unwrap();
+        assert_eq!(hashed_entries(d.path()), 1);
+    }
+
+    #[test]
     fn protocol_states() {
         let v = |pairs: &[(&str, &str)]| -> BTreeMap<String, reg::RegValue> {
             pairs
