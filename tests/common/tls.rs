@@ -39,6 +39,12 @@ impl Ca {
         self.issuer.pem()
     }
 
+    /// The CA certificate in DER: what certmgr's "DER encoded binary X.509 (.CER)" export
+    /// writes.
+    pub fn der(&self) -> Vec<u8> {
+        self.issuer.der().to_vec()
+    }
+
     /// A server certificate chain (leaf, CA) and key for `host`.
     pub fn leaf(&self, host: &str) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
         let mut p = CertificateParams::new(vec![host.to_string()]).unwrap();
