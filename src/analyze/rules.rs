@@ -1367,8 +1367,8 @@ fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
                 &format!("サインインは成功しました。ほかのテナントの一覧中に、テナント {ts} だけがトークンを拒否しました。{detail}"),
             );
             fix.insert(0, l.t(
-                &format!("Only if you need that tenant: sign in to it by name (az login --tenant <tenant>, Connect-AzAccount -Tenant <tenant>)."),
-                &format!("そのテナントが必要な場合のみ、テナントを指定してサインインしてください (az login --tenant <テナント>、Connect-AzAccount -Tenant <テナント>)。"),
+                "Only if you need that tenant: sign in to it by name (az login --tenant <tenant>, Connect-AzAccount -Tenant <tenant>).",
+                "そのテナントが必要な場合のみ、テナントを指定してサインインしてください (az login --tenant <テナント>、Connect-AzAccount -Tenant <テナント>)。",
             ));
             out.push(finding(
                 "entra.aadsts",
