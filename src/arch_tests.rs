@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Modules that decide and render but never run commands, read the machine or the network.
-const PURE: &[&str] = &["redact", "analyze", "report", "inspect"];
+const PURE: &[&str] = &["redact", "analyze", "report", "inspect", "timeline"];
 /// Modules that run commands, read the machine or open sockets.
 const IO: &[&str] = &["collect", "exec", "capture", "probe"];
 
@@ -26,8 +26,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "logic",
         &[
-            "redact", "analyze", "report", "inspect", "bundle", "cancel", "config", "exit",
-            "fsutil", "os", "term",
+            "redact", "analyze", "report", "inspect", "timeline", "bundle", "cancel", "config",
+            "exit", "fsutil", "os", "term",
         ],
     ),
     ("vocabulary", &["vocab", "model", "platform"]),

@@ -183,6 +183,11 @@ struct CollectArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     run_timeout: u64,
 
+    /// Also write the sign-in's request timeline as debug/<name>.har (HAR 1.2: no bodies, no
+    /// headers but the request ids), to open in a browser's network panel or Fiddler
+    #[arg(long)]
+    har: bool,
+
     /// Record a network trace (netsh on Windows, tcpdump elsewhere) while the sign-in runs, or
     /// until you press Enter. Needs an elevated prompt / root. The trace cannot be redacted.
     #[arg(long)]
@@ -273,6 +278,7 @@ impl Cli {
             tenant: args.tenant.clone(),
             powershell,
             timeout: Duration::from_secs(args.run_timeout),
+            har: args.har,
         });
         if args.max_output_bytes == 0 {
             return Err("--max-output-bytes must be at least 1".into());

@@ -66,6 +66,8 @@ pub struct DebugRun {
     pub tenant: Option<String>,
     pub powershell: PsEdition,
     pub timeout: Duration,
+    /// `--har`: also write `debug/<name>.har`.
+    pub har: bool,
 }
 
 /// `--net-trace` settings.

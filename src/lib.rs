@@ -30,4 +30,6 @@ pub(crate) mod progress;
 pub mod redact;
 pub(crate) mod report;
 pub(crate) mod term;
+// Public: the request timeline is read by tests/timeline_e2e.rs.
+pub mod timeline;
 pub mod vocab;

@@ -96,6 +96,7 @@ pub fn summary_md(
 ) -> String {
     let mut s = String::new();
     title_section(&mut s, manifest, lang);
+    timeline_section(&mut s, bundle, lang);
     verdict_section(&mut s, findings, lang);
     if let Some(m) = manifest {
         host_section(&mut s, m, lang);
@@ -350,6 +351,97 @@ troubleshooting, clear it and sign out (entra-collect never does this itself):\n
     );
 }
 
+/// Most rows of the "What the sign-in did" table.
+const TIMELINE_ROWS: usize = 30;
+
+/// "What the sign-in did": each timeline's requests (request, status, time), the one where the
+/// sign-in stopped marked, before the verdict whose evidence it explains. Absent when the
+/// bundle has no timeline (no sign-in ran).
+fn timeline_section(s: &mut String, b: &Bundle, lang: Lang) {
+    if b.requests.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## {}\n",
+        lang.t("What the sign-in did", "サインインの通信")
+    );
+    for (name, t) in &b.requests {
+        let stop = t.stop.as_ref().and_then(|st| st.request);
+        if t.requests.is_empty() {
+            let _ = writeln!(
+                s,
+                "{}\n",
+                lang.t(
+                    &format!("No HTTP request was found in `{}`.", t.log),
+                    &format!("`{}` に HTTP 要求は見つかりませんでした。", t.log),
+                )
+            );
+        } else {
+            // The first rows, and the stop when it lies beyond them.
+            let mut shown: Vec<usize> = (0..t.requests.len().min(TIMELINE_ROWS)).collect();
+            if let Some(i) = stop.filter(|i| *i >= TIMELINE_ROWS && *i < t.requests.len()) {
+                shown.pop();
+                shown.push(i);
+            }
+            let _ = writeln!(
+                s,
+                "{} (`{name}`)\n\n| # | {} | {} | {} |\n|---|---|---|---|",
+                lang.t("From", "出典"),
+                lang.t("request", "要求"),
+                lang.t("status", "状態"),
+                lang.t("time", "時間"),
+            );
+            for &i in &shown {
+                let r = &t.requests[i];
+                let status = match (r.status, &r.error) {
+                    (Some(code), _) => code.to_string(),
+                    (None, Some(e)) => e.clone(),
+                    (None, None) => lang.t("no response", "応答なし"),
+                };
+                let mark = if stop == Some(i) {
+                    lang.t(" **← the sign-in stopped here**", " **← ここで停止**")
+                } else if r.failed {
+                    " ✗".to_string()
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} {} | {}{mark} | {} |",
+                    r.seq,
+                    r.method.as_deref().unwrap_or("?"),
+                    cell(&r.url),
+                    cell(&status),
+                    r.duration_ms.map_or(String::new(), |d| format!("{d} ms")),
+                );
+            }
+            let left_out = t.requests.len() - shown.len();
+            if left_out > 0 {
+                let _ = writeln!(
+                    s,
+                    "\n{}",
+                    lang.t(
+                        &format!("{left_out} more request(s) are not shown; all are in `{name}`."),
+                        &format!(
+                            "ほかに {left_out} 件の要求があります (すべて `{name}` にあります)。"
+                        ),
+                    )
+                );
+            }
+            let _ = writeln!(s);
+        }
+        if let Some(st) = t.stop.as_ref().filter(|st| st.request.is_none()) {
+            let _ = writeln!(
+                s,
+                "{}: `{}`\n",
+                lang.t("It stopped at", "停止した箇所"),
+                st.line.replace('`', "'")
+            );
+        }
+    }
+}
+
 /// The verdict: the findings, most likely cause first, each with its fix.
 fn verdict_section(s: &mut String, findings: &[Finding], lang: Lang) {
     let _ = writeln!(s, "## {}\n", lang.t("Verdict", "診断結果"));
@@ -466,5 +558,78 @@ mod tests {
             let absent = format!("## {absent}");
             assert!(!page.contains(&absent), "{absent} in:\n{page}");
         }
+    }
+
+    /// The table keeps at most 30 rows, keeps the stop when it lies beyond them, marks it,
+    /// and says how many rows were left out; an error-line stop is quoted.
+    #[test]
+    fn timeline_table_is_capped_and_marks_the_stop() {
+        use crate::model::{Request, Requests, Stop};
+        let requests: Vec<Request> = (1..=40)
+            .map(|n| Request {
+                seq: n,
+                line: n,
+                method: Some("GET".into()),
+                url: format!("https://h/r{n}"),
+                status: Some(if n == 35 { 502 } else { 200 }),
+                failed: n == 35,
+                duration_ms: (n == 1).then_some(12),
+                ..Request::default()
+            })
+            .collect();
+        let mut b = healthy();
+        b.requests.insert(
+            "debug/az-login.requests.json".into(),
+            Requests {
+                log: "debug/az-login.log".into(),
+                formats: vec!["az".into()],
+                requests,
+                stop: Some(Stop {
+                    request: Some(34),
+                    line: "GET https://h/r35 -> 502".into(),
+                }),
+            },
+        );
+        b.requests.insert(
+            "debug/connect-mggraph.requests.json".into(),
+            Requests {
+                log: "debug/connect-mggraph.log".into(),
+                stop: Some(Stop {
+                    request: None,
+                    line: "Connect-MgGraph: `InteractiveBrowserCredential` failed".into(),
+                }),
+                ..Requests::default()
+            },
+        );
+        let page = summary_md(None, &b, &[], Lang::En);
+        let section =
+            &page[page.find("## What the sign-in did").unwrap()..page.find("## Verdict").unwrap()];
+        let rows = section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| #"))
+            .count();
+        assert_eq!(rows, 30, "{section}");
+        assert!(
+            section.contains("| 1 | GET https://h/r1 | 200 | 12 ms |"),
+            "{section}"
+        );
+        assert!(
+            section.contains("| 35 | GET https://h/r35 | 502 **← the sign-in stopped here** |  |"),
+            "{section}"
+        );
+        assert!(!section.contains("https://h/r30 "), "{section}");
+        assert!(
+            section.contains("10 more request(s) are not shown"),
+            "{section}"
+        );
+        assert!(section.contains("No HTTP request was found in `debug/connect-mggraph.log`."));
+        assert!(
+            section.contains(
+                "It stopped at: `Connect-MgGraph: 'InteractiveBrowserCredential' failed`"
+            ),
+            "{section}"
+        );
+        let ja = summary_md(None, &b, &[], Lang::Ja);
+        assert!(ja.contains("## サインインの通信") && ja.contains("**← ここで停止**"));
     }
 }

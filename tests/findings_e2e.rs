@@ -388,6 +388,32 @@ fn a_healthy_windows_run_has_no_warning_or_error() {
     no_serious(b);
 }
 
+/// A correctly configured TLS-inspecting proxy (issue 15): its root is in REQUESTS_CA_BUNDLE, the
+/// sign-in and the subscription listing succeed. Interception is worth knowing (info), nothing
+/// more.
+#[test]
+fn a_healthy_run_through_a_trusted_intercepting_proxy_has_no_warning_or_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Arc::new(Ca::new(INSPECTION_CA));
+    let bundle = write(tmp.path(), "corp.pem", &ca.pem());
+    let p = proxy(ProxyMode::Intercept(ca, 200));
+    let run = through(setup(), p)
+        .az_profile()
+        .env("REQUESTS_CA_BUNDLE", bundle)
+        .env("FAKE_AZ_LOGIN", "ok")
+        .args(&["--", "az", "login"])
+        .run();
+    let b = &run.bundle;
+    assert_eq!(b.collector("debug.run")["commands"][0]["exit_code"], 0);
+    let probes = b.json("network/probes.json");
+    for r in probes["results"].as_array().unwrap() {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["tls"]["interception_ca"], subject(INSPECTION_CA), "{r}");
+    }
+    expect_finding(&run, "proxy.tls-inspection", "info", "network/probes.json");
+    no_serious(b);
+}
+
 // ---------------------------------------------------------------- proxies and TLS
 
 #[test]
@@ -1103,6 +1129,94 @@ fn sign_in_rejected_with_aadsts() {
         "{f:#}"
     );
     lacks(&run.bundle, "signin.post-auth-failure");
+}
+
+/// Ranking (issue 15): the sign-in stopped at Entra ID (AADSTS7000215 in the token answer),
+/// while the probes also see Resource Manager blocked by the proxy. The run never got that far,
+/// so the AADSTS finding comes first (basis `failing_request`, confidence 90+, the stop line in
+/// its evidence) and the blocked endpoint follows, marked "Also:" (basis `probe`).
+#[test]
+fn the_failing_request_ranks_before_what_only_the_probes_see() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Ca::new(GOOD_CA);
+    let bundle = write(tmp.path(), "ca.pem", &ca.pem());
+    let deny = proxy(ProxyMode::Deny);
+    let direct = [
+        "login.microsoftonline.com",
+        "graph.microsoft.com",
+        "login.windows.net",
+    ];
+    let overrides = direct
+        .iter()
+        .map(|h| format!("{h}={}", https_server(&ca, h, 200)))
+        .chain([format!("proxy.test={deny}")])
+        .collect::<Vec<_>>()
+        .join(",");
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", overrides)
+        .env("HTTPS_PROXY", "http://proxy.test:8080")
+        .env("NO_PROXY", direct.join(","))
+        .env("REQUESTS_CA_BUNDLE", bundle)
+        .args(&[
+            "--",
+            "az",
+            "login",
+            "--service-principal",
+            "-u",
+            "app",
+            "-p",
+            "pw",
+            "--tenant",
+            "t",
+        ])
+        .run();
+    let all = findings(&run.bundle);
+    assert_eq!(
+        ids(&all)[..2],
+        ["entra.aadsts", "proxy.blocked-endpoint"],
+        "{all:#?}"
+    );
+    let (cause, also) = (&all[0], &all[1]);
+    assert_eq!(cause["basis"], "failing_request");
+    assert!(cause["confidence"].as_u64().unwrap() >= 90, "{cause:#}");
+    assert_eq!(cause["evidence"][0]["file"], "debug/az-login.log");
+    assert!(
+        cause["evidence"][0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS7000215"),
+        "{cause:#}"
+    );
+    assert_eq!(also["basis"], "probe");
+    assert!(
+        also["title"].as_str().unwrap().starts_with("Also: "),
+        "{also:#}"
+    );
+    assert!(also["confidence"].as_u64().unwrap() < 80, "{also:#}");
+    inspect_agrees(&run, &all);
+}
+
+/// A run that signed in (exit 0): what only the probes see (Resource Manager blocked) may break
+/// a later command, but did not break this sign-in: a warning, not an error.
+#[test]
+fn a_successful_sign_in_demotes_what_only_the_probes_see() {
+    let run = through(setup(), proxy(ProxyMode::Deny))
+        .env("FAKE_AZ_LOGIN", "ok")
+        .args(&["--", "az", "login"])
+        .run();
+    assert_eq!(
+        run.bundle.collector("debug.run")["commands"][0]["exit_code"],
+        0
+    );
+    let f = expect_finding(
+        &run,
+        "proxy.blocked-endpoint",
+        "warning",
+        "network/probes.json",
+    );
+    assert_eq!(f["basis"], "probe");
+    assert!(!f["title"].as_str().unwrap().starts_with("Also"), "{f:#}");
 }
 
 #[test]

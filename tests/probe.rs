@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::tls::*;
-use entra_collect::probe::{Endpoint, ProbeResult, Proxy, Settings, Stores, Trust, probe};
+use entra_collect::probe::{
+    Endpoint, ErrorKind, ProbeResult, Proxy, Settings, StageName, Stores, Trust, probe,
+};
 
 const HOST: &str = "login.microsoftonline.com";
 
@@ -45,7 +47,7 @@ fn settings(
 }
 
 fn stage_names(r: &ProbeResult) -> Vec<&str> {
-    r.stages.iter().map(|s| s.name).collect()
+    r.stages.iter().map(|s| s.name.as_str()).collect()
 }
 
 /// Microsoft's endpoints are issued by DigiCert / Microsoft CAs; the test CA is named so.
@@ -76,8 +78,8 @@ fn untrusted_chain_fails_verification_without_claiming_interception() {
     let server = https_server(&ca, HOST, 200);
     let (s, _f) = settings(&[(HOST, server)], None);
     let r = probe(&endpoint(), None, &s);
-    assert_eq!(r.failed_stage, Some("verify"));
-    assert_eq!(r.error_kind, Some("tls_untrusted"));
+    assert_eq!(r.failed_stage, Some(StageName::Verify));
+    assert_eq!(r.error_kind, Some(ErrorKind::TlsUntrusted));
     assert_eq!(r.tls.as_ref().unwrap().interception_ca, None);
     // The GET still happens.
     assert_eq!(r.http_status, Some(200));
@@ -109,7 +111,11 @@ fn denying_proxy_is_a_proxy_status_failure() {
     let r = probe(&endpoint(), Some(&Proxy::from_url("proxy.test:3128")), &s);
     assert_eq!(
         (r.failed_stage, r.error_kind, r.proxy_status),
-        (Some("connect"), Some("proxy_status"), Some(403))
+        (
+            Some(StageName::Connect),
+            Some(ErrorKind::ProxyStatus),
+            Some(403)
+        )
     );
     assert!(r.tls.is_none());
 }
@@ -125,7 +131,7 @@ fn authenticating_proxy_is_407() {
     );
     assert_eq!(
         (r.error_kind, r.proxy_status),
-        (Some("proxy_status"), Some(407))
+        (Some(ErrorKind::ProxyStatus), Some(407))
     );
 }
 
@@ -200,7 +206,7 @@ fn intercepting_proxy_is_named() {
         tls.interception_ca.as_deref(),
         Some("CN=Contoso TLS Inspection CA, O=Contoso TLS Inspection CA")
     );
-    assert_eq!(r.error_kind, Some("tls_untrusted"));
+    assert_eq!(r.error_kind, Some(ErrorKind::TlsUntrusted));
     assert!(!tls.os_store.trusted && !tls.mozilla.trusted);
 }
 
@@ -217,7 +223,11 @@ fn intercepting_proxy_trusted_through_the_bundle_still_shows_its_block_page() {
     assert!(r.tls.as_ref().unwrap().interception_ca.is_some());
     assert_eq!(
         (r.failed_stage, r.error_kind, r.http_status),
-        (Some("http"), Some("http_status"), Some(403))
+        (
+            Some(StageName::Http),
+            Some(ErrorKind::HttpStatus),
+            Some(403)
+        )
     );
 }
 
@@ -228,8 +238,8 @@ fn a_listener_that_never_answers_times_out_within_the_stage_limit() {
     let t0 = Instant::now();
     let r = probe(&endpoint(), None, &s);
     assert_eq!(
-        (r.failed_stage, r.error_kind),
-        (Some("tls"), Some("timeout")),
+        (r.failed_stage.clone(), r.error_kind.clone()),
+        (Some(StageName::Tls), Some(ErrorKind::Timeout)),
         "{r:#?}"
     );
     assert!(
@@ -244,8 +254,8 @@ fn closed_port_is_refused() {
     let (s, _f) = settings(&[(HOST, closed_port())], None);
     let r = probe(&endpoint(), None, &s);
     assert_eq!(
-        (r.failed_stage, r.error_kind),
-        (Some("tcp"), Some("refused"))
+        (r.failed_stage.clone(), r.error_kind.clone()),
+        (Some(StageName::Tcp), Some(ErrorKind::Refused))
     );
 }
 
@@ -328,8 +338,8 @@ fn socks_refusals_say_why() {
         &s,
     );
     assert_eq!(
-        (r.failed_stage, r.error_kind),
-        (Some("connect"), Some("proxy_status")),
+        (r.failed_stage.clone(), r.error_kind.clone()),
+        (Some(StageName::Connect), Some(ErrorKind::ProxyStatus)),
         "{r:#?}"
     );
     assert!(
@@ -362,7 +372,7 @@ fn socks_refusals_say_why() {
         Some(&Proxy::from_url("socks4a://me@socks.test:1")),
         &s,
     );
-    assert_eq!(r.failed_stage, Some("connect"), "{r:#?}");
+    assert_eq!(r.failed_stage, Some(StageName::Connect), "{r:#?}");
     assert!(
         r.error
             .as_deref()
@@ -422,7 +432,7 @@ fn https_scheme_on_a_plain_http_proxy_fails_at_proxy_tls() {
         Some(&Proxy::from_url("https://proxy.test:8080")),
         &s,
     );
-    assert_eq!(r.failed_stage, Some("proxy_tls"), "{r:#?}");
+    assert_eq!(r.failed_stage, Some(StageName::ProxyTls), "{r:#?}");
     assert!(
         r.error.as_deref().unwrap().contains("write http://"),
         "{r:#?}"
@@ -443,8 +453,8 @@ fn https_proxy_with_an_untrusted_certificate() {
         &s,
     );
     assert_eq!(
-        (r.failed_stage, r.error_kind),
-        (Some("proxy_tls"), Some("tls_untrusted")),
+        (r.failed_stage.clone(), r.error_kind.clone()),
+        (Some(StageName::ProxyTls), Some(ErrorKind::TlsUntrusted)),
         "{r:#?}"
     );
 }
@@ -459,8 +469,8 @@ fn unknown_proxy_scheme_is_refused_up_front() {
         &s,
     );
     assert_eq!(
-        (r.failed_stage, r.error_kind),
-        (Some("tcp"), Some("proxy_scheme")),
+        (r.failed_stage.clone(), r.error_kind.clone()),
+        (Some(StageName::Tcp), Some(ErrorKind::ProxyScheme)),
         "{r:#?}"
     );
     assert!(r.error.as_deref().unwrap().contains("ftp://"));

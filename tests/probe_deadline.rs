@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::tls::Ca;
-use entra_collect::probe::{Endpoint, Proxy, Settings, Stores, Trust, probe};
+use entra_collect::probe::{Endpoint, ErrorKind, Proxy, Settings, StageName, Stores, Trust, probe};
 
 const HOST: &str = "login.microsoftonline.com";
 const STAGE: Duration = Duration::from_millis(1000);
@@ -81,8 +81,8 @@ fn a_trickling_proxy_cannot_stretch_the_connect_stage() {
     );
     let took = t0.elapsed();
     eprintln!("connect stage against a trickling proxy ended after {took:?}");
-    assert_eq!(r.failed_stage, Some("connect"), "{r:#?}");
-    assert_eq!(r.error_kind, Some("timeout"), "{r:#?}");
+    assert_eq!(r.failed_stage, Some(StageName::Connect), "{r:#?}");
+    assert_eq!(r.error_kind, Some(ErrorKind::Timeout), "{r:#?}");
     assert!(took < STAGE * 2, "took {took:?} for a {STAGE:?} stage");
 }
 
@@ -99,9 +99,9 @@ fn a_trickling_server_cannot_stretch_the_http_stage() {
     let r = probe(&endpoint(), None, &settings(&[(HOST, server)]));
     let took = t0.elapsed();
     eprintln!("http stage against a trickling server ended after {took:?}");
-    assert_eq!(r.failed_stage, Some("http"), "{r:#?}");
-    assert_eq!(r.error_kind, Some("timeout"), "{r:#?}");
-    let http = r.stages.iter().find(|s| s.name == "http").unwrap();
+    assert_eq!(r.failed_stage, Some(StageName::Http), "{r:#?}");
+    assert_eq!(r.error_kind, Some(ErrorKind::Timeout), "{r:#?}");
+    let http = r.stages.iter().find(|s| s.name == StageName::Http).unwrap();
     assert!(!http.ok);
     assert!(took < STAGE * 3, "took {took:?}");
 }

@@ -118,7 +118,8 @@ impl Run {
             .bundle
             .entries
             .keys()
-            .filter(|k| k.starts_with("debug/"))
+            // The log itself, not its timeline (`debug/<name>.requests.json`).
+            .filter(|k| k.starts_with("debug/") && k.ends_with(".log"))
             .cloned()
             .collect();
         assert_eq!(logs.len(), 1, "debug logs: {logs:?}");
@@ -144,7 +145,7 @@ impl Run {
         }
         for (name, data) in &self.bundle.entries {
             let text = String::from_utf8_lossy(data);
-            if name.starts_with("debug/") {
+            if name.starts_with("debug/") && name.ends_with(".log") {
                 let header: String = text
                     .lines()
                     .take_while(|l| l.starts_with('#'))

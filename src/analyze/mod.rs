@@ -2,11 +2,12 @@
 //! as the typed model (`model::Bundle`), so `collect` and `inspect` run the same code on the same
 //! data. A rule reads typed fields only; the debug logs are the one text it searches.
 //!
-//! Finding ids are a public contract (docs/findings.md). Findings are ordered by severity, then
-//! confidence: the first is the most likely cause. A healthy configuration yields no warning
-//! and no error.
+//! Finding ids are a public contract (docs/findings.md). Findings are ranked by what the
+//! sign-in run stopped on ([`rank`]): the first is the most likely cause. A healthy
+//! configuration yields no warning and no error.
 
 pub mod aadsts;
+pub mod rank;
 mod rules;
 
 use crate::model::{Bundle, CollectorRecord, ProbeResult, ProxyFamily, Status};
@@ -176,15 +177,10 @@ pub fn excerpt(line: &str) -> String {
     }
 }
 
-/// Run every rule and order the findings: severity, then confidence, then id.
+/// Run every rule, then rank the findings by what the sign-in run stopped on ([`rank`]).
 pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
     let mut f = rules::all(model, lang);
-    f.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.confidence.cmp(&a.confidence))
-            .then(a.id.cmp(&b.id))
-    });
+    rank::rank(model, lang, &mut f);
     f
 }
 

@@ -142,6 +142,8 @@ fn finding(
         fix,
         docs: docs.into(),
         confidence,
+        // Set from the evidence by `rank`.
+        basis: Default::default(),
     }
 }
 
@@ -225,21 +227,6 @@ fn hosts(rs: &[&ProbeResult]) -> String {
 /// The issuer of a probe's chain when it is not a Microsoft or DigiCert CA.
 fn interception_ca(r: &ProbeResult) -> Option<&str> {
     r.tls.as_ref()?.interception_ca.as_deref()
-}
-
-/// A stage's name as the bundle writes it.
-fn stage_name(s: &StageName) -> &str {
-    match s {
-        StageName::Dns => "dns",
-        StageName::Tcp => "tcp",
-        StageName::ProxyTls => "proxy_tls",
-        StageName::Connect => "connect",
-        StageName::Tls => "tls",
-        StageName::Verify => "verify",
-        StageName::Http => "http",
-        StageName::Probe => "probe",
-        StageName::Other(s) => s,
-    }
 }
 
 /// The CA bundle Azure CLI verifies against (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi).
@@ -436,7 +423,7 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
                 r,
                 &format!(
                     "proxy answered 403 ({})",
-                    r.failed_stage.as_ref().map_or("", stage_name)
+                    r.failed_stage.as_ref().map_or("", StageName::as_str)
                 ),
             )
         })
@@ -827,7 +814,7 @@ fn proxy_unreachable(m: &Model, l: Lang) -> Vec<Finding> {
                     r,
                     &format!(
                         "{} stage via {proxy}{source}: {}",
-                        r.failed_stage.as_ref().map_or("", stage_name),
+                        r.failed_stage.as_ref().map_or("", StageName::as_str),
                         r.error.as_deref().unwrap_or("failed")
                     ),
                 )

@@ -80,6 +80,13 @@ fn entry_into(
             texts.insert(entry.name.as_str().to_string(), text.into_string());
             Ok(true)
         }
+        // Again too, but value by value so that it stays valid JSON.
+        EntryData::Json(text) => {
+            let text = redactor.reredact_json(&text);
+            writer.add_text(&entry.name, &text)?;
+            texts.insert(entry.name.as_str().to_string(), text.into_string());
+            Ok(true)
+        }
         // Never through a symlink, never anything but a regular file.
         EntryData::Unredacted { path, max_bytes } => {
             match crate::fsutil::open_regular(&path, false) {

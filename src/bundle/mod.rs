@@ -382,11 +382,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(windows)]
 fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     use std::os::windows::ffi::OsStrExt;
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn MoveFileExW(existing: *const u16, new: *const u16, flags: u32) -> i32;
-    }
-    const MOVEFILE_WRITE_THROUGH: u32 = 0x8;
+    use windows_sys::Win32::Storage::FileSystem::{MOVEFILE_WRITE_THROUGH, MoveFileExW};
     let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
     let (f, t) = (wide(from), wide(to));
     // SAFETY: two valid NUL-terminated UTF-16 paths. Without MOVEFILE_REPLACE_EXISTING the

@@ -1,6 +1,7 @@
 //! `debug.run`: the failing sign-in command, run once with its debug switch — the first thing
 //! support asks for. The user interacts with it (device-code prompts, browser sign-in): stdin is
-//! theirs and the output is shown live while it is captured into `debug/<name>.log`.
+//! theirs and the output is shown live while it is captured into `debug/<name>.log`, with its
+//! request timeline `debug/<name>.requests.json` (and `debug/<name>.har` with `--har`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use super::{Collector, Context, Outcome};
 use crate::bundle::manifest::Status;
 use crate::config::{DebugCommand, DebugRun, Preset, PsEdition};
 use crate::exec::{Cmd, Decode, Live};
+use crate::model::names;
 use crate::redact::Redactor;
 
 /// What will run.
@@ -358,9 +360,22 @@ impl Collector for DebugRunCollector {
         } else {
             ctx.redactor.redact(&text)
         };
-        outcome.add_text(
-            &format!("debug/{}.log", plan.log_name),
-            ctx.redactor.redact(&header).join(body),
+        let log_name = names::debug_log(&plan.log_name);
+        let log = ctx.redactor.redact(&header).join(body);
+        // The timeline is read from the redacted log (what the bundle holds, so `inspect` could
+        // rebuild it), and written through `add_entry`, which redacts it again.
+        let timeline = crate::timeline::parse(log.as_str());
+        outcome.add_text(&log_name, log);
+        if self.run.har {
+            let started =
+                chrono::Utc::now() - chrono::Duration::from_std(out.duration).unwrap_or_default();
+            let har = crate::timeline::har::build(&timeline.requests, &log_name, started);
+            outcome.add_entry(ctx, &names::har(&plan.log_name), &har);
+        }
+        outcome.add_entry(
+            ctx,
+            &names::requests(&plan.log_name),
+            &timeline.into_entry(&log_name),
         );
         if outcome.status == Status::Ok && out.exit_code != Some(0) {
             // The sign-in failing is the expected case: the run itself worked.
@@ -383,6 +398,7 @@ mod tests {
             tenant: tenant.map(str::to_string),
             powershell: ps,
             timeout: Duration::from_secs(600),
+            har: false,
         }
     }
 

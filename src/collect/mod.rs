@@ -67,6 +67,10 @@ impl Context {
 #[derive(Debug)]
 pub enum EntryData {
     Text(Redacted),
+    /// A JSON entry, redacted and serialized; redacted again value by value before it is
+    /// written (never as text: a secret learned since that holds a quote or backslash is
+    /// escaped in the serialized form, and cutting it there would break the JSON).
+    Json(Redacted),
     /// A binary capture streamed from disk, unredacted by nature, cut at `max_bytes`.
     Unredacted {
         path: PathBuf,
@@ -156,9 +160,15 @@ impl Outcome {
     /// serialized. JSON is redacted string by string (and secret-named members whole) before it
     /// is serialized, so the entry stays valid JSON.
     pub fn add_entry<T: serde::Serialize>(&mut self, ctx: &Context, name: &str, value: &T) {
-        match ctx.redactor.redact_to_json(value) {
-            Ok(text) => self.add_text(name, text),
-            Err(e) => self.degrade(Status::Failed, format!("{name} could not be written: {e}")),
+        match (ctx.redactor.redact_to_json(value), EntryName::new(name)) {
+            (Ok(text), Ok(name)) => self.entries.push(Entry {
+                name,
+                data: EntryData::Json(text),
+            }),
+            (Err(e), _) => {
+                self.degrade(Status::Failed, format!("{name} could not be written: {e}"))
+            }
+            (_, Err(e)) => self.degrade(Status::Failed, e.to_string()),
         }
     }
 

@@ -323,36 +323,6 @@ fn routes_to(
         .collect()
 }
 
-/// A probe result as the bundle records it, the stage names and error kinds of `probe` read
-/// as the model's vocabulary.
-pub fn probe_entry(r: probe::ProbeResult) -> model::ProbeResult {
-    model::ProbeResult {
-        host: r.host,
-        url: r.url,
-        proxy: r.proxy,
-        families: vec![ProxyFamily::AzureCli],
-        stages: r
-            .stages
-            .into_iter()
-            .map(|s| model::Stage {
-                name: s.name.into(),
-                ok: s.ok,
-                ms: s.ms,
-                detail: s.detail,
-            })
-            .collect(),
-        ok: r.ok,
-        failed_stage: r.failed_stage.map(Into::into),
-        error_kind: r.error_kind.map(Into::into),
-        error: r.error,
-        proxy_status: r.proxy_status,
-        proxy_credentials: r.proxy_credentials,
-        proxy_authenticate: r.proxy_authenticate,
-        tls: r.tls,
-        http_status: r.http_status,
-    }
-}
-
 pub struct NetworkProxy {
     pub cloud: Cloud,
     pub facts: Arc<ProxyCell>,
@@ -485,7 +455,13 @@ impl Collector for NetworkProbes {
         let failed: Vec<String> = results
             .iter()
             .filter(|r| !r.ok)
-            .map(|r| format!("{}: {}", r.host, r.error_kind.unwrap_or("error")))
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r.host,
+                    r.error_kind.as_ref().map_or("error", |k| k.as_str())
+                )
+            })
             .collect();
         if !failed.is_empty() {
             // The collector worked; what it found is reported, not a collector failure.
@@ -507,10 +483,7 @@ impl Collector for NetworkProbes {
             results: results
                 .into_iter()
                 .zip(routes)
-                .map(|(r, families)| model::ProbeResult {
-                    families,
-                    ..probe_entry(r)
-                })
+                .map(|(r, families)| model::ProbeResult { families, ..r })
                 .collect(),
         };
         out.add_entry(ctx, names::PROBES, &value);

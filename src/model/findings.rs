@@ -18,6 +18,24 @@ pub enum Severity {
     Error,
 }
 
+/// The kind of evidence a finding rests on, strongest first; it sets the confidence band
+/// (docs/findings.md, "Ranking and confidence").
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// It explains where the sign-in run stopped (the failing request or exception).
+    FailingRequest,
+    /// The sign-in run's log shows it, elsewhere than where the run stopped.
+    RunLog,
+    /// The connectivity probes show it.
+    Probe,
+    /// Only the configuration (settings, files, versions) shows it.
+    #[default]
+    Configuration,
+}
+
 /// What triggered a finding.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Evidence {
@@ -44,13 +62,18 @@ pub struct Finding {
     pub fix: Vec<String>,
     /// A link to Microsoft's documentation.
     pub docs: String,
-    /// How sure the rule is (0–100); orders findings of one severity.
+    /// How sure the diagnosis is (0–100), from its `basis`: 90–99 the failing request itself,
+    /// 80–89 the run's log elsewhere, 65–79 the probes, 50–64 the configuration only.
     pub confidence: u8,
+    /// The kind of evidence it rests on. Schema 1 bundles have none (read as `configuration`).
+    #[serde(default)]
+    pub basis: Basis,
 }
 
 /// `findings.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Findings {
-    /// Ordered by severity, then confidence: the first is the most likely cause.
+    /// The cause of the run's failure first, then by basis, severity and confidence
+    /// (docs/findings.md, "Ranking and confidence").
     pub findings: Vec<Finding>,
 }

@@ -13,6 +13,7 @@ pub mod findings;
 pub mod host;
 pub mod manifest;
 pub mod network;
+pub mod requests;
 pub mod tls;
 pub mod versions;
 
@@ -38,6 +39,7 @@ pub use network::{
     ProxyEnvironment, ProxyFamily, Stage, StageName, TlsInfo, Verdict, Wam, WinHttp, WinHttpSource,
     WinInet,
 };
+pub use requests::{Request, Requests, Stop};
 pub use tls::{
     AzureCliPython, BundleFormat, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState,
     DotnetFramework, OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto,
@@ -69,6 +71,27 @@ pub mod names {
     pub const CACHES: &str = "context/caches.json";
     /// The folder of the sign-in command's logs (`debug/<name>.log`).
     pub const DEBUG_DIR: &str = "debug/";
+    /// The suffix of a log's request timeline (`debug/<name>.requests.json`).
+    pub const REQUESTS_SUFFIX: &str = ".requests.json";
+    /// The suffix of a log's HAR export (`debug/<name>.har`, with `--har`).
+    pub const HAR_SUFFIX: &str = ".har";
+
+    /// `debug/<log_name>.log`.
+    pub fn debug_log(log_name: &str) -> String {
+        format!("{DEBUG_DIR}{log_name}.log")
+    }
+    /// `debug/<log_name>.requests.json`.
+    pub fn requests(log_name: &str) -> String {
+        format!("{DEBUG_DIR}{log_name}{REQUESTS_SUFFIX}")
+    }
+    /// `debug/<log_name>.har`.
+    pub fn har(log_name: &str) -> String {
+        format!("{DEBUG_DIR}{log_name}{HAR_SUFFIX}")
+    }
+    /// A `debug/<name>.requests.json` entry name.
+    pub fn is_requests(name: &str) -> bool {
+        name.starts_with(DEBUG_DIR) && name.ends_with(REQUESTS_SUFFIX)
+    }
 
     /// The shell labels of the PowerShell entries.
     pub const PWSH: &str = "pwsh";
@@ -124,8 +147,11 @@ pub struct Bundle {
     pub azps_settings: Option<AzPsSettingsFile>,
     pub mg_authrecord: Option<MgAuthRecordFile>,
     pub caches: Option<Caches>,
-    /// The sign-in command's logs (`debug/*`): (entry name, text), in name order.
+    /// The sign-in command's logs (`debug/*` but the timelines and HAR exports): (entry name,
+    /// text), in name order.
     pub debug_logs: Vec<(String, String)>,
+    /// The request timelines (`debug/<name>.requests.json`), by entry name.
+    pub requests: BTreeMap<String, Requests>,
     /// Entries present that did not read as their type.
     pub unreadable: Vec<Unreadable>,
 }
@@ -158,6 +184,13 @@ impl Bundle {
             AZPS_SETTINGS => self.azps_settings = parse(name, text, bad),
             MG_AUTHRECORD => self.mg_authrecord = parse(name, text, bad),
             CACHES => self.caches = parse(name, text, bad),
+            _ if is_requests(name) => {
+                if let Some(v) = parse(name, text, bad) {
+                    self.requests.insert(name.to_string(), v);
+                }
+            }
+            // A HAR export repeats the timeline for other tools; it is not a log to search.
+            _ if name.starts_with(DEBUG_DIR) && name.ends_with(HAR_SUFFIX) => {}
             _ if name.starts_with(DEBUG_DIR) => {
                 self.debug_logs.push((name.to_string(), text.to_string()))
             }
@@ -213,6 +246,7 @@ pub fn reserialize(name: &str, text: &str) -> Option<Result<serde_json::Value, S
         AZPS_SETTINGS => via::<AzPsSettingsFile>(text),
         MG_AUTHRECORD => via::<MgAuthRecordFile>(text),
         CACHES => via::<Caches>(text),
+        _ if is_requests(name) => via::<Requests>(text),
         _ if shell_of(name, "versions/", &["az"]).is_some() => via::<PowerShellVersions>(text),
         _ if shell_of(name, "context/azps-", &["settings"]).is_some() => via::<AzPsContexts>(text),
         _ => return None,
@@ -245,6 +279,7 @@ pub fn entry_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (names::PROBES, schema::<Probes>()),
         (names::TLS_SETTINGS, schema::<TlsSettings>()),
         (names::CA_BUNDLES, schema::<CaBundles>()),
+        ("debug/<name>.requests.json", schema::<Requests>()),
     ]
 }
 

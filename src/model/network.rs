@@ -342,6 +342,42 @@ fn word<T: serde::de::DeserializeOwned>(w: &str, other: fn(String) -> T) -> T {
         .unwrap_or_else(|_| other(w.to_string()))
 }
 
+impl StageName {
+    /// The word the bundle writes.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StageName::Dns => "dns",
+            StageName::Tcp => "tcp",
+            StageName::ProxyTls => "proxy_tls",
+            StageName::Connect => "connect",
+            StageName::Tls => "tls",
+            StageName::Verify => "verify",
+            StageName::Http => "http",
+            StageName::Probe => "probe",
+            StageName::Other(s) => s,
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The word the bundle writes.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ProxyStatus => "proxy_status",
+            ErrorKind::ProxyScheme => "proxy_scheme",
+            ErrorKind::TlsUntrusted => "tls_untrusted",
+            ErrorKind::TlsProtocol => "tls_protocol",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Other(s) => s,
+        }
+    }
+}
+
 impl From<&str> for StageName {
     fn from(w: &str) -> Self {
         word(w, StageName::Other)

@@ -328,3 +328,33 @@ fn shell_labels_come_from_the_entry_names() {
     );
     assert_eq!(names::versions_shell(names::PWSH), "versions/pwsh.json");
 }
+
+/// A timeline is read as its type, a HAR export is neither a log nor an unreadable entry, and
+/// the log stays a log.
+#[test]
+fn from_texts_reads_timelines_and_skips_har_exports() {
+    let t = texts(&[
+        ("debug/az-login.log", "DEBUG: x\n".into()),
+        (
+            "debug/az-login.requests.json",
+            json!({"log": "debug/az-login.log", "formats": ["az"], "requests": [
+                {"seq": 1, "line": 4, "method": "POST", "url": "https://h/t", "status": 401,
+                 "duration_ms": null, "request_id": null, "correlation_id": null,
+                 "error": null, "failed": true}],
+                "stop": {"request": 0, "line": "POST https://h/t -> 401"}})
+            .to_string(),
+        ),
+        (
+            "debug/az-login.har",
+            json!({"log": {"version": "1.2"}}).to_string(),
+        ),
+        ("debug/connect-mggraph.requests.json", "[]".into()),
+    ]);
+    let b = Bundle::from_texts(&t);
+    assert_eq!(b.debug_logs.len(), 1, "{:?}", b.debug_logs);
+    let r = &b.requests["debug/az-login.requests.json"];
+    assert_eq!(r.requests[0].status, Some(401));
+    assert_eq!(r.stop.as_ref().and_then(|s| s.request), Some(0));
+    assert_eq!(b.unreadable.len(), 1);
+    assert_eq!(b.unreadable[0].entry, "debug/connect-mggraph.requests.json");
+}

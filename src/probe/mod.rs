@@ -22,9 +22,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Serialize;
 
+use crate::redact::url::percent_decode;
 use crate::vocab::Cloud;
 
-pub use crate::model::{TlsInfo, Verdict};
+pub use crate::model::{ErrorKind, ProbeResult, ProxyFamily, Stage, StageName, TlsInfo, Verdict};
 use cert::CertInfo;
 
 /// An endpoint to probe.
@@ -143,45 +144,8 @@ pub struct Settings {
     pub stores: Stores,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Stage {
-    pub name: &'static str,
-    pub ok: bool,
-    pub ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ProbeResult {
-    pub host: String,
-    pub url: String,
-    /// The proxy used (Azure CLI's effective proxy), None when direct.
-    pub proxy: Option<String>,
-    pub stages: Vec<Stage>,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_stage: Option<&'static str>,
-    /// dns, refused, timeout, proxy_status, tls_untrusted, tls_protocol, http_status, io
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxy_status: Option<u16>,
-    /// Basic credentials from the proxy URL went with the CONNECT (their value never leaves
-    /// memory).
-    pub proxy_credentials: bool,
-    /// The schemes a 407 offered in `Proxy-Authenticate` (names only, as the proxy wrote them).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub proxy_authenticate: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-}
-
-struct Failure(&'static str, &'static str, String);
+/// A stage that could not complete: which, what kind of failure, the message.
+struct Failure(StageName, ErrorKind, String);
 
 /// The wall-clock end of one stage: every read and write gets only the time that is left, so a
 /// peer trickling one byte at a time cannot stretch the stage.
@@ -334,28 +298,6 @@ impl ProxyCredentials {
     }
 }
 
-/// `%XX` decoded (invalid escapes kept as written), then read as UTF-8 like Python's `unquote`.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The proxy a probe goes through: the URL as shown (credentials cut) and, in memory only,
 /// the credentials the client would send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -450,12 +392,12 @@ pub(crate) fn proxy_target(proxy: &str) -> Result<ProxyTarget, String> {
     Ok(ProxyTarget { kind, host, port })
 }
 
-fn io_kind(e: &std::io::Error) -> &'static str {
+fn io_kind(e: &std::io::Error) -> ErrorKind {
     use std::io::ErrorKind::*;
     match e.kind() {
-        ConnectionRefused => "refused",
-        TimedOut | WouldBlock => "timeout",
-        _ => "io",
+        ConnectionRefused => ErrorKind::Refused,
+        TimedOut | WouldBlock => ErrorKind::Timeout,
+        _ => ErrorKind::Io,
     }
 }
 
@@ -468,11 +410,19 @@ fn resolve(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, Fa
     });
     match rx.recv_timeout(limit) {
         Ok(Ok(a)) if !a.is_empty() => Ok(a),
-        Ok(Ok(_)) => Err(Failure("dns", "dns", format!("{host} has no address"))),
-        Ok(Err(e)) => Err(Failure("dns", "dns", format!("{host}: {e}"))),
+        Ok(Ok(_)) => Err(Failure(
+            StageName::Dns,
+            ErrorKind::Dns,
+            format!("{host} has no address"),
+        )),
+        Ok(Err(e)) => Err(Failure(
+            StageName::Dns,
+            ErrorKind::Dns,
+            format!("{host}: {e}"),
+        )),
         Err(_) => Err(Failure(
-            "dns",
-            "timeout",
+            StageName::Dns,
+            ErrorKind::Timeout,
             format!("resolving {host} took longer than {limit:?}"),
         )),
     }
@@ -497,7 +447,11 @@ fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, Failur
         }
     }
     let e = last.expect("at least one address");
-    Err(Failure("tcp", io_kind(&e), format!("connect: {e}")))
+    Err(Failure(
+        StageName::Tcp,
+        io_kind(&e),
+        format!("connect: {e}"),
+    ))
 }
 
 /// Send CONNECT (with `Proxy-Authorization` when the proxy URL had credentials, as requests
@@ -522,19 +476,19 @@ fn tunnel<S: Socket>(
         .arm(s.socket())
         .and_then(|_| s.write_all(req.as_bytes()))
         .and_then(|_| s.flush())
-        .map_err(|e| Failure("connect", io_kind(&e), e.to_string()))?;
+        .map_err(|e| Failure(StageName::Connect, io_kind(&e), e.to_string()))?;
     drop(req);
     let head = read_head(s, deadline).map_err(|e| {
         Failure(
-            "connect",
+            StageName::Connect,
             io_kind(&e),
             format!("reading the proxy's answer: {e}"),
         )
     })?;
     let code = status_code(&head).ok_or_else(|| {
         Failure(
-            "connect",
-            "proxy_status",
+            StageName::Connect,
+            ErrorKind::ProxyStatus,
             format!(
                 "not an HTTP answer: {:?}",
                 head.lines().next().unwrap_or("")
@@ -721,6 +675,8 @@ fn blank(endpoint: &Endpoint, proxy: Option<&Proxy>) -> ProbeResult {
         host: endpoint.host.clone(),
         url: format!("https://{}{}", endpoint.host, endpoint.path),
         proxy: proxy.map(|p| p.shown.clone()),
+        // The collector names the families that take the route.
+        families: vec![ProxyFamily::AzureCli],
         stages: Vec::new(),
         ok: false,
         failed_stage: None,
@@ -750,7 +706,7 @@ fn probe_until(
     let mut r = blank(endpoint, proxy);
     if let Err(Failure(stage, kind, msg)) = run_stages(endpoint, proxy, settings, end, &mut r) {
         r.stages.push(Stage {
-            name: stage,
+            name: stage.clone(),
             ok: false,
             ms: 0,
             detail: Some(msg.clone()),
@@ -766,7 +722,7 @@ fn probe_until(
 
 fn timed<T>(
     r: &mut ProbeResult,
-    name: &'static str,
+    name: StageName,
     f: impl FnOnce() -> Result<(T, Option<String>), Failure>,
 ) -> Result<T, Failure> {
     let t0 = Instant::now();
@@ -794,7 +750,8 @@ fn run_stages(
     let route = match proxy {
         Some(p) => Some((
             p,
-            proxy_target(&p.shown).map_err(|m| Failure("tcp", "proxy_scheme", m))?,
+            proxy_target(&p.shown)
+                .map_err(|m| Failure(StageName::Tcp, ErrorKind::ProxyScheme, m))?,
         )),
         None => None,
     };
@@ -803,7 +760,9 @@ fn run_stages(
         None => (endpoint.host.clone(), endpoint.port),
     };
     let addrs = dns_stage(r, settings, proxy.is_some(), &target_host, target_port)?;
-    let tcp = timed(r, "tcp", || connect(&addrs, stage()).map(|s| (s, None)))?;
+    let tcp = timed(r, StageName::Tcp, || {
+        connect(&addrs, stage()).map(|s| (s, None))
+    })?;
     let mut conn = Conn::Tcp(tcp);
     if let Some((p, t)) = &route {
         if t.kind == ProxyKind::Https {
@@ -843,9 +802,9 @@ fn proxy_tls_stage(
     };
     let hint = "an https:// proxy URL makes the client speak TLS to the proxy; most proxies \
         expect plain HTTP there (write http://)";
-    let (mut tls, recorder, provider) = tls_client(tcp, proxy_host, "proxy_tls")?;
-    timed(r, "proxy_tls", || {
-        handshake(&mut tls, stage(), "proxy_tls")
+    let (mut tls, recorder, provider) = tls_client(tcp, proxy_host, StageName::ProxyTls)?;
+    timed(r, StageName::ProxyTls, || {
+        handshake(&mut tls, stage(), StageName::ProxyTls)
             .map_err(|Failure(st, k, m)| Failure(st, k, format!("{m} ({hint})")))?;
         let chain = recorder
             .chain
@@ -859,8 +818,8 @@ fn proxy_tls_stage(
         let v = verdict(store, &chain, proxy_host, &provider);
         if !v.trusted {
             return Err(Failure(
-                "proxy_tls",
-                "tls_untrusted",
+                StageName::ProxyTls,
+                ErrorKind::TlsUntrusted,
                 format!(
                     "the proxy's own certificate is not trusted: {}",
                     v.error.unwrap_or_default()
@@ -893,7 +852,7 @@ fn socks_stage(
         Some(addrs[0].ip())
     };
     let version = socks.version;
-    let answer = timed(r, "connect", || {
+    let answer = timed(r, StageName::Connect, || {
         let dest = match local {
             Some(ip) => socks::Dest::Addr(ip),
             None => socks::Dest::Name(host),
@@ -911,8 +870,8 @@ fn socks_stage(
             if let Some(s) = r.stages.last_mut() {
                 s.ok = false;
             }
-            r.failed_stage = Some("connect");
-            r.error_kind = Some("proxy_status");
+            r.failed_stage = Some(StageName::Connect);
+            r.error_kind = Some(ErrorKind::ProxyStatus);
             r.error = Some(format!("{why} (to {host}:{})", endpoint.port));
             Ok(false)
         }
@@ -930,8 +889,10 @@ fn dns_stage(
 ) -> Result<Vec<SocketAddr>, Failure> {
     let limit = settings.stage_timeout;
     match settings.overrides.get(host) {
-        Some(a) => timed(r, "dns", || Ok((vec![*a], Some(format!("override {a}"))))),
-        None if !via_proxy => timed(r, "dns", || {
+        Some(a) => timed(r, StageName::Dns, || {
+            Ok((vec![*a], Some(format!("override {a}"))))
+        }),
+        None if !via_proxy => timed(r, StageName::Dns, || {
             let a = resolve(host, port, limit)?;
             let shown = a
                 .iter()
@@ -940,7 +901,9 @@ fn dns_stage(
                 .join(", ");
             Ok((a, Some(shown)))
         }),
-        None => resolve(host, port, limit).map_err(|Failure(_, k, m)| Failure("tcp", k, m)),
+        None => {
+            resolve(host, port, limit).map_err(|Failure(_, k, m)| Failure(StageName::Tcp, k, m))
+        }
     }
 }
 
@@ -955,7 +918,7 @@ fn connect_stage(
 ) -> Result<bool, Failure> {
     let host = endpoint.host.as_str();
     r.proxy_credentials = credentials.is_some();
-    let (code, schemes) = timed(r, "connect", || {
+    let (code, schemes) = timed(r, StageName::Connect, || {
         let (code, schemes) = tunnel(stream, host, endpoint.port, credentials, stage())?;
         let offered = if schemes.is_empty() {
             String::new()
@@ -975,8 +938,8 @@ fn connect_stage(
     if let Some(s) = r.stages.last_mut() {
         s.ok = false;
     }
-    r.failed_stage = Some("connect");
-    r.error_kind = Some("proxy_status");
+    r.failed_stage = Some(StageName::Connect);
+    r.error_kind = Some(ErrorKind::ProxyStatus);
     r.error = Some(format!(
         "the proxy refused CONNECT {host}:{}: {code}",
         endpoint.port
@@ -997,7 +960,7 @@ struct Handshake {
 fn tls_client<S: Socket>(
     stream: S,
     host: &str,
-    stage: &'static str,
+    stage: StageName,
 ) -> Result<
     (
         rustls::StreamOwned<rustls::ClientConnection, S>,
@@ -1013,14 +976,14 @@ fn tls_client<S: Socket>(
     });
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?
+        .map_err(|e| Failure(stage.clone(), ErrorKind::TlsProtocol, e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_string())
-        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?;
+        .map_err(|e| Failure(stage.clone(), ErrorKind::TlsProtocol, e.to_string()))?;
     let conn = rustls::ClientConnection::new(Arc::new(config), name)
-        .map_err(|e| Failure(stage, "tls_protocol", e.to_string()))?;
+        .map_err(|e| Failure(stage.clone(), ErrorKind::TlsProtocol, e.to_string()))?;
     Ok((rustls::StreamOwned::new(conn, stream), recorder, provider))
 }
 
@@ -1031,9 +994,9 @@ fn tls_stage(
     host: &str,
     stage: &impl Fn() -> Deadline,
 ) -> Result<Handshake, Failure> {
-    let (mut tls, recorder, provider) = tls_client(stream, host, "tls")?;
-    timed(r, "tls", || {
-        handshake(&mut tls, stage(), "tls")?;
+    let (mut tls, recorder, provider) = tls_client(stream, host, StageName::Tls)?;
+    timed(r, StageName::Tls, || {
+        handshake(&mut tls, stage(), StageName::Tls)?;
         Ok(((), None))
     })?;
     Ok(Handshake {
@@ -1046,22 +1009,22 @@ fn tls_stage(
 fn handshake<S: Socket>(
     tls: &mut rustls::StreamOwned<rustls::ClientConnection, S>,
     deadline: Deadline,
-    stage: &'static str,
+    stage: StageName,
 ) -> Result<(), Failure> {
     while tls.conn.is_handshaking() {
         if deadline.arm(tls.sock.socket()).is_err() {
             return Err(Failure(
-                stage,
-                "timeout",
+                stage.clone(),
+                ErrorKind::Timeout,
                 format!("TLS handshake took longer than {:?}", deadline.limit),
             ));
         }
         tls.conn.complete_io(&mut tls.sock).map_err(|e| {
             let kind = match e.kind() {
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout",
-                _ => "tls_protocol",
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+                _ => ErrorKind::TlsProtocol,
             };
-            Failure(stage, kind, format!("TLS handshake: {e}"))
+            Failure(stage.clone(), kind, format!("TLS handshake: {e}"))
         })?;
     }
     Ok(())
@@ -1109,14 +1072,14 @@ fn verify_stage(r: &mut ProbeResult, hs: &Handshake, host: &str, trust: Trust, s
         interception_ca,
     });
     r.stages.push(Stage {
-        name: "verify",
+        name: StageName::Verify,
         ok: az_view.trusted,
         ms: 0,
         detail: az_view.error.clone(),
     });
     if !az_view.trusted && r.failed_stage.is_none() {
-        r.failed_stage = Some("verify");
-        r.error_kind = Some("tls_untrusted");
+        r.failed_stage = Some(StageName::Verify);
+        r.error_kind = Some(ErrorKind::TlsUntrusted);
         r.error = az_view.error.clone();
     }
 }
@@ -1130,7 +1093,7 @@ fn http_stage(
     stage: &impl Fn() -> Deadline,
 ) -> Result<(), Failure> {
     let host = endpoint.host.as_str();
-    let status = timed(r, "http", || {
+    let status = timed(r, StageName::Http, || {
         let deadline = stage();
         let req = format!(
             "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: entra-collect\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
@@ -1140,11 +1103,21 @@ fn http_stage(
             .arm(tls.socket())
             .and_then(|_| tls.write_all(req.as_bytes()))
             .and_then(|_| tls.flush())
-            .map_err(|e| Failure("http", io_kind(&e), e.to_string()))?;
-        let head = read_head(tls, deadline)
-            .map_err(|e| Failure("http", io_kind(&e), format!("reading the answer: {e}")))?;
-        let code = status_code(&head)
-            .ok_or_else(|| Failure("http", "http_status", "no HTTP answer".into()))?;
+            .map_err(|e| Failure(StageName::Http, io_kind(&e), e.to_string()))?;
+        let head = read_head(tls, deadline).map_err(|e| {
+            Failure(
+                StageName::Http,
+                io_kind(&e),
+                format!("reading the answer: {e}"),
+            )
+        })?;
+        let code = status_code(&head).ok_or_else(|| {
+            Failure(
+                StageName::Http,
+                ErrorKind::HttpStatus,
+                "no HTTP answer".into(),
+            )
+        })?;
         Ok((code, Some(format!("HTTP {code}"))))
     })?;
     r.http_status = Some(status);
@@ -1152,8 +1125,8 @@ fn http_stage(
         if let Some(s) = r.stages.last_mut() {
             s.ok = false;
         }
-        r.failed_stage = Some("http");
-        r.error_kind = Some("http_status");
+        r.failed_stage = Some(StageName::Http);
+        r.error_kind = Some(ErrorKind::HttpStatus);
         r.error = Some(format!("GET {} answered {status}", r.url));
     }
     Ok(())
@@ -1201,7 +1174,7 @@ where
                     failed(
                         ep,
                         proxy.as_ref(),
-                        "internal",
+                        ErrorKind::Internal,
                         format!("the probe panicked: {msg}"),
                     )
                 }));
@@ -1218,7 +1191,7 @@ where
                 failed(
                     ep,
                     proxy.as_ref(),
-                    "timeout",
+                    ErrorKind::Timeout,
                     format!("the probe did not finish within the probe phase's {total:?}"),
                 )
             })
@@ -1227,15 +1200,15 @@ where
 }
 
 /// A probe that ended outside its stages (panicked, or past the phase deadline).
-fn failed(ep: &Endpoint, proxy: Option<&Proxy>, kind: &'static str, msg: String) -> ProbeResult {
+fn failed(ep: &Endpoint, proxy: Option<&Proxy>, kind: ErrorKind, msg: String) -> ProbeResult {
     let mut r = blank(ep, proxy);
     r.stages.push(Stage {
-        name: "probe",
+        name: StageName::Probe,
         ok: false,
         ms: 0,
         detail: Some(msg.clone()),
     });
-    r.failed_stage = Some("probe");
+    r.failed_stage = Some(StageName::Probe);
     r.error_kind = Some(kind);
     r.error = Some(msg);
     r
@@ -1355,7 +1328,6 @@ mod tests {
         );
         assert!(ProxyCredentials::from_url("http://:pw@p:1").is_none());
         assert!(ProxyCredentials::from_url("http://p:1").is_none());
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
         let p = Proxy::from_url("http://u:pw@proxy.corp:3128");
         assert_eq!(p.shown, "http://[REDACTED:url-credentials]@proxy.corp:3128");
     }
@@ -1387,11 +1359,11 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
         assert_eq!(rs.len(), 3);
         assert_eq!(rs[0].host, "boom");
-        assert_eq!(rs[0].error_kind, Some("internal"));
+        assert_eq!(rs[0].error_kind, Some(ErrorKind::Internal));
         assert!(rs[0].error.as_deref().unwrap().contains("kaput"));
         assert!(!rs[0].ok);
-        assert_eq!(rs[1].error_kind, Some("timeout"));
-        assert_eq!(rs[1].failed_stage, Some("probe"));
+        assert_eq!(rs[1].error_kind, Some(ErrorKind::Timeout));
+        assert_eq!(rs[1].failed_stage, Some(StageName::Probe));
         assert!(rs[2].ok);
     }
 

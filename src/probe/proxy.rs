@@ -409,48 +409,31 @@ fn azure_cli(windows: bool, env: &EnvProxies, wininet: Option<&WinInet>, host: &
     let Some(w) = wininet.filter(|_| windows) else {
         return eff(None, "none", "none".into(), false);
     };
-    let pac = w.auto_config_url.is_some();
-    let pac_note = if pac { "; pac: not used by Python" } else { "" };
-    let server = w.proxy_server.as_deref().filter(|_| w.proxy_enable);
-    let Some(server) = server else {
-        let why = if w.proxy_enable {
-            "registry: no ProxyServer"
-        } else {
-            "registry: ProxyEnable is 0"
-        };
-        return eff(
-            None,
-            if pac { "wininet:pac" } else { "none" },
-            format!("{why}{pac_note}"),
-            pac,
-        );
-    };
-    if let Some(entry) = w
-        .proxy_override
-        .as_deref()
-        .and_then(|o| requests_override_matches(o, host))
-    {
-        return eff(
-            None,
-            "wininet:bypass",
-            format!("registry:ProxyOverride {entry}{pac_note}"),
-            pac,
-        );
-    }
-    let (proxy, rule) = python_registry_https(server);
-    let source = if proxy.is_some() { "wininet" } else { "none" };
-    eff(proxy, source, format!("{rule}{pac_note}"), pac)
+    // Python never runs the PAC script (urllib has no PAC support).
+    from_wininet(
+        w,
+        host,
+        "",
+        "; pac: not used by Python",
+        Rules {
+            bypass: requests_override_matches,
+            server: python_registry_https,
+        },
+    )
 }
 
-/// The Windows user proxy as .NET (`HttpWindowsProxy`) and .NET Framework (IE settings) use
-/// it: a PAC script (evaluated by WinHTTP, not here) first, then the manual settings.
-fn windows_system(w: &WinInet, host: &str, prefix: &str) -> Effective {
+/// How a runtime reads WinINET's manual settings: its `ProxyOverride` matcher and its
+/// `ProxyServer` parser.
+struct Rules {
+    bypass: fn(&str, &str) -> Option<String>,
+    server: fn(&str) -> (Option<String>, String),
+}
+
+/// The proxy for `https://host/` from WinINET's manual settings (`ProxyEnable`, `ProxyServer`,
+/// `ProxyOverride`) as `rules` read them; `pac_note` says what the client does with a PAC URL.
+fn from_wininet(w: &WinInet, host: &str, prefix: &str, pac_note: &str, rules: Rules) -> Effective {
     let pac = w.auto_config_url.is_some();
-    let pac_note = if pac {
-        "; pac: used (not evaluated)"
-    } else {
-        ""
-    };
+    let pac_note = if pac { pac_note } else { "" };
     let server = w.proxy_server.as_deref().filter(|_| w.proxy_enable);
     let Some(server) = server else {
         let why = if w.proxy_enable {
@@ -468,7 +451,7 @@ fn windows_system(w: &WinInet, host: &str, prefix: &str) -> Effective {
     if let Some(entry) = w
         .proxy_override
         .as_deref()
-        .and_then(|o| dotnet_override_matches(o, host))
+        .and_then(|o| (rules.bypass)(o, host))
     {
         return eff(
             None,
@@ -477,9 +460,24 @@ fn windows_system(w: &WinInet, host: &str, prefix: &str) -> Effective {
             pac,
         );
     }
-    let (proxy, rule) = dotnet_registry_https(server);
+    let (proxy, rule) = (rules.server)(server);
     let source = if proxy.is_some() { "wininet" } else { "none" };
     eff(proxy, source, format!("{prefix}{rule}{pac_note}"), pac)
+}
+
+/// The Windows user proxy as .NET (`HttpWindowsProxy`) and .NET Framework (IE settings) use
+/// it: a PAC script (evaluated by WinHTTP, not here) first, then the manual settings.
+fn windows_system(w: &WinInet, host: &str, prefix: &str) -> Effective {
+    from_wininet(
+        w,
+        host,
+        prefix,
+        "; pac: used (not evaluated)",
+        Rules {
+            bypass: dotnet_override_matches,
+            server: dotnet_registry_https,
+        },
+    )
 }
 
 /// PowerShell 7 (.NET `SystemProxyInfo`): the environment when `HTTP_PROXY`, `HTTPS_PROXY` or

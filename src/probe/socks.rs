@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use super::{Deadline, Failure, ProxyCredentials, Socket, io_kind};
+use super::{Deadline, ErrorKind, Failure, ProxyCredentials, Socket, StageName, io_kind};
 
 /// SOCKS version and who resolves the endpoint's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub enum Answer {
 
 fn io(e: std::io::Error) -> Failure {
     Failure(
-        "connect",
+        StageName::Connect,
         io_kind(&e),
         format!("talking to the SOCKS proxy: {e}"),
     )
@@ -82,8 +82,8 @@ fn recv<S: Socket>(s: &mut S, n: usize, deadline: Deadline) -> Result<Vec<u8>, F
         match s.read(&mut buf[got..]).map_err(io)? {
             0 => {
                 return Err(Failure(
-                    "connect",
-                    "proxy_status",
+                    StageName::Connect,
+                    ErrorKind::ProxyStatus,
                     "the SOCKS proxy closed the connection mid-answer".into(),
                 ));
             }
@@ -95,8 +95,8 @@ fn recv<S: Socket>(s: &mut S, n: usize, deadline: Deadline) -> Result<Vec<u8>, F
 
 fn invalid(version: u8) -> Failure {
     Failure(
-        "connect",
-        "proxy_status",
+        StageName::Connect,
+        ErrorKind::ProxyStatus,
         format!("the SOCKS{version} proxy sent invalid data (is it a SOCKS proxy?)"),
     )
 }

@@ -438,6 +438,22 @@ impl Redactor {
         again
     }
 
+    /// [`Self::reredact`] for serialized JSON: value by value, so that a secret learned since
+    /// is never cut out of its escaped form (`\"`, `\\`) and the JSON stays valid. Text that
+    /// does not read as JSON is redacted as text.
+    pub fn reredact_json(&self, text: &Redacted) -> Redacted {
+        let again = serde_json::from_str::<serde_json::Value>(text.as_str())
+            .ok()
+            .and_then(|v| self.redact_to_json(&v).ok());
+        let Some(mut again) = again else {
+            return self.reredact(text);
+        };
+        for (k, v) in &text.counts {
+            *again.counts.entry(k.clone()).or_insert(0) += v;
+        }
+        again
+    }
+
     /// Every secret span in `text`, unmerged.
     fn spans(&self, text: &str) -> Vec<Span> {
         let mut spans: Vec<Span> = Vec::new();

@@ -354,6 +354,7 @@ mod tests {
         assert_eq!(percent_decode("p%40ss%2Fw"), "p@ss/w");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
     }
 
     #[test]

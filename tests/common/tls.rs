@@ -35,14 +35,14 @@ impl Ca {
         }
     }
 
-    pub fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// The CA certificate in DER: what certmgr's "DER encoded binary X.509 (.CER)" export
-    /// writes.
+    /// The root as "DER encoded binary X.509" (certmgr's other export format).
+    #[allow(dead_code)]
     pub fn der(&self) -> Vec<u8> {
         self.issuer.der().to_vec()
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
     }
 
     /// A server certificate chain (leaf, CA) and key for `host`.
@@ -324,10 +324,14 @@ pub fn socks_proxy(mode: SocksMode) -> (SocketAddr, Arc<std::sync::Mutex<Vec<Soc
             4 => socks4_server(&mut s, &mode),
             _ => None,
         };
-        let Some((req, upstream)) = req else {
+        let Some((req, upstream, reply)) = req else {
             return;
         };
+        // Recorded before the reply goes out: the client may check the log once answered.
         log.lock().unwrap().push(req);
+        if s.write_all(&reply).is_err() {
+            return;
+        }
         if let Some(up) = upstream {
             relay(s, &up);
         }
@@ -335,17 +339,16 @@ pub fn socks_proxy(mode: SocksMode) -> (SocketAddr, Arc<std::sync::Mutex<Vec<Soc
     (addr, seen)
 }
 
-fn socks5_server(
-    s: &mut TcpStream,
-    mode: &SocksMode,
-) -> Option<(SocksRequest, Option<SocketAddr>)> {
+/// A request seen, where to relay it (when granted), and the reply to send.
+type SocksOutcome = (SocksRequest, Option<SocketAddr>, Vec<u8>);
+
+fn socks5_server(s: &mut TcpStream, mode: &SocksMode) -> Option<SocksOutcome> {
     let n = read_exact_n(s, 1)?[0] as usize;
     let methods = read_exact_n(s, n)?;
     let mut login = None;
     match mode {
         SocksMode::Login { credentials, .. } => {
             if !methods.contains(&2) {
-                s.write_all(&[5, 0xFF]).ok()?;
                 return Some((
                     SocksRequest {
                         version: 5,
@@ -355,6 +358,7 @@ fn socks5_server(
                         login: None,
                     },
                     None,
+                    vec![5, 0xFF],
                 ));
             }
             s.write_all(&[5, 2]).ok()?;
@@ -369,7 +373,6 @@ fn socks5_server(
                 String::from_utf8_lossy(&pass)
             );
             let ok = &given == credentials;
-            s.write_all(&[1, if ok { 0 } else { 1 }]).ok()?;
             login = Some(given);
             if !ok {
                 return Some((
@@ -381,8 +384,10 @@ fn socks5_server(
                         login,
                     },
                     None,
+                    vec![1, 1],
                 ));
             }
+            s.write_all(&[1, 0]).ok()?;
         }
         _ => {
             s.write_all(&[5, 0]).ok()?;
@@ -420,14 +425,10 @@ fn socks5_server(
         SocksMode::Refuse(code) => (*code, None),
     };
     // Reply with a bound IPv4 address 0.0.0.0:0.
-    s.write_all(&[5, code, 0, 1, 0, 0, 0, 0, 0, 0]).ok()?;
-    Some((req, up))
+    Some((req, up, vec![5, code, 0, 1, 0, 0, 0, 0, 0, 0]))
 }
 
-fn socks4_server(
-    s: &mut TcpStream,
-    mode: &SocksMode,
-) -> Option<(SocksRequest, Option<SocketAddr>)> {
+fn socks4_server(s: &mut TcpStream, mode: &SocksMode) -> Option<SocksOutcome> {
     let head = read_exact_n(s, 7)?;
     let port = u16::from_be_bytes([head[1], head[2]]);
     let ip = [head[3], head[4], head[5], head[6]];
@@ -448,8 +449,7 @@ fn socks4_server(
         SocksMode::Allow(up) | SocksMode::Login { upstream: up, .. } => (0x5A, Some(*up)),
         SocksMode::Refuse(code) => (*code, None),
     };
-    s.write_all(&[0, code, 0, 0, 0, 0, 0, 0]).ok()?;
-    Some((req, up))
+    Some((req, up, vec![0, code, 0, 0, 0, 0, 0, 0]))
 }
 
 /// An HTTPS proxy: TLS with a certificate for `proxy_host` from `ca`, then CONNECT inside the
