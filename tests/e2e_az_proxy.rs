@@ -148,3 +148,72 @@ fn real_az_with_a_der_ca_bundle_ranks_the_bundle_first() {
     assert!(log.contains("NO_CERTIFICATE_OR_CRL_FOUND"), "{log}");
     assert!(!b.all_text().contains("E2E-DER-SECRET"));
 }
+
+/// The real Azure CLI behind a proxy that is down (nothing listens at its port): az prints
+/// urllib3's `ProxyError('Unable to connect to proxy', ...)`, the probes see the refusal, and
+/// the first finding is `proxy.unreachable` naming the proxy.
+#[test]
+fn real_az_behind_a_proxy_that_is_down() {
+    let Some(az) = real_az_or_skip() else {
+        return;
+    };
+    let p = common::tls::closed_port();
+    let d = tempfile::tempdir().unwrap();
+    let out = bin(&format!("{}:/usr/bin:/bin", az.display()))
+        .env("ENTRA_COLLECT_NO_NETWORK", "0")
+        .env("HTTPS_PROXY", format!("http://{p}"))
+        .env("AZURE_CONFIG_DIR", d.path().join("azcfg"))
+        .env("ENTRA_COLLECT_STATE_DIR", d.path())
+        .args([
+            "--json",
+            "-q",
+            "--probe-timeout",
+            "3",
+            "--run-timeout",
+            "240",
+            "--timeout",
+            "120",
+            "-o",
+        ])
+        .arg(d.path())
+        .args([
+            "--",
+            "az",
+            "login",
+            "--service-principal",
+            "-u",
+            "11111111-2222-3333-4444-555555555555",
+            "-p",
+            "Zq8~E2E-PROXY-SECRET",
+            "--tenant",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        ])
+        .timeout(Duration::from_secs(400))
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let first = &v["findings"][0];
+    assert_eq!(first["id"], "proxy.unreachable", "{:#}", v["findings"]);
+    assert!(
+        first["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("http://{p}")),
+        "{first:#}"
+    );
+    let b = read_bundle(&only_bundle(d.path()));
+    let log = b.text("debug/az-login.log");
+    assert!(
+        log.contains("Unable to connect to proxy") || log.contains("Cannot connect to proxy"),
+        "{log}"
+    );
+    // The log line is evidence too.
+    assert!(
+        first["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["file"] == "debug/az-login.log"),
+        "{first:#}"
+    );
+}

@@ -59,6 +59,12 @@ const COVERAGE: &[(&str, &str)] = &[
         "powershell.execution-policy",
         "scripts_disabled_by_group_policy",
     ),
+    ("proxy.unreachable", "proxy_down_refuses_connections"),
+    (
+        "proxy.tls-to-proxy",
+        "https_proxy_url_on_a_plain_http_proxy",
+    ),
+    ("proxy.unsupported-scheme", "unknown_proxy_scheme"),
 ];
 
 /// The Microsoft endpoints the public-cloud probes visit.
@@ -197,12 +203,21 @@ fn ids(fs: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Every finding's evidence names an entry the bundle really holds.
+/// Every finding's evidence names an entry the bundle really holds, and never repeats the
+/// host (`login.microsoftonline.com: login.microsoftonline.com: ...`).
 fn evidence_names_entries(b: &Bundle) {
     for f in findings(b) {
         let ev = f["evidence"].as_array().unwrap();
         assert!(!ev.is_empty(), "{} has no evidence: {f:#}", f["id"]);
         for e in ev {
+            let excerpt = e["excerpt"].as_str().unwrap_or("");
+            for h in PUBLIC {
+                assert!(
+                    !excerpt.contains(&format!("{h}: {h}")),
+                    "{}'s evidence repeats the host: {excerpt}",
+                    f["id"]
+                );
+            }
             let file = e["file"].as_str().unwrap();
             assert!(
                 b.entries.contains_key(file),
@@ -411,6 +426,29 @@ fn tls_inspection_by_an_intercepting_proxy() {
         "{f:#}"
     );
     // The debug-log trigger (CERTIFICATE_VERIFY_FAILED and friends) is left to the unit tests.
+}
+
+/// The fix steps follow the bundle's platform: Linux gets no `setx` and no Windows
+/// certificate store; Windows gets both the Azure CLI and the PowerShell steps.
+#[test]
+fn fix_steps_follow_the_platform() {
+    let p = proxy(ProxyMode::Intercept(Arc::new(Ca::new(INSPECTION_CA)), 200));
+    let run = through(setup(), p).run();
+    let f = expect_finding(&run, "proxy.tls-inspection", "error", "network/probes.json");
+    let fix = f["fix"].to_string();
+    assert!(!fix.contains("setx"), "{f:#}");
+    assert!(!fix.contains("Windows certificate store"), "{f:#}");
+    assert!(fix.contains("REQUESTS_CA_BUNDLE"), "{f:#}");
+    // Windows, Azure CLI and PowerShell both installed (the fake tools).
+    let p = proxy(ProxyMode::Intercept(Arc::new(Ca::new(INSPECTION_CA)), 200));
+    let run = through(setup(), p)
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .run();
+    let f = expect_finding(&run, "proxy.tls-inspection", "error", "network/probes.json");
+    let fix = f["fix"].to_string();
+    assert!(fix.contains("setx REQUESTS_CA_BUNDLE"), "{f:#}");
+    assert!(fix.contains("Windows certificate store"), "{f:#}");
+    assert!(!fix.contains("update-ca-certificates"), "{f:#}");
 }
 
 #[test]
@@ -718,6 +756,130 @@ fn proxy_answers_502() {
     // The debug-log trigger (`Tunnel connection failed: 502`) is left to the unit tests.
 }
 
+/// A proxy that is down: nothing listens at its port. Every client on that route fails before
+/// reaching Microsoft; the finding names the proxy and who uses it.
+#[test]
+fn proxy_down_refuses_connections() {
+    let run = through(setup(), closed_port()).run();
+    let f = expect_finding(&run, "proxy.unreachable", "error", "network/probes.json");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains("http://proxy.test:8080"), "{f:#}");
+    assert!(title.contains("refuses"), "{f:#}");
+    assert!(title.contains("Azure CLI"), "{f:#}");
+    lacks(&run.bundle, "network.unreachable");
+}
+
+/// A proxy that accepts the connection and never answers CONNECT.
+#[test]
+fn stalled_proxy_never_answers() {
+    let run = through(setup(), silent_server()).run();
+    let f = expect_finding(&run, "proxy.unreachable", "error", "network/probes.json");
+    assert!(
+        f["title"].as_str().unwrap().contains("never answers"),
+        "{f:#}"
+    );
+}
+
+/// Credentials in the proxy URL that a Basic proxy accepts: no 407 finding, and the probe gets
+/// through.
+#[test]
+fn proxy_credentials_accepted_raise_no_auth_finding() {
+    let ca = Ca::new(GOOD_CA);
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = write(tmp.path(), "ca.pem", &ca.pem());
+    let upstream = https_server(&ca, "login.microsoftonline.com", 200);
+    let p = proxy(ProxyMode::Basic {
+        credentials: "alice:right".into(),
+        upstream,
+    });
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .env("HTTPS_PROXY", "http://alice:right@proxy.test:8080")
+        .env("REQUESTS_CA_BUNDLE", bundle)
+        .run();
+    let probes = run.bundle.json("network/probes.json");
+    assert_eq!(probes["results"][0]["proxy_status"], 200, "{probes:#}");
+    lacks(&run.bundle, "proxy.auth-required");
+}
+
+/// `HTTPS_PROXY=https://...` on a proxy that speaks plain HTTP: the TLS to the proxy fails.
+#[test]
+fn https_proxy_url_on_a_plain_http_proxy() {
+    let p = proxy(ProxyMode::Deny);
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .env("HTTPS_PROXY", "https://proxy.test:8080")
+        .run();
+    let f = expect_finding(&run, "proxy.tls-to-proxy", "error", "network/probes.json");
+    assert!(
+        f["fix"][0]
+            .as_str()
+            .unwrap()
+            .contains("http://proxy.test:8080"),
+        "{f:#}"
+    );
+}
+
+/// An `https://` proxy whose own certificate Azure CLI does not trust.
+#[test]
+fn https_proxy_with_an_untrusted_certificate() {
+    let ca = Ca::new("Contoso Proxy CA");
+    let p = https_proxy(&ca, "proxy.test", closed_port());
+    let run = setup()
+        .probes()
+        .env("ENTRA_COLLECT_PROBE_OVERRIDE", format!("proxy.test={p}"))
+        .env("HTTPS_PROXY", "https://proxy.test:8443")
+        .run();
+    let f = expect_finding(&run, "proxy.tls-to-proxy", "error", "network/probes.json");
+    assert!(
+        f["title"].as_str().unwrap().contains("not trusted"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn unknown_proxy_scheme() {
+    let run = setup()
+        .probes()
+        .env("HTTPS_PROXY", "ftp://proxy.test:2121")
+        .run();
+    let f = expect_finding(
+        &run,
+        "proxy.unsupported-scheme",
+        "error",
+        "network/probes.json",
+    );
+    assert!(
+        f["fix"][0]
+            .as_str()
+            .unwrap()
+            .contains("http://proxy.test:2121"),
+        "{f:#}"
+    );
+}
+
+/// The tunnel is up and an inspecting proxy answers the request itself with 502.
+#[test]
+fn proxy_answers_502_inside_the_tunnel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = Arc::new(Ca::new(INSPECTION_CA));
+    let bundle = write(tmp.path(), "corp.pem", &ca.pem());
+    let p = proxy(ProxyMode::Intercept(ca, 502));
+    let run = through(setup(), p).env("REQUESTS_CA_BUNDLE", bundle).run();
+    let f = expect_finding(
+        &run,
+        "proxy.upstream-failure",
+        "error",
+        "network/probes.json",
+    );
+    assert!(
+        f.to_string().contains("GET through the proxy answered 502"),
+        "{f:#}"
+    );
+}
+
 #[test]
 fn proxy_name_does_not_resolve() {
     // The endpoint names themselves cannot be made to fail without asking a real DNS server;
@@ -793,14 +955,64 @@ fn requests_ca_bundle_names_a_missing_file() {
 #[test]
 fn requests_ca_bundle_holds_no_certificate() {
     let tmp = tempfile::tempdir().unwrap();
-    // What an export in DER instead of Base64 looks like to a PEM reader: no PEM block.
-    let bundle = write(
-        tmp.path(),
-        "corp.cer",
-        "0\u{82}\u{3}\u{1f}0\u{82} not PEM\n",
+    // certmgr's "DER encoded binary X.509 (.CER)" export instead of Base64.
+    let path = tmp.path().join("corp.cer");
+    std::fs::write(&path, Ca::new(INSPECTION_CA).der()).unwrap();
+    let bundle = path.display().to_string();
+    let run = setup().env("REQUESTS_CA_BUNDLE", bundle.clone()).run();
+    let f = expect_finding(&run, "ca-bundle.invalid", "error", "tls/ca-bundles.json");
+    assert_eq!(
+        run.bundle.json("tls/ca-bundles.json")["bundles"][0]["format"],
+        "der"
     );
-    let run = setup().env("REQUESTS_CA_BUNDLE", bundle).run();
-    expect_finding(&run, "ca-bundle.invalid", "error", "tls/ca-bundles.json");
+    assert!(f["detail"].as_str().unwrap().contains("DER"), "{f:#}");
+    let fix: Vec<&str> = f["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    assert!(
+        fix.iter().any(|x| x.contains(&format!(
+            "openssl x509 -inform DER -in {bundle} -out root.pem"
+        ))),
+        "{f:#}"
+    );
+    // A Linux bundle: no Windows-only conversion (certutil, certmgr).
+    assert!(
+        !fix.iter()
+            .any(|x| x.contains("certutil") || x.contains("certmgr")),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn one_file_named_by_two_variables_is_one_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("corp.cer");
+    std::fs::write(&path, Ca::new(INSPECTION_CA).der()).unwrap();
+    let bundle = path.display().to_string();
+    let run = setup()
+        .env("REQUESTS_CA_BUNDLE", bundle.clone())
+        .env("CURL_CA_BUNDLE", bundle)
+        .run();
+    let f = expect_finding(&run, "ca-bundle.invalid", "error", "tls/ca-bundles.json");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE"),
+        "{f:#}"
+    );
+    let all = findings(&run.bundle);
+    assert_eq!(
+        all.iter()
+            .filter(|f| f["id"] == "ca-bundle.invalid")
+            .count(),
+        1,
+        "{:#}",
+        Value::Array(all.clone())
+    );
 }
 
 #[test]
@@ -1018,6 +1230,33 @@ fn connect_azaccount_rejected_with_aadsts() {
     assert!(
         f["title"].as_str().unwrap().contains("AADSTS7000215"),
         "{f:#}"
+    );
+}
+
+/// `az login` succeeds; one tenant of the account wants MFA (Azure CLI's per-tenant warning).
+#[test]
+fn aadsts_in_a_per_tenant_warning_of_a_successful_sign_in_is_info() {
+    let run = setup()
+        .env("FAKE_AZ_REPLAY", "login-per-tenant-warning.synthetic.txt")
+        .env("FAKE_AZ_EXIT", "0")
+        .args(&["--", "az", "login"])
+        .run();
+    assert_eq!(
+        run.bundle.collector("debug.run")["commands"][0]["exit_code"],
+        0
+    );
+    let f = expect_finding(&run, "entra.aadsts", "info", "debug/az-login.log");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("54826b22-38d6-4fb2-bad9-b7b93a3e9c5a"),
+        "{f:#}"
+    );
+    assert!(
+        !findings(&run.bundle)
+            .iter()
+            .any(|f| f["id"] == "entra.aadsts" && f["severity"] == "error")
     );
 }
 

@@ -5,6 +5,11 @@
 //! authorization error codes" page (entra-docs, reference-error-codes.md, 2024-04-24). That page
 //! gives no name for 7000215 and does not list 1002016 (its text comes from the support article
 //! on TLS 1.0/1.1), so those two carry a description instead of a name.
+//!
+//! Reference (names, causes and remedies of every code below):
+//! https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+//! (MicrosoftDocs/entra-docs `docs/identity-platform/reference-error-codes.md`, read at
+//! 04f65548, ms.date 04/24/2024). Fixes REF gives no remedy for are the standard admin steps.
 
 /// (code, name, meaning en, fix en, meaning ja, fix ja)
 pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
@@ -111,6 +116,102 @@ pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
         "Sign in again; clear the tool's cache if stale tokens keep being used.",
         "非アクティブのため更新トークンの有効期限が切れました。",
         "もう一度サインインしてください。古いトークンが使われ続ける場合はツールのキャッシュをクリアしてください。",
+    ),
+    (
+        50034,
+        "UserAccountNotFound",
+        "The user name is mistyped, or the account does not exist in the tenant being signed in to (often the wrong tenant was chosen).",
+        "Check the user name (UPN) and sign in to the right tenant: az login --tenant <tenant>, Connect-AzAccount -Tenant <tenant>. If the user should have access there, an administrator adds them (a guest for an outside account).",
+        "ユーザー名の入力に誤りがあるか、サインイン先のテナントにそのアカウントが存在しません (サインイン先のテナントの選び間違いがよくあります)。",
+        "ユーザー名 (UPN) を確認し、正しいテナントにサインインしてください: az login --tenant <テナント>、Connect-AzAccount -Tenant <テナント>。そのテナントへのアクセスが必要なユーザーであれば、管理者が追加します (外部のアカウントはゲストとして)。",
+    ),
+    (
+        50053,
+        "IdsLocked",
+        "The account is locked after too many wrong passwords, or the sign-in came from an IP address Microsoft flags as malicious.",
+        "Wait for the lockout to end, or have an administrator unblock the user or reset the password. The sign-in log entry (Entra admin center > Monitoring & health > Sign-in logs, error 50053, Failure reason) tells which of the two causes it is.",
+        "誤ったパスワードが多すぎたためアカウントがロックされたか、Microsoft が悪意のあると判断した IP アドレスからのサインインです。",
+        "ロックが解除されるまで待つか、管理者にブロック解除またはパスワードのリセットを依頼してください。どちらの原因かはサインイン ログ (Entra 管理センター > [監視と正常性] > [サインイン ログ]、エラー 50053 の [失敗の理由]) でわかります。",
+    ),
+    (
+        50057,
+        "UserDisabled",
+        "An administrator has disabled the account (in Entra ID, or in on-premises Active Directory for synchronized users).",
+        "An administrator re-enables the account: Entra admin center > Users > the user > Account enabled, or Enable-ADAccount for a user synchronized from Active Directory.",
+        "管理者がアカウントを無効にしています (Entra ID で、または同期ユーザーの場合はオンプレミスの Active Directory で)。",
+        "管理者がアカウントを再度有効にします: Entra 管理センター > [ユーザー] > 対象ユーザー > [アカウントの有効化]、Active Directory から同期されたユーザーの場合は Enable-ADAccount。",
+    ),
+    (
+        50158,
+        "ExternalSecurityChallenge",
+        "A security check required by policy and run outside Entra ID (an external MFA provider or a custom control) was not completed.",
+        "Complete the external provider's prompt in an interactive sign-in. If it cannot be completed, an administrator checks that provider's configuration and the Conditional Access policy that requires it.",
+        "ポリシーで必須とされている Entra ID 外部のセキュリティ チェック (外部の MFA プロバイダーやカスタム コントロール) が完了していません。",
+        "対話型サインインで外部プロバイダーの確認を完了してください。完了できない場合は、管理者がそのプロバイダーの構成と、それを必須にしている条件付きアクセス ポリシーを確認します。",
+    ),
+    (
+        50173,
+        "FreshTokenNeeded",
+        "The sessions were revoked (for example after a password change), so the cached refresh token no longer works.",
+        "Sign in again: az login, Connect-AzAccount, Connect-MgGraph.",
+        "セッションが取り消されたため (パスワード変更の後など)、キャッシュされている更新トークンが使えなくなりました。",
+        "もう一度サインインしてください: az login、Connect-AzAccount、Connect-MgGraph。",
+    ),
+    (
+        53000,
+        "DeviceNotCompliant",
+        "A Conditional Access policy allows only compliant devices, and this device is not compliant or not enrolled.",
+        "Enroll the device in Intune (or the approved MDM) and bring it into compliance, or sign in from a compliant device.",
+        "条件付きアクセス ポリシーで準拠デバイスのみが許可されていますが、このデバイスは準拠していないか登録されていません。",
+        "デバイスを Intune (または承認された MDM) に登録して準拠させるか、準拠しているデバイスからサインインしてください。",
+    ),
+    (
+        53001,
+        "DeviceNotDomainJoined",
+        "A Conditional Access policy requires a domain-joined (hybrid joined) device, and this device is not joined.",
+        "Sign in from a domain-joined or hybrid-joined device, or ask the administrator whether this device can be joined.",
+        "条件付きアクセス ポリシーでドメイン参加 (ハイブリッド参加) 済みのデバイスが必要ですが、このデバイスは参加していません。",
+        "ドメイン参加またはハイブリッド参加済みのデバイスからサインインするか、このデバイスを参加させられるか管理者に確認してください。",
+    ),
+    (
+        530032,
+        "BlockedByConditionalAccessOnSecurityPolicy",
+        "A tenant-level security policy configured by the administrator blocked this sign-in.",
+        "Ask the tenant administrator to look up this sign-in in the sign-in log and review which security policy blocked it.",
+        "管理者が構成したテナント レベルのセキュリティ ポリシーによって、このサインインがブロックされました。",
+        "テナント管理者にサインイン ログでこのサインインを確認してもらい、どのセキュリティ ポリシーでブロックされたかを確認するよう依頼してください。",
+    ),
+    (
+        70011,
+        "InvalidScope",
+        "The scope (permission) the app requested is malformed or not valid for this flow.",
+        "Correct the scope. App-only sign-ins (client credentials) take <resource>/.default, e.g. https://graph.microsoft.com/.default.",
+        "アプリが要求したスコープ (アクセス許可) の形式が誤っているか、このフローでは無効です。",
+        "スコープを修正してください。アプリのみのサインイン (クライアント資格情報) では <リソース>/.default を指定します (例: https://graph.microsoft.com/.default)。",
+    ),
+    (
+        70043,
+        "BadTokenDueToSignInFrequency",
+        "A Conditional Access sign-in frequency rule says too much time has passed since the last full sign-in.",
+        "Sign in again interactively. If the prompts come too often, the administrator adjusts the policy's sign-in frequency.",
+        "条件付きアクセスのサインイン頻度のルールにより、前回の完全なサインインから時間が経ちすぎていると判断されました。",
+        "もう一度対話的にサインインしてください。確認の頻度が高すぎる場合は、管理者がポリシーのサインイン頻度を調整します。",
+    ),
+    (
+        7000222,
+        "InvalidClientSecretExpiredKeysProvided",
+        "The app registration's client secret has expired.",
+        "Create a new secret (App registrations > the app > Certificates & secrets) and update the tool or configuration to use it; a certificate credential avoids this.",
+        "アプリ登録のクライアント シークレットの有効期限が切れています。",
+        "新しいシークレットを作成し ([アプリの登録] > 対象アプリ > [証明書とシークレット])、ツールや構成でそれを使うよう更新してください。証明書の資格情報を使うとこの問題を避けられます。",
+    ),
+    (
+        90072,
+        "PassThroughUserMfaError",
+        "The account comes from another tenant or identity provider and does not exist in the tenant signed in to, so it cannot satisfy that tenant's MFA. For synchronized users, the ImmutableID (source anchor) may not match.",
+        "Add the user to the tenant as an external (guest) user, or sign in with an account of that tenant; for synchronized users, fix the ImmutableID mismatch.",
+        "アカウントが別のテナントや ID プロバイダーのもので、サインイン先のテナントに存在しないため、そのテナントの MFA を満たせません。同期ユーザーの場合は ImmutableID (ソース アンカー) が一致していない可能性があります。",
+        "ユーザーを外部 (ゲスト) ユーザーとしてテナントに追加するか、そのテナントのアカウントでサインインしてください。同期ユーザーの場合は ImmutableID の不一致を修正してください。",
     ),
 ];
 

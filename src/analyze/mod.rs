@@ -91,6 +91,82 @@ impl<'a> Model<'a> {
     }
 }
 
+/// An operating system a fix step is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Windows,
+    Linux,
+    Macos,
+}
+
+/// A client a fix step is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    AzureCli,
+    AzurePowerShell,
+    GraphPowerShell,
+}
+
+impl<'a> Model<'a> {
+    /// The platform whose collection logic ran (`system.json`, else the manifest's host); None
+    /// when neither entry read.
+    pub fn platform(&self) -> Option<Os> {
+        let p = self
+            .bundle
+            .system
+            .as_ref()
+            .map(|s| s.platform.as_str())
+            .or_else(|| {
+                self.bundle
+                    .manifest
+                    .as_ref()
+                    .map(|m| m.host.platform.as_str())
+            })?;
+        match p {
+            "windows" => Some(Os::Windows),
+            "linux" => Some(Os::Linux),
+            "macos" => Some(Os::Macos),
+            _ => None,
+        }
+    }
+
+    /// The bundle is from Windows, or its platform is unknown (the rules' wording before they
+    /// knew the platform was Windows').
+    pub fn windows_or_unknown(&self) -> bool {
+        matches!(self.platform(), Some(Os::Windows) | None)
+    }
+
+    /// The client may be installed: false only when the bundle shows it is not (its version
+    /// collector was skipped for want of the program, or PowerShell's module inventory lists
+    /// modules but none of this client's).
+    pub fn may_have(&self, client: Client) -> bool {
+        match client {
+            Client::AzureCli => !self.skipped("versions.az"),
+            Client::AzurePowerShell | Client::GraphPowerShell => {
+                if self.skipped("versions.powershell") {
+                    return false;
+                }
+                let names: Vec<&str> = self
+                    .bundle
+                    .powershell
+                    .values()
+                    .flat_map(|v| v.modules.iter())
+                    .filter_map(|m| m.name.as_deref())
+                    .collect();
+                let prefix = if client == Client::AzurePowerShell {
+                    "Az"
+                } else {
+                    "Microsoft.Graph"
+                };
+                names.is_empty()
+                    || names
+                        .iter()
+                        .any(|n| *n == prefix || n.starts_with(&format!("{prefix}.")))
+            }
+        }
+    }
+}
+
 /// A log line cut to a readable length.
 pub fn excerpt(line: &str) -> String {
     let line = line.trim();

@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Evidence, Finding, Lang, Model, Severity, aadsts, excerpt};
+use super::{Client, Evidence, Finding, Lang, Model, Os, Severity, aadsts, excerpt};
 use crate::model::{
-    CaBundle, CaBundleSource, ClientState, ErrorKind, ProbeResult, StageName, TenantComparison,
-    names,
+    BundleFormat, CaBundle, CaBundleSource, ClientState, ErrorKind, ProbeResult, ProxyFamily,
+    StageName, TenantComparison, names,
 };
 
 const DOC_CLI_TROUBLE: &str =
@@ -25,6 +25,9 @@ pub fn all(m: &Model, l: Lang) -> Vec<Finding> {
     f.extend(blocked_endpoint(m, l));
     f.extend(auth_required(m, l));
     f.extend(upstream_failure(m, l));
+    f.extend(proxy_unreachable(m, l));
+    f.extend(proxy_tls(m, l));
+    f.extend(proxy_scheme(m, l));
     f.extend(dns(m, l));
     f.extend(unreachable(m, l));
     f.extend(ca_bundle(m, l));
@@ -144,11 +147,74 @@ fn finding(
     }
 }
 
+/// One fix step and where it applies: the operating systems (empty: any) and the clients
+/// (empty: any). [`fixes`] keeps the steps that apply to the bundle, so a Linux bundle never
+/// tells the user to run `setx` or open the Windows certificate store.
+struct Step {
+    text: String,
+    os: &'static [Os],
+    clients: &'static [Client],
+}
+
+const WINDOWS: &[Os] = &[Os::Windows];
+const UNIX: &[Os] = &[Os::Linux, Os::Macos];
+const LINUX: &[Os] = &[Os::Linux];
+const MACOS: &[Os] = &[Os::Macos];
+const AZ: &[Client] = &[Client::AzureCli];
+const PS: &[Client] = &[Client::AzurePowerShell, Client::GraphPowerShell];
+
+/// A step for any platform and client.
+fn any(text: String) -> Step {
+    step(&[], &[], text)
+}
+
+fn step(os: &'static [Os], clients: &'static [Client], text: String) -> Step {
+    Step { text, os, clients }
+}
+
+/// The steps that apply to this bundle: its platform and the clients that may be installed on
+/// it. A bundle whose platform is unknown (neither system.json nor the manifest read) gets the
+/// Windows steps, the rules' wording before they knew the platform.
+fn fixes(m: &Model, steps: Vec<Step>) -> Vec<String> {
+    let platform = m.platform().unwrap_or(Os::Windows);
+    steps
+        .into_iter()
+        .filter(|s| s.os.is_empty() || s.os.contains(&platform))
+        .filter(|s| s.clients.is_empty() || s.clients.iter().any(|c| m.may_have(*c)))
+        .map(|s| s.text)
+        .collect()
+}
+
+/// Probe evidence: the host, then what was seen. Probe errors often start with the host
+/// already (`login.microsoftonline.com: failed to lookup ...`): it is not repeated.
 fn probe_evidence(r: &ProbeResult, what: &str) -> Evidence {
+    let excerpt = if what.starts_with(r.host.as_str()) {
+        what.to_string()
+    } else {
+        format!("{}: {what}", r.host)
+    };
     Evidence {
         file: names::PROBES.into(),
-        excerpt: format!("{}: {what}", r.host),
+        excerpt,
     }
+}
+
+/// The client families of a probe's route, in words.
+fn families_text(r: &ProbeResult, l: Lang) -> String {
+    let names: Vec<String> = r
+        .families
+        .iter()
+        .map(|f| match f {
+            ProxyFamily::AzureCli => "Azure CLI".to_string(),
+            ProxyFamily::AzureCliWam => l.t(
+                "Azure CLI sign-in through WAM",
+                "WAM 経由の Azure CLI サインイン",
+            ),
+            ProxyFamily::PowerShell7 => "PowerShell 7 (Az, Graph)".to_string(),
+            ProxyFamily::WindowsPowerShell => "Windows PowerShell 5.1".to_string(),
+        })
+        .collect();
+    names.join(", ")
 }
 
 fn hosts(rs: &[&ProbeResult]) -> String {
@@ -275,19 +341,27 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
                 &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI signs you in through WAM (the Windows broker), but its own HTTP calls do not use the Windows certificate store: they verify against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root. Resource Manager calls (the subscription listing after sign-in) fail with CERTIFICATE_VERIFY_FAILED, and the sign-in itself fails too when MSAL's tenant discovery request is not cached from the last 24 hours. Running Fiddler causes the same error."),
                 &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は WAM (Windows のブローカー) でサインインしますが、自身の HTTP 通信は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがありません。Resource Manager の呼び出し (サインイン後のサブスクリプション一覧) は CERTIFICATE_VERIFY_FAILED で失敗し、MSAL のテナント検出要求が過去 24 時間にキャッシュされていなければサインイン自体も失敗します。Fiddler の実行中も同じエラーになります。"),
             )
-        } else {
+        } else if m.windows_or_unknown() {
             l.t(
                 &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the Windows certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED. Running Fiddler causes the same error."),
                 &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI は Windows の証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。Fiddler の実行中も同じエラーになります。"),
             )
+        } else {
+            l.t(
+                &format!("The Microsoft endpoints present certificates issued by {who} instead of Microsoft's CAs. Azure CLI does not use the system's certificate store: it verifies against REQUESTS_CA_BUNDLE or its own bundle, which lacks that root, so sign-in fails with CERTIFICATE_VERIFY_FAILED."),
+                &format!("Microsoft のエンドポイントが Microsoft の CA ではなく {who} が発行した証明書を提示しています。Azure CLI はシステムの証明書ストアを使わず、REQUESTS_CA_BUNDLE または独自のバンドルで検証するため、そのルートがなく CERTIFICATE_VERIFY_FAILED で失敗します。"),
+            )
         },
         evidence,
-        vec![
-            l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。"),
-            l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}")),
-            l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。"),
-            l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。"),
-        ],
+        fixes(m, vec![
+            step(WINDOWS, AZ, l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。")),
+            step(UNIX, AZ, l.t("Azure CLI: get the proxy's root CA as PEM, build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file in your shell profile (e.g. export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem in ~/.bashrc or ~/.zshrc).", "Azure CLI: プロキシのルート CA を PEM で入手し、通常のルートと合わせた .pem を作成して、シェルのプロファイルで REQUESTS_CA_BUNDLE にそのファイルを設定します (例: ~/.bashrc または ~/.zshrc に export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem)。")),
+            step(&[], AZ, l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}"))),
+            step(WINDOWS, PS, l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。")),
+            step(LINUX, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the system's OpenSSL store: copy the root (PEM, .crt) to /usr/local/share/ca-certificates/ and run sudo update-ca-certificates (Debian, Ubuntu), or to /etc/pki/ca-trust/source/anchors/ and run sudo update-ca-trust (RHEL, Fedora).", "Azure PowerShell / Graph PowerShell (.NET) はシステムの OpenSSL ストアを使います。ルート (PEM、.crt) を /usr/local/share/ca-certificates/ にコピーして sudo update-ca-certificates を実行するか (Debian、Ubuntu)、/etc/pki/ca-trust/source/anchors/ にコピーして sudo update-ca-trust を実行してください (RHEL、Fedora)。")),
+            step(MACOS, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the macOS keychain: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer", "Azure PowerShell / Graph PowerShell (.NET) は macOS のキーチェーンを使います: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer")),
+            step(WINDOWS, &[], l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。")),
+        ]),
         DOC_CLI_PROXY,
     )]
 }
@@ -471,26 +545,26 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             l.t("The proxy wants Windows integrated authentication (407 Negotiate/NTLM)", "プロキシが Windows 統合認証を要求しています (407 Negotiate/NTLM)"),
             l.t("The proxy answered 407 and offered only Negotiate/NTLM: this proxy wants Windows integrated authentication. Azure CLI (Python requests) cannot do it at all; PowerShell/.NET can only when proxy credentials are configured (by default Az.Accounts and Graph set none). Putting a user name and password in the proxy URL does not help: they are sent as Basic, which this proxy does not accept.", "プロキシは 407 を返し、Negotiate/NTLM だけを提示しました。このプロキシは Windows 統合認証を要求しています。Azure CLI (Python requests) はこれをまったく行えません。PowerShell/.NET はプロキシの資格情報が設定されている場合にのみ行えます (Az.Accounts と Graph は既定では設定しません)。プロキシ URL にユーザー名とパスワードを含めても Basic として送られるため、このプロキシでは効果がありません。"),
             vec![
-                l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。"),
-                l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。"),
-                l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
-                l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials"),
+                any(l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。")),
+                step(&[], AZ, l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。")),
+                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
             ],
         ),
         ProxyAuthCase::Rejected => (
             l.t("The proxy rejected the credentials (407)", "プロキシが資格情報を拒否しました (407)"),
             l.t("The proxy URL holds a user name and password, which were sent as Basic authentication as Azure CLI sends them, and the proxy still answered 407: it rejected the credentials.", "プロキシ URL にユーザー名とパスワードが含まれ、Azure CLI と同じく Basic 認証として送られましたが、プロキシは 407 を返しました。資格情報が拒否されています。"),
             vec![
-                l.t("Check the user name and password in the proxy URL; percent-encode special characters (@ as %40, : as %3A, / as %2F, % as %25).", "プロキシ URL のユーザー名とパスワードを確認してください。特殊文字はパーセント エンコードします (@ は %40、: は %3A、/ は %2F、% は %25)。"),
-                l.t("Ask the proxy administrator whether the account is locked, expired or not allowed to use the proxy.", "アカウントがロック・期限切れ・プロキシ利用不可になっていないか、プロキシ管理者に確認してください。"),
+                any(l.t("Check the user name and password in the proxy URL; percent-encode special characters (@ as %40, : as %3A, / as %2F, % as %25).", "プロキシ URL のユーザー名とパスワードを確認してください。特殊文字はパーセント エンコードします (@ は %40、: は %3A、/ は %2F、% は %25)。")),
+                any(l.t("Ask the proxy administrator whether the account is locked, expired or not allowed to use the proxy.", "アカウントがロック・期限切れ・プロキシ利用不可になっていないか、プロキシ管理者に確認してください。")),
             ],
         ),
         ProxyAuthCase::Missing => (
             l.t("The proxy requires authentication (407)", "プロキシが認証を要求しています (407)"),
             l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
             vec![
-                l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。"),
-                l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials"),
+                step(&[], AZ, l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。")),
+                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
             ],
         ),
     };
@@ -501,34 +575,386 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
         title,
         detail,
         ev,
-        fix,
+        fixes(m, fix),
         DOC_CLI_PROXY,
     )]
 }
 
+/// The proxy could not reach upstream: 502/503/504 to CONNECT, or to the request sent through
+/// the tunnel (an intercepting proxy answers it itself; urllib3 does not raise for it, so the
+/// client sees an HTTP 502). Probes of every route; urllib3's and .NET's tunnel texts.
 fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
-    let (rs, ev) = proxy_status_finding(
-        m,
-        &[502, 503, 504],
+    const CODES: [u16; 3] = [502, 503, 504];
+    let connect: Vec<&ProbeResult> = m
+        .all_probes()
+        .iter()
+        .filter(|r| r.proxy_status.is_some_and(|c| CODES.contains(&c)))
+        .collect();
+    let through: Vec<&ProbeResult> = m
+        .all_probes()
+        .iter()
+        .filter(|r| {
+            r.proxy.is_some()
+                && r.failed_stage == Some(StageName::Http)
+                && r.http_status.is_some_and(|c| CODES.contains(&c))
+        })
+        .collect();
+    let mut ev: Vec<Evidence> = connect
+        .iter()
+        .filter_map(|r| {
+            let status = r.proxy_status?;
+            Some(probe_evidence(
+                r,
+                &format!(
+                    "proxy answered {status} to CONNECT ({})",
+                    families_text(r, l)
+                ),
+            ))
+        })
+        .collect();
+    ev.extend(through.iter().filter_map(|r| {
+        let status = r.http_status?;
+        Some(probe_evidence(
+            r,
+            &format!(
+                "GET through the proxy answered {status} ({})",
+                families_text(r, l)
+            ),
+        ))
+    }));
+    ev.extend(m.log_evidence(
         &[
             "Tunnel connection failed: 502",
             "Tunnel connection failed: 503",
             "Tunnel connection failed: 504",
+            "failed with status code '502'",
+            "failed with status code '503'",
+            "failed with status code '504'",
         ],
-    );
+        2,
+    ));
     if ev.is_empty() {
         return vec![];
     }
+    let probed = !connect.is_empty() || !through.is_empty();
+    // A 5xx inside a tunnel the proxy does not inspect is the endpoint's own answer: worth
+    // reporting, less surely the proxy's.
+    let inspected = through.iter().all(|r| interception_ca(r).is_some());
+    let confidence = match (probed, connect.is_empty(), inspected) {
+        (false, _, _) => 80,
+        (true, false, _) | (true, true, true) => 90,
+        (true, true, false) => 75,
+    };
+    let mut hs: Vec<&ProbeResult> = connect.clone();
+    hs.extend(through.iter().copied());
+    let names = hosts(&hs);
+    let title = if names.is_empty() {
+        l.t(
+            "The proxy could not reach the endpoint (502/503/504)",
+            "プロキシがエンドポイントに到達できません (502/503/504)",
+        )
+    } else {
+        l.t(
+            &format!("The proxy could not reach {names} (502/503/504)"),
+            &format!("プロキシが {names} に到達できません (502/503/504)"),
+        )
+    };
+    let detail = if !through.is_empty() && connect.is_empty() {
+        l.t("The proxy accepted the tunnel, and the request sent through it was answered 502/503/504: an inspecting proxy answers for the endpoint when its own connection upstream fails (its DNS, route or firewall). The client sees an HTTP error, not a proxy error.", "プロキシはトンネルを受け付けましたが、その中で送った要求に 502/503/504 が返りました。TLS 検査を行うプロキシは、自身の上流への接続 (DNS、経路、ファイアウォール) に失敗するとエンドポイントの代わりに応答します。クライアントにはプロキシのエラーではなく HTTP のエラーとして見えます。")
+    } else {
+        l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。")
+    };
     vec![finding(
         "proxy.upstream-failure",
         Severity::Error,
-        if rs.is_empty() { 80 } else { 90 },
-        l.t("The proxy could not reach the endpoint (502/503/504)", "プロキシがエンドポイントに到達できません (502/503/504)"),
-        l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。"),
+        confidence,
+        title,
+        detail,
         ev,
         vec![l.t("Ask the proxy administrator to check the proxy's route to the endpoints named above.", "上記のエンドポイントへのプロキシの経路を確認するよう、プロキシ管理者に依頼してください。")],
         DOC_ENDPOINTS,
     )]
+}
+
+/// Where a probe's route gets its proxy, for its first client family (`env:HTTPS_PROXY`,
+/// `wininet`, ...), from `network/proxy.json`.
+fn proxy_source(m: &Model, r: &ProbeResult) -> Option<String> {
+    let e = m
+        .bundle
+        .proxy
+        .as_ref()?
+        .effective
+        .iter()
+        .find(|e| e.host == r.host)?;
+    let eff = match r.families.first()? {
+        ProxyFamily::AzureCli => Some(&e.azure_cli),
+        ProxyFamily::AzureCliWam => e.azure_cli_wam.as_ref(),
+        ProxyFamily::PowerShell7 => Some(&e.powershell7),
+        ProxyFamily::WindowsPowerShell => e.windows_powershell.as_ref(),
+    }?;
+    Some(eff.source.clone())
+}
+
+/// The probes through a proxy, grouped by proxy (first seen first), that `pick` selects.
+fn by_proxy<'a>(
+    m: &Model<'a>,
+    pick: impl Fn(&ProbeResult) -> bool,
+) -> Vec<(String, Vec<&'a ProbeResult>)> {
+    let mut out: Vec<(String, Vec<&'a ProbeResult>)> = Vec::new();
+    for r in m.all_probes().iter().filter(|r| pick(r)) {
+        let Some(p) = r.proxy.as_deref() else {
+            continue;
+        };
+        match out.iter_mut().find(|(q, _)| q == p) {
+            Some((_, rs)) => rs.push(r),
+            None => out.push((p.to_string(), vec![r])),
+        }
+    }
+    out
+}
+
+/// The client families of several probes, in words, each once.
+fn families_of(rs: &[&ProbeResult], l: Lang) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for r in rs {
+        for f in families_text(r, l).split(", ") {
+            if !f.is_empty() && !seen.iter().any(|s| s == f) {
+                seen.push(f.to_string());
+            }
+        }
+    }
+    seen.join(", ")
+}
+
+/// The host:port of a proxy URL as the probes show it (credentials already cut).
+fn proxy_authority(proxy: &str) -> Option<String> {
+    let rest = proxy.split_once("://").map_or(proxy, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let auth = rest.split('/').next()?;
+    (!auth.is_empty()).then(|| auth.to_string())
+}
+
+/// What the clients print when they cannot reach their proxy: urllib3 2.x and 1.26
+/// (`Unable to connect to proxy`, `Cannot connect to proxy.`), requests' `ProxyError`. A
+/// CONNECT refused with a status reads `Tunnel connection failed: <code>` inside the same
+/// ProxyError: that is the proxy answering, left to the status findings.
+const PROXY_CONNECT_FAIL: &[&str] = &[
+    "Unable to connect to proxy",
+    "Cannot connect to proxy",
+    "ProxyError(",
+];
+/// .NET's refused connection (Windows' WSAECONNREFUSED text); it names the endpoint dialled,
+/// the proxy's host:port when there is one (ConnectHelper.CreateWrappedException).
+const DOTNET_REFUSED: &str =
+    "No connection could be made because the target machine actively refused it";
+/// urllib3's read timeout: what a proxy that accepts and never answers CONNECT leaves.
+const READ_TIMED_OUT: &str = "Read timed out";
+
+/// A configured proxy that refuses, resets or never answers: every client on that route fails
+/// before reaching Microsoft. From the probes of every route (PowerShell's and WAM's too) and
+/// the clients' own log texts.
+fn proxy_unreachable(m: &Model, l: Lang) -> Vec<Finding> {
+    use ErrorKind::{Io, Refused, Timeout};
+    let down = |r: &ProbeResult| {
+        r.failed_stage == Some(StageName::Tcp)
+            && matches!(r.error_kind, Some(Refused | Timeout | Io))
+    };
+    // TCP to the proxy worked, then the CONNECT went unanswered (or was cut).
+    let stalled = |r: &ProbeResult| {
+        r.failed_stage == Some(StageName::Connect) && matches!(r.error_kind, Some(Timeout | Io))
+    };
+    let groups = by_proxy(m, |r| r.proxy.is_some() && (down(r) || stalled(r)));
+    let mut log = m.log_evidence(PROXY_CONNECT_FAIL, 10);
+    log.retain(|e| !e.excerpt.contains("Tunnel connection failed"));
+    log.truncate(2);
+    // .NET's text does not say "proxy": it counts when it names a proxy the probes used.
+    let proxies: Vec<String> = m
+        .all_probes()
+        .iter()
+        .filter_map(|r| r.proxy.as_deref().and_then(proxy_authority))
+        .collect();
+    let mut dotnet = m.log_evidence(&[DOTNET_REFUSED], 10);
+    dotnet.retain(|e| proxies.iter().any(|p| e.excerpt.contains(p.as_str())));
+    dotnet.truncate(1);
+    log.extend(dotnet);
+    let any_stalled = groups.iter().any(|(_, rs)| rs.iter().any(|r| stalled(r)));
+    if any_stalled {
+        log.extend(m.log_evidence(&[READ_TIMED_OUT], 1));
+    }
+    if groups.is_empty() && log.is_empty() {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    if groups.is_empty() {
+        // The log alone: the clients' own words, with no probe to name the proxy.
+        out.push(finding(
+            "proxy.unreachable",
+            Severity::Error,
+            80,
+            l.t("The client cannot connect to its proxy", "クライアントがプロキシに接続できません"),
+            l.t("The debug log shows the client failing to connect to the configured proxy (refused, reset or timed out): nothing reached Microsoft, and the tenant's sign-in log shows nothing.", "デバッグ ログに、設定されたプロキシへの接続の失敗 (拒否、リセット、タイムアウト) が記録されています。要求は Microsoft に届いておらず、テナントのサインイン ログには何も表示されません。"),
+            log,
+            proxy_down_fixes(m, l, false),
+            DOC_CLI_PROXY,
+        ));
+        return out;
+    }
+    let mut log = Some(log);
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let hung = rs.iter().all(|r| stalled(r));
+        let refused = rs.iter().any(|r| r.error_kind == Some(Refused));
+        let mut ev: Vec<Evidence> = rs
+            .iter()
+            .map(|r| {
+                let source = proxy_source(m, r)
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
+                probe_evidence(
+                    r,
+                    &format!(
+                        "{} stage via {proxy}{source}: {}",
+                        r.failed_stage.as_ref().map_or("", StageName::as_str),
+                        r.error.as_deref().unwrap_or("failed")
+                    ),
+                )
+            })
+            .collect();
+        ev.extend(log.take().unwrap_or_default());
+        let (title, detail) = if hung {
+            (
+                l.t(&format!("The proxy {proxy} accepts connections but never answers (used by {who})"), &format!("プロキシ {proxy} は接続を受け付けますが応答しません ({who} が使用)")),
+                l.t(&format!("The TCP connection to {proxy} succeeds, but the proxy never answers the CONNECT request: it is hung or overloaded, or this port is not an HTTP proxy's (a SOCKS or TLS port). Azure CLI waits and fails with \"Read timed out\"; nothing reaches Microsoft."), &format!("{proxy} への TCP 接続は成功しますが、プロキシが CONNECT 要求に応答しません。プロキシが停止しているか過負荷であるか、このポートが HTTP プロキシのポートではありません (SOCKS や TLS のポート)。Azure CLI は待機した後 \"Read timed out\" で失敗し、要求は Microsoft に届きません。")),
+            )
+        } else if refused {
+            (
+                l.t(&format!("The proxy {proxy} refuses connections (used by {who})"), &format!("プロキシ {proxy} が接続を拒否しています ({who} が使用)")),
+                l.t(&format!("Nothing listens at {proxy}: the proxy is down, or the address or port is wrong. Every request of {who} fails before reaching Microsoft (Azure CLI: \"Unable to connect to proxy\"), and the tenant's sign-in log shows nothing."), &format!("{proxy} で待ち受けているものがありません。プロキシが停止しているか、アドレスまたはポートが誤っています。{who} の要求はすべて Microsoft に届く前に失敗し (Azure CLI: \"Unable to connect to proxy\")、テナントのサインイン ログには何も表示されません。")),
+            )
+        } else {
+            (
+                l.t(&format!("The proxy {proxy} cannot be reached (used by {who})"), &format!("プロキシ {proxy} に接続できません ({who} が使用)")),
+                l.t(&format!("Connecting to {proxy} timed out or was reset: the proxy is down or a firewall drops the traffic to it. Every request of {who} fails before reaching Microsoft."), &format!("{proxy} への接続がタイムアウトまたはリセットされました。プロキシが停止しているか、ファイアウォールがプロキシへの通信を破棄しています。{who} の要求はすべて Microsoft に届く前に失敗します。")),
+            )
+        };
+        out.push(finding(
+            "proxy.unreachable",
+            Severity::Error,
+            92,
+            title,
+            detail,
+            ev,
+            proxy_down_fixes(m, l, hung),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
+}
+
+fn proxy_down_fixes(m: &Model, l: Lang, hung: bool) -> Vec<String> {
+    let mut steps = vec![any(l.t(
+        "Check that the proxy is running and that its address and port are the ones your network uses (ask the network team for the current proxy).",
+        "プロキシが稼働していること、アドレスとポートがネットワークで使われているものであることを確認してください (現在のプロキシはネットワーク担当者に確認してください)。",
+    ))];
+    if hung {
+        steps.push(any(l.t(
+            "If the port is a SOCKS proxy's, write the URL as socks5h://host:port (Azure CLI needs the PySocks package for it); if it expects TLS, https://host:port.",
+            "そのポートが SOCKS プロキシのものであれば URL を socks5h://host:port と書いてください (Azure CLI には PySocks パッケージが必要)。TLS を要求するポートであれば https://host:port です。",
+        )));
+    }
+    steps.push(step(WINDOWS, &[], l.t(
+        "Where it is set: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (Azure CLI, PowerShell 7; setx sets them for new windows) or, without them, Settings > Network & internet > Proxy (Azure CLI, PowerShell, WAM). Correct it, or remove it if this network needs no proxy.",
+        "設定場所: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (Azure CLI、PowerShell 7。setx で新しいウィンドウ用に設定) または、それがない場合は [設定] > [ネットワークとインターネット] > [プロキシ] (Azure CLI、PowerShell、WAM)。修正するか、このネットワークでプロキシが不要なら削除してください。",
+    )));
+    steps.push(step(UNIX, &[], l.t(
+        "Where it is set: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and their lowercase forms) in your shell profile or /etc/environment. Correct it, or unset it if this network needs no proxy.",
+        "設定場所: シェルのプロファイルまたは /etc/environment の HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (小文字の変数も)。修正するか、このネットワークでプロキシが不要なら削除してください。",
+    )));
+    fixes(m, steps)
+}
+
+/// TLS to an `https://` proxy failed: the URL asks for TLS a plain HTTP proxy does not speak
+/// (urllib3 2.x: "Your proxy appears to only use HTTP and not HTTPS"), or the proxy's own
+/// certificate is not trusted (urllib3 verifies it against REQUESTS_CA_BUNDLE / certifi).
+fn proxy_tls(m: &Model, l: Lang) -> Vec<Finding> {
+    let groups = by_proxy(m, |r| r.failed_stage == Some(StageName::ProxyTls));
+    let mut out = Vec::new();
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let ev: Vec<Evidence> = rs
+            .iter()
+            .map(|r| {
+                probe_evidence(
+                    r,
+                    &format!(
+                        "proxy_tls stage via {proxy}: {}",
+                        r.error.as_deref().unwrap_or("failed")
+                    ),
+                )
+            })
+            .collect();
+        let plain = format!("http://{}", proxy_authority(&proxy).unwrap_or_default());
+        let untrusted = rs
+            .iter()
+            .all(|r| r.error_kind == Some(ErrorKind::TlsUntrusted));
+        let (title, detail, steps) = if untrusted {
+            (
+                l.t(&format!("The proxy {proxy}'s own certificate is not trusted"), &format!("プロキシ {proxy} 自身の証明書が信頼されていません")),
+                l.t(&format!("The proxy URL starts with https://, so the client speaks TLS to the proxy and verifies the proxy's certificate: Azure CLI against REQUESTS_CA_BUNDLE or its own bundle, which does not hold the proxy's CA. Used by {who}."), &format!("プロキシ URL が https:// で始まるため、クライアントはプロキシと TLS で通信し、プロキシの証明書を検証します。Azure CLI は REQUESTS_CA_BUNDLE または独自のバンドルで検証しますが、そこにプロキシの CA がありません。{who} が使用しています。")),
+                vec![
+                    step(&[], AZ, l.t("Add the CA that issued the proxy's certificate (PEM) to the file REQUESTS_CA_BUNDLE names, or set REQUESTS_CA_BUNDLE to a .pem that holds it plus the usual roots.", "プロキシの証明書を発行した CA (PEM) を REQUESTS_CA_BUNDLE が指すファイルに追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に設定してください。")),
+                    any(l.t(&format!("Or, if the proxy also accepts plain HTTP on that port, write the URL as {plain}"), &format!("または、プロキシがそのポートで平文の HTTP も受け付ける場合は URL を {plain} と書いてください"))),
+                ],
+            )
+        } else {
+            (
+                l.t(&format!("The proxy URL {proxy} asks for TLS the proxy does not speak"), &format!("プロキシ URL {proxy} は、プロキシが対応していない TLS を要求しています")),
+                l.t(&format!("The proxy URL starts with https://, so the client opens TLS to the proxy itself; this proxy speaks plain HTTP there and the handshake fails (urllib3: \"Your proxy appears to only use HTTP and not HTTPS\"). The https in HTTPS_PROXY's name is the traffic it carries, not how to reach the proxy. Used by {who}."), &format!("プロキシ URL が https:// で始まるため、クライアントはプロキシ自体に TLS で接続しますが、このプロキシは平文の HTTP で待ち受けているためハンドシェイクが失敗します (urllib3: \"Your proxy appears to only use HTTP and not HTTPS\")。HTTPS_PROXY の名前の https は中継する通信の種類であり、プロキシへの接続方法ではありません。{who} が使用しています。")),
+                vec![any(l.t(&format!("Write the proxy URL with http://: {plain} (e.g. HTTPS_PROXY={plain})"), &format!("プロキシ URL を http:// で書いてください: {plain} (例: HTTPS_PROXY={plain})")))],
+            )
+        };
+        out.push(finding(
+            "proxy.tls-to-proxy",
+            Severity::Error,
+            91,
+            title,
+            detail,
+            ev,
+            fixes(m, steps),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
+}
+
+/// A proxy URL whose scheme no client accepts (requests: `InvalidSchema`, urllib3:
+/// `ValueError`, .NET: "Only the 'http', 'socks4', 'socks4a' and 'socks5' schemes are allowed
+/// for proxies"), or that cannot be read at all.
+fn proxy_scheme(m: &Model, l: Lang) -> Vec<Finding> {
+    let groups = by_proxy(m, |r| r.error_kind == Some(ErrorKind::ProxyScheme));
+    let mut out = Vec::new();
+    for (proxy, rs) in groups {
+        let who = families_of(&rs, l);
+        let ev = rs
+            .iter()
+            .take(1)
+            .map(|r| probe_evidence(r, r.error.as_deref().unwrap_or("unsupported proxy scheme")))
+            .collect();
+        let host = proxy_authority(&proxy).unwrap_or_else(|| "proxy:port".into());
+        out.push(finding(
+            "proxy.unsupported-scheme",
+            Severity::Error,
+            90,
+            l.t(&format!("The proxy URL {proxy} cannot be used (used by {who})"), &format!("プロキシ URL {proxy} は使用できません ({who} が使用)")),
+            l.t("Azure CLI accepts proxy URLs starting with http://, https://, socks4://, socks4a://, socks5:// or socks5h:// (SOCKS needs the PySocks package), and .NET (PowerShell) http://, socks4://, socks4a:// and socks5://. Any other scheme, or an address that does not read as a URL, fails every request.", "Azure CLI が受け付けるプロキシ URL は http://、https://、socks4://、socks4a://、socks5://、socks5h:// で始まるものです (SOCKS には PySocks パッケージが必要)。.NET (PowerShell) は http://、socks4://、socks4a://、socks5:// です。それ以外のスキームや URL として読めないアドレスでは、すべての要求が失敗します。"),
+            ev,
+            fixes(m, vec![
+                any(l.t(&format!("Write the proxy as http://{host} (an HTTP proxy, the usual case), or socks5h://{host} for a SOCKS proxy."), &format!("プロキシを http://{host} (通常の HTTP プロキシ) または SOCKS プロキシなら socks5h://{host} と書いてください。"))),
+            ]),
+            DOC_CLI_PROXY,
+        ));
+    }
+    out
 }
 
 fn dns(m: &Model, l: Lang) -> Vec<Finding> {
@@ -592,28 +1018,55 @@ fn unreachable(m: &Model, l: Lang) -> Vec<Finding> {
         l.t(&format!("{} cannot be reached on port 443", hosts(&rs)), &format!("{} にポート 443 で接続できません", hosts(&rs))),
         l.t("A direct TCP connection was refused or timed out, and no proxy is configured: a firewall blocks it, or this network requires a proxy.", "直接の TCP 接続が拒否またはタイムアウトし、プロキシも設定されていません。ファイアウォールによるブロックか、このネットワークではプロキシが必要です。"),
         rs.iter().map(|r| probe_evidence(r, r.error.as_deref().unwrap_or(""))).collect(),
-        vec![
-            l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、"),
-            l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。"),
-        ],
+        fixes(m, vec![
+            any(l.t("Allow outbound HTTPS (443) to the Microsoft endpoints, or", "Microsoft のエンドポイントへの送信 HTTPS (443) を許可するか、")),
+            step(WINDOWS, &[], l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) / the system proxy (Windows PowerShell) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) / システム プロキシ (Windows PowerShell) に設定してください。")),
+            step(UNIX, &[], l.t("set HTTPS_PROXY (Azure CLI, PowerShell 7) to the proxy this network requires.", "このネットワークで必要なプロキシを HTTPS_PROXY (Azure CLI、PowerShell 7) に設定してください。")),
+        ]),
         DOC_ENDPOINTS,
     )]
 }
 
+/// The CA bundle findings, one per file: the same file named by several variables
+/// (REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE) is one cause, and its finding names them all.
 fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
     let Some(b) = &m.bundle.ca_bundles else {
         return vec![];
     };
-    let mut out = Vec::new();
+    let mut files: Vec<(&str, Vec<&CaBundle>)> = Vec::new();
     for x in &b.bundles {
-        let (source, path) = (x.source.as_str(), x.path.as_str());
-        let ev = vec![Evidence {
-            file: names::CA_BUNDLES.into(),
-            excerpt: format!("{source}={path}"),
-        }];
-        let used = x.used_by_azure_cli;
+        match files.iter_mut().find(|(p, _)| *p == x.path) {
+            Some((_, group)) => group.push(x),
+            None => files.push((x.path.as_str(), vec![x])),
+        }
+    }
+    let mut out = Vec::new();
+    for (path, group) in files {
+        let x = group[0];
+        // SSL_CERT_FILE is OpenSSL's, not Azure CLI's: it is named only beside a variable
+        // Azure CLI reads.
+        let azure: Vec<&CaBundle> = group
+            .iter()
+            .copied()
+            .filter(|g| g.source != CaBundleSource::SslCertFile)
+            .collect();
+        let source = azure
+            .iter()
+            .map(|g| g.source.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let ev: Vec<Evidence> = group
+            .iter()
+            .map(|g| Evidence {
+                file: names::CA_BUNDLES.into(),
+                excerpt: format!("{}={path}", g.source.as_str()),
+            })
+            .collect();
+        let used = group.iter().any(|g| g.used_by_azure_cli);
         let expired = x.expired.unwrap_or(0);
-        if !x.exists && x.source != CaBundleSource::SslCertFile {
+        let unhashed_dir = x.is_directory && x.hashed_entries == Some(0);
+        let unusable = !x.is_directory && (x.readable == Some(false) || x.certificates == Some(0));
+        if !x.exists && !azure.is_empty() {
             out.push(finding(
                 "ca-bundle.missing",
                 Severity::Error,
@@ -624,19 +1077,19 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
                 vec![l.t(&format!("Point {source} at an existing .pem file, or remove the variable."), &format!("{source} を既存の .pem ファイルに設定するか、変数を削除してください。"))],
                 DOC_CLI_PROXY,
             ));
-        } else if x.exists
-            && !x.is_directory
-            && (x.readable == Some(false) || x.certificates == Some(0))
-            && used
-        {
+        } else if x.exists && used && (unhashed_dir || unusable) {
+            let (what, steps) = invalid_bundle(x, &source, l);
             out.push(finding(
                 "ca-bundle.invalid",
                 Severity::Error,
                 90,
-                l.t(&format!("{source} holds no usable certificate"), &format!("{source} に使用できる証明書がありません")),
-                l.t(&format!("{path} is unreadable, empty, or not PEM (Base64) certificates."), &format!("{path} は読み取れないか、空か、PEM (Base64) 形式の証明書ではありません。")),
+                l.t(
+                    &format!("{source} holds no usable certificate"),
+                    &format!("{source} に使用できる証明書がありません"),
+                ),
+                what,
                 ev,
-                vec![l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。")],
+                fixes(m, steps),
                 DOC_CLI_PROXY,
             ));
         } else if used && expired > 0 {
@@ -653,6 +1106,76 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// What an unusable CA bundle is, and the exact conversion to the PEM text requests reads.
+fn invalid_bundle(x: &CaBundle, source: &str, l: Lang) -> (String, Vec<Step>) {
+    let path = x.path.as_str();
+    let certmgr = step(WINDOWS, &[], l.t("Or export the certificate again from certmgr.msc (or certlm.msc): All Tasks > Export > \"Base-64 encoded X.509 (.CER)\".", "または certmgr.msc (または certlm.msc) から証明書をもう一度エクスポートします: [すべてのタスク] > [エクスポート] > 「Base 64 encoded X.509 (.CER)」。"));
+    let point = any(l.t(&format!("Point {source} at the .pem file (with the usual roots appended when the proxy's root is not the only one needed)."), &format!("{source} にその .pem ファイルを設定してください (プロキシのルート以外も必要な場合は通常のルートを追記します)。")));
+    if x.is_directory {
+        return (
+            l.t(&format!("{path} is a directory. requests reads a directory as OpenSSL's hashed certificate directory, which opens only files named <hash>.0; this one has none, so no certificate is found."), &format!("{path} はディレクトリです。requests はディレクトリを OpenSSL のハッシュ形式の証明書ディレクトリとして読み、<ハッシュ>.0 という名前のファイルだけを開きます。このディレクトリにはそれがないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Join the certificates into one file (cat {path}/*.pem > ca-bundle.pem) and point {source} at it, or create the hashed names: openssl rehash {path}"), &format!("証明書を 1 つのファイルにまとめて (cat {path}/*.pem > ca-bundle.pem) {source} に設定するか、ハッシュ名を作成してください: openssl rehash {path}"))),
+            ],
+        );
+    }
+    if x.readable == Some(false) {
+        let why = x.error.as_deref().unwrap_or("unreadable");
+        return (
+            l.t(&format!("{path} cannot be read: {why}."), &format!("{path} を読み取れません: {why}。")),
+            vec![any(l.t(&format!("Make {path} readable by the account that runs az (or copy it somewhere it can read)."), &format!("az を実行するアカウントが {path} を読み取れるようにしてください (または読み取れる場所にコピーしてください)。")))],
+        );
+    }
+    match &x.format {
+        Some(BundleFormat::Der) => (
+            l.t(&format!("{path} is a DER (binary) certificate. Azure CLI (requests) reads only PEM (Base64) text, so it finds no certificate."), &format!("{path} は DER (バイナリ) 形式の証明書です。Azure CLI (requests) は PEM (Base64) テキストしか読まないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Convert it to PEM: openssl x509 -inform DER -in {path} -out root.pem"), &format!("PEM に変換してください: openssl x509 -inform DER -in {path} -out root.pem"))),
+                step(WINDOWS, &[], l.t(&format!("Without OpenSSL: certutil -encode {path} root.pem"), &format!("OpenSSL がない場合: certutil -encode {path} root.pem"))),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Pkcs7) => (
+            l.t(&format!("{path} is a PKCS#7 certificate bundle (.p7b). Azure CLI (requests) reads only PEM certificates, so it finds none."), &format!("{path} は PKCS#7 形式の証明書バンドル (.p7b) です。Azure CLI (requests) は PEM 形式の証明書しか読まないため、証明書が見つかりません。")),
+            vec![
+                any(l.t(&format!("Extract the certificates as PEM: openssl pkcs7 -print_certs -inform DER -in {path} -out ca-bundle.pem (use -inform PEM when the file starts with -----BEGIN PKCS7-----)"), &format!("証明書を PEM で取り出してください: openssl pkcs7 -print_certs -inform DER -in {path} -out ca-bundle.pem (ファイルが -----BEGIN PKCS7----- で始まる場合は -inform PEM)"))),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Pkcs12) => (
+            l.t(&format!("{path} is a PFX (PKCS#12) archive, which can hold a private key. Azure CLI (requests) reads only PEM certificates."), &format!("{path} は PFX (PKCS#12) 形式のファイルで、秘密キーを含むことがあります。Azure CLI (requests) は PEM 形式の証明書しか読みません。")),
+            vec![
+                any(l.t(&format!("Extract only the certificates (it asks for the PFX password): openssl pkcs12 -in {path} -nokeys -out ca-bundle.pem"), &format!("証明書だけを取り出してください (PFX のパスワードを求められます): openssl pkcs12 -in {path} -nokeys -out ca-bundle.pem"))),
+                any(l.t("Never point a CA bundle variable at a file that holds a private key.", "秘密キーを含むファイルを CA バンドルの変数に設定しないでください。")),
+                certmgr,
+                point,
+            ],
+        ),
+        Some(BundleFormat::Utf16) => (
+            l.t(&format!("{path} is text saved as UTF-16 (what Windows PowerShell 5.1's > and Out-File write). Azure CLI (requests) reads the PEM blocks only in ASCII / UTF-8."), &format!("{path} は UTF-16 で保存されたテキストです (Windows PowerShell 5.1 の > や Out-File はこの形式で書き込みます)。Azure CLI (requests) は ASCII / UTF-8 の PEM ブロックしか読みません。")),
+            vec![
+                step(WINDOWS, &[], l.t(&format!("Re-save it as ASCII: Get-Content {path} | Set-Content -Encoding ascii ca-bundle.pem"), &format!("ASCII で保存し直してください: Get-Content {path} | Set-Content -Encoding ascii ca-bundle.pem"))),
+                step(UNIX, &[], l.t(&format!("Re-save it as UTF-8: iconv -f UTF-16 -t UTF-8 {path} > ca-bundle.pem"), &format!("UTF-8 で保存し直してください: iconv -f UTF-16 -t UTF-8 {path} > ca-bundle.pem"))),
+                point,
+            ],
+        ),
+        Some(BundleFormat::Empty) => (
+            l.t(&format!("{path} is empty (0 bytes)."), &format!("{path} は空です (0 バイト)。")),
+            vec![any(l.t(&format!("Rebuild it: the proxy's root certificate in PEM (Base64) plus the usual roots, then point {source} at it."), &format!("作り直してください: プロキシのルート証明書 (PEM、Base64) と通常のルートを入れ、{source} に設定します。")))],
+        ),
+        Some(BundleFormat::Text) => (
+            l.t(&format!("{path} is text without a -----BEGIN CERTIFICATE----- block."), &format!("{path} は -----BEGIN CERTIFICATE----- ブロックのないテキストです。")),
+            vec![any(l.t("Put the certificates in as PEM blocks (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), e.g. the Base64 export of each root.", "証明書を PEM ブロック (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) として入れてください (各ルートの Base64 エクスポートなど)。")), certmgr],
+        ),
+        _ => (
+            l.t(&format!("{path} is unreadable, empty, or not PEM (Base64) certificates."), &format!("{path} は読み取れないか、空か、PEM (Base64) 形式の証明書ではありません。")),
+            vec![any(l.t("Export the certificates as Base64-encoded X.509 (.cer/.pem), not DER, and make the file readable.", "証明書を DER ではなく Base64 エンコード X.509 (.cer/.pem) でエクスポートし、ファイルを読み取り可能にしてください。"))],
+        ),
+    }
 }
 
 fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
@@ -739,55 +1262,126 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
         l.t("TLS 1.2 is not available to some clients", "一部のクライアントで TLS 1.2 が使えません"),
         l.t("Entra ID accepts only TLS 1.2 or newer (AADSTS1002016 otherwise). This machine disables TLS 1.2 for clients or keeps .NET Framework on old protocols.", "Entra ID は TLS 1.2 以降のみ受け付けます (それ以外は AADSTS1002016)。このマシンではクライアントの TLS 1.2 が無効か、.NET Framework が古いプロトコルのままです。"),
         ev,
-        vec![
-            l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。"),
-            l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。"),
-        ],
+        fixes(m, vec![
+            step(WINDOWS, &[], l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。")),
+            step(WINDOWS, &[], l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。")),
+            step(UNIX, &[], l.t("Update the OS's OpenSSL and the tool, and check that no OpenSSL configuration (MinProtocol, CipherString in openssl.cnf) limits clients to TLS 1.0/1.1.", "OS の OpenSSL とツールを更新し、OpenSSL の設定 (openssl.cnf の MinProtocol、CipherString) でクライアントが TLS 1.0/1.1 に制限されていないことを確認してください。")),
+        ]),
         DOC_TLS,
     )]
 }
 
+/// The warnings a sign-in prints for one tenant it could not get a token for while it lists
+/// the others: Azure CLI (`_profile.py` `find_using_common_tenant`, since azure-cli PR 28966,
+/// and the older wording), Az.Accounts (`UnableToAqcuireToken` in Resources.resx). The sign-in
+/// itself can still succeed.
+const PER_TENANT: &[&str] = &[
+    "Authentication failed against tenant ",
+    "Unable to acquire token for tenant '",
+    "Failed to authenticate '",
+];
+
+/// The tenant a per-tenant warning names, if the line is one.
+fn per_tenant(line: &str) -> Option<String> {
+    let (i, p) = PER_TENANT
+        .iter()
+        .find_map(|p| line.find(p).map(|i| (i, *p)))?;
+    let rest = &line[i + p.len()..];
+    let tenant: String = rest
+        .trim_start_matches('\'')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    Some(tenant)
+}
+
 fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
     let re = regex::Regex::new(r"AADSTS(\d{5,7})").expect("valid regex");
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
+    // Per code, in order of first appearance: (entry, line) of each line naming it.
+    let mut codes: Vec<(u32, Vec<(&String, &str)>)> = Vec::new();
     for (name, text) in m.debug_logs() {
         for line in text.lines() {
             for c in re.captures_iter(line) {
                 let Ok(code) = c[1].parse::<u32>() else {
                     continue;
                 };
-                if !seen.insert(code) {
-                    continue;
+                match codes.iter_mut().find(|(k, _)| *k == code) {
+                    Some((_, lines)) => {
+                        if !lines.iter().any(|(n, x)| *n == name && *x == line) {
+                            lines.push((name, line));
+                        }
+                    }
+                    None => codes.push((code, vec![(name, line)])),
                 }
-                let ev = vec![Evidence {
-                    file: name.clone(),
-                    excerpt: excerpt(line),
-                }];
-                let (title, detail, fix) = match aadsts::lookup(code) {
-                    Some(e) => (
-                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
-                        l.t(e.2, e.4),
-                        vec![l.t(e.3, e.5)],
-                    ),
-                    None => (
-                        l.t(&format!("Entra ID rejected the sign-in: AADSTS{code}"), &format!("Entra ID がサインインを拒否しました: AADSTS{code}")),
-                        excerpt(line),
-                        vec![l.t(&format!("Look the code up at https://login.microsoftonline.com/error?code={code}; the tenant's sign-in log shows the details."), &format!("https://login.microsoftonline.com/error?code={code} でコードを確認してください。テナントのサインイン ログに詳細があります。"))],
-                    ),
-                };
-                out.push(finding(
-                    "entra.aadsts",
-                    Severity::Error,
-                    93,
-                    title,
-                    detail,
-                    ev,
-                    fix,
-                    DOC_ERRORS,
-                ));
             }
         }
+    }
+    let succeeded = m.debug_exit_code() == Some(0);
+    let mut out = Vec::new();
+    for (code, lines) in codes {
+        // A code seen only in per-tenant warnings of a sign-in that succeeded: the other
+        // tenants were listed, this one needs its own sign-in. Worth knowing, not the failure.
+        let tenants: Vec<String> = lines.iter().filter_map(|(_, x)| per_tenant(x)).collect();
+        let only_per_tenant = succeeded && tenants.len() == lines.len();
+        let (name, line) = lines[0];
+        let ev = vec![Evidence {
+            file: name.clone(),
+            excerpt: excerpt(line),
+        }];
+        let (title, mut detail, mut fix) = match aadsts::lookup(code) {
+            Some(e) => (
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
+                l.t(e.2, e.4),
+                vec![l.t(e.3, e.5)],
+            ),
+            None => (
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code}"), &format!("Entra ID がサインインを拒否しました: AADSTS{code}")),
+                excerpt(line),
+                vec![l.t(&format!("Look the code up at https://login.microsoftonline.com/error?code={code}; the tenant's sign-in log shows the details."), &format!("https://login.microsoftonline.com/error?code={code} でコードを確認してください。テナントのサインイン ログに詳細があります。"))],
+            ),
+        };
+        if only_per_tenant {
+            let mut ts: Vec<&str> = tenants
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !t.is_empty())
+                .collect();
+            ts.dedup();
+            let ts = ts.join(", ");
+            let what = aadsts::lookup(code).map_or(String::new(), |e| format!(" ({})", e.1));
+            detail = l.t(
+                &format!("The sign-in succeeded; only the tenant(s) {ts} refused a token while the others were listed. {detail}"),
+                &format!("サインインは成功しました。ほかのテナントの一覧中に、テナント {ts} だけがトークンを拒否しました。{detail}"),
+            );
+            fix.insert(0, l.t(
+                "Only if you need that tenant: sign in to it by name (az login --tenant <tenant>, Connect-AzAccount -Tenant <tenant>).",
+                "そのテナントが必要な場合のみ、テナントを指定してサインインしてください (az login --tenant <テナント>、Connect-AzAccount -Tenant <テナント>)。",
+            ));
+            out.push(finding(
+                "entra.aadsts",
+                Severity::Info,
+                50,
+                l.t(
+                    &format!("Tenant {ts} refused a token: AADSTS{code}{what}"),
+                    &format!("テナント {ts} がトークンを拒否しました: AADSTS{code}{what}"),
+                ),
+                detail,
+                ev,
+                fix,
+                DOC_ERRORS,
+            ));
+            continue;
+        }
+        out.push(finding(
+            "entra.aadsts",
+            Severity::Error,
+            93,
+            title,
+            detail,
+            ev,
+            fix,
+            DOC_ERRORS,
+        ));
     }
     out
 }

@@ -151,6 +151,8 @@ fn ca_bundle(source: CaBundleSource, path: &str, exists: bool) -> CaBundle {
         expired: None,
         certs: None,
         error: None,
+        format: None,
+        hashed_entries: None,
     }
 }
 
@@ -564,8 +566,8 @@ fn dns_and_unreachable() {
     let f = run(&b, &[]);
     assert_eq!(f[0].id, "network.dns");
     assert_eq!(
-        f[0].evidence[0].excerpt,
-        "login.microsoftonline.com: login.microsoftonline.com: failed to lookup"
+        f[0].evidence[0].excerpt, "login.microsoftonline.com: failed to lookup",
+        "the probe error already names the host: not repeated"
     );
     let b = log(
         healthy(),
@@ -1017,4 +1019,441 @@ fn tls_inspection_wording_follows_wam() {
         "{root}"
     );
     assert!(!detail(&off, "ca-bundle.lacks-proxy-root").contains("WAM"));
+}
+
+// ------------------------------------------------------------ issue 15: sharper findings
+
+/// `b` as collected on `platform` (`system.json`).
+fn on(platform: &str, b: Bundle) -> Bundle {
+    Bundle {
+        system: Some(crate::model::System {
+            hostname: "h".into(),
+            os: platform.into(),
+            os_version: String::new(),
+            kernel: String::new(),
+            arch: "x86_64".into(),
+            platform: platform.into(),
+            native_platform: platform.into(),
+            distribution_id: String::new(),
+            uptime_secs: None,
+            boot_time_unix: None,
+            local_time: String::new(),
+            utc_offset_minutes: 0,
+            cpus: None,
+            entra_collect_version: String::new(),
+        }),
+        ..b
+    }
+}
+
+fn with_exit(code: i32) -> Vec<CollectorRecord> {
+    vec![collector("debug.run", Status::Ok, Some(code))]
+}
+
+#[test]
+fn a_linux_bundle_gets_no_windows_step_and_a_windows_one_gets_both_clients() {
+    let b = Bundle {
+        probes: intercepted(ErrorKind::TlsUntrusted),
+        ..healthy()
+    };
+    let linux = run(&on("linux", b.clone()), &[]);
+    let fix = linux[0].fix.join("\n");
+    assert_eq!(linux[0].id, "proxy.tls-inspection");
+    assert!(!fix.contains("setx"), "{fix}");
+    assert!(!fix.contains("Windows certificate store"), "{fix}");
+    assert!(!linux[0].detail.contains("Windows"), "{}", linux[0].detail);
+    assert!(fix.contains("update-ca-certificates"), "{fix}");
+    assert!(fix.contains("export REQUESTS_CA_BUNDLE"), "{fix}");
+    let windows = run(&on("windows", b), &[]);
+    let fix = windows[0].fix.join("\n");
+    assert!(fix.contains("setx REQUESTS_CA_BUNDLE"), "{fix}");
+    assert!(fix.contains("Windows certificate store"), "{fix}");
+    assert!(!fix.contains("update-ca-certificates"), "{fix}");
+}
+
+#[test]
+fn a_client_known_absent_loses_its_steps() {
+    let b = on(
+        "windows",
+        Bundle {
+            probes: intercepted(ErrorKind::TlsUntrusted),
+            ..healthy()
+        },
+    );
+    let f = run(
+        &b,
+        &[collector("versions.powershell", Status::Skipped, None)],
+    );
+    let fix = f[0].fix.join("\n");
+    assert!(fix.contains("REQUESTS_CA_BUNDLE"), "{fix}");
+    assert!(!fix.contains("PowerShell"), "{fix}");
+}
+
+#[test]
+fn a_refused_proxy_names_itself_and_its_clients() {
+    let mut r = failed(
+        "login.microsoftonline.com",
+        Some("http://proxy.corp:8080"),
+        StageName::Tcp,
+        ErrorKind::Refused,
+    );
+    r.error = Some("connect: Connection refused (os error 111)".into());
+    r.families = vec![ProxyFamily::AzureCli, ProxyFamily::PowerShell7];
+    let f = run(&on("linux", probing(vec![r])), &[]);
+    assert_eq!(f[0].id, "proxy.unreachable");
+    assert!(
+        f[0].title.contains("http://proxy.corp:8080 refuses"),
+        "{}",
+        f[0].title
+    );
+    assert!(
+        f[0].title.contains("Azure CLI, PowerShell 7"),
+        "{}",
+        f[0].title
+    );
+    assert_eq!(
+        f[0].evidence[0].excerpt,
+        "login.microsoftonline.com: tcp stage via http://proxy.corp:8080: connect: Connection refused (os error 111)"
+    );
+    assert!(!f[0].fix.join(" ").contains("setx"));
+}
+
+#[test]
+fn a_powershell_only_route_counts_for_proxy_unreachable() {
+    // Azure CLI goes direct and works; Windows PowerShell 5.1's WinINET proxy is down.
+    let mut r = failed(
+        "login.microsoftonline.com",
+        Some("http://wininet.corp:3128"),
+        StageName::Tcp,
+        ErrorKind::Timeout,
+    );
+    r.families = vec![ProxyFamily::WindowsPowerShell];
+    let b = on(
+        "windows",
+        probing(vec![probe("login.microsoftonline.com"), r]),
+    );
+    let f = run(&b, &[]);
+    assert_eq!(f[0].id, "proxy.unreachable");
+    assert!(
+        f[0].title.contains("Windows PowerShell 5.1"),
+        "{}",
+        f[0].title
+    );
+    assert!(f[0].title.contains("cannot be reached"), "{}", f[0].title);
+}
+
+#[test]
+fn a_stalled_proxy_and_its_read_timeout() {
+    let r = failed(
+        "login.microsoftonline.com",
+        Some("http://proxy.corp:8080"),
+        StageName::Connect,
+        ErrorKind::Timeout,
+    );
+    let b = log(
+        probing(vec![r]),
+        "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Read timed out. (read timeout=3)",
+    );
+    let f = run(&b, &[]);
+    assert_eq!(f[0].id, "proxy.unreachable");
+    assert!(f[0].title.contains("never answers"), "{}", f[0].title);
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.excerpt.contains("Read timed out")),
+        "{:?}",
+        f[0].evidence
+    );
+}
+
+#[test]
+fn proxy_unreachable_from_the_log_alone() {
+    // urllib3 2.x and 1.26 texts (R15 facts), and a 407 inside the same ProxyError (not ours).
+    for line in [
+        "(Caused by ProxyError('Unable to connect to proxy', NewConnectionError(\"HTTPSConnection(host='127.0.0.1', port=48763): Failed to establish a new connection: [Errno 111] Connection refused\")))",
+        "(Caused by ProxyError('Cannot connect to proxy.', NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x040FC5C8>: Failed to establish a new connection: [WinError 10061] No connection could be made because the target machine actively refused it')))",
+    ] {
+        let f = run(&log(healthy(), line), &[]);
+        assert_eq!(serious(&f), "proxy.unreachable", "{line}");
+    }
+    let f = run(
+        &log(
+            healthy(),
+            "(Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 407 Proxy Authentication Required')))",
+        ),
+        &[],
+    );
+    assert!(!ids(&f).contains(&"proxy.unreachable"), "{:?}", ids(&f));
+}
+
+#[test]
+fn dotnet_refused_counts_only_when_it_names_a_probed_proxy() {
+    let r = failed(
+        "login.microsoftonline.com",
+        Some("http://127.0.0.1:8080"),
+        StageName::Tcp,
+        ErrorKind::Refused,
+    );
+    let line = "No connection could be made because the target machine actively refused it. (127.0.0.1:8080)";
+    let f = run(&log(probing(vec![r]), line), &[]);
+    assert!(
+        f[0].evidence.iter().any(|e| e.excerpt == line),
+        "{:?}",
+        f[0].evidence
+    );
+    // The same text for a direct connection is not a proxy finding.
+    let f = run(
+        &log(
+            healthy(),
+            "No connection could be made because the target machine actively refused it. (20.190.1.1:443)",
+        ),
+        &[],
+    );
+    assert!(!ids(&f).contains(&"proxy.unreachable"));
+}
+
+#[test]
+fn proxy_tls_and_scheme_failures_have_exact_fixes() {
+    let mut plain = failed(
+        "login.microsoftonline.com",
+        Some("https://proxy.corp:8080"),
+        StageName::ProxyTls,
+        ErrorKind::TlsProtocol,
+    );
+    plain.error = Some("TLS handshake: received corrupt message (an https:// proxy URL makes the client speak TLS to the proxy; most proxies expect plain HTTP there (write http://))".into());
+    let f = run(&probing(vec![plain]), &[]);
+    assert_eq!(f[0].id, "proxy.tls-to-proxy");
+    assert!(
+        f[0].fix[0].contains("http://proxy.corp:8080"),
+        "{:?}",
+        f[0].fix
+    );
+    let untrusted = failed(
+        "login.microsoftonline.com",
+        Some("https://proxy.corp:8443"),
+        StageName::ProxyTls,
+        ErrorKind::TlsUntrusted,
+    );
+    let f = run(&probing(vec![untrusted]), &[]);
+    assert_eq!(f[0].id, "proxy.tls-to-proxy");
+    assert!(f[0].title.contains("not trusted"), "{}", f[0].title);
+    let mut scheme = failed(
+        "login.microsoftonline.com",
+        Some("ftp://proxy.corp:21"),
+        StageName::Tcp,
+        ErrorKind::ProxyScheme,
+    );
+    scheme.error = Some("unsupported proxy scheme \"ftp\"".into());
+    let f = run(&probing(vec![scheme]), &[]);
+    assert_eq!(f[0].id, "proxy.unsupported-scheme");
+    assert!(
+        f[0].fix[0].contains("http://proxy.corp:21"),
+        "{:?}",
+        f[0].fix
+    );
+}
+
+#[test]
+fn a_5xx_through_the_tunnel_is_an_upstream_failure() {
+    let r = ProbeResult {
+        proxy: Some("http://p:1".into()),
+        proxy_status: Some(200),
+        ok: false,
+        failed_stage: Some(StageName::Http),
+        error_kind: Some(ErrorKind::HttpStatus),
+        http_status: Some(502),
+        tls: Some(tls(Some(CONTOSO_CA))),
+        ..probe("login.microsoftonline.com")
+    };
+    let f = run(&probing(vec![r]), &[]);
+    let u = f
+        .iter()
+        .find(|x| x.id == "proxy.upstream-failure")
+        .expect("upstream");
+    assert_eq!(u.severity, Severity::Error);
+    assert!(
+        u.evidence[0]
+            .excerpt
+            .contains("GET through the proxy answered 502")
+    );
+    // .NET's CONNECT text (dotnet/runtime net_http_proxy_tunnel_returned_failure_status_code).
+    let f = run(
+        &log(
+            healthy(),
+            "The proxy tunnel request to proxy 'http://127.0.0.1:8080/' failed with status code '503'.\"",
+        ),
+        &[],
+    );
+    assert_eq!(serious(&f), "proxy.upstream-failure");
+}
+
+#[test]
+fn aadsts_in_per_tenant_warnings_of_a_successful_sign_in_is_info() {
+    let az = "WARNING: Authentication failed against tenant 54826b22-38d6-4fb2-bad9-b7b93a3e9c5a 'AzureSDKTeam': SubError: basic_action V2Error: invalid_grant AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.";
+    let f = run(&log(healthy(), az), &with_exit(0));
+    let a = f.iter().find(|x| x.id == "entra.aadsts").unwrap();
+    assert_eq!(a.severity, Severity::Info);
+    assert!(
+        a.title.contains("54826b22-38d6-4fb2-bad9-b7b93a3e9c5a"),
+        "{}",
+        a.title
+    );
+    // The same line in a sign-in that failed stays an error.
+    let f = run(&log(healthy(), az), &with_exit(1));
+    assert_eq!(f[0].severity, Severity::Error);
+    let ps = "WARNING: Unable to acquire token for tenant 'contoso.onmicrosoft.com' with error 'AADSTS53003: Access has been blocked by Conditional Access policies.'";
+    let f = run(&log(healthy(), ps), &with_exit(0));
+    let a = f.iter().find(|x| x.id == "entra.aadsts").unwrap();
+    assert_eq!(a.severity, Severity::Info);
+    assert!(a.title.contains("contoso.onmicrosoft.com"), "{}", a.title);
+    // Also seen outside a per-tenant warning: the sign-in's own error.
+    let f = run(
+        &log(healthy(), &format!("{ps}\nERROR: AADSTS53003: blocked")),
+        &with_exit(0),
+    );
+    assert_eq!(
+        f.iter().find(|x| x.id == "entra.aadsts").unwrap().severity,
+        Severity::Error
+    );
+}
+
+#[test]
+fn the_new_catalogue_codes_have_both_languages() {
+    for code in [
+        50034, 50053, 50057, 50158, 50173, 53000, 53001, 530032, 70011, 70043, 7000222, 90072,
+    ] {
+        let e = aadsts::lookup(code).unwrap_or_else(|| panic!("{code} missing"));
+        assert!(!e.1.is_empty() && !e.2.is_empty() && !e.3.is_empty());
+        assert!(!e.4.is_ascii(), "{code} ja meaning");
+        assert!(!e.5.is_ascii(), "{code} ja fix");
+    }
+    let f = run(
+        &log(healthy(), "AADSTS9999999: something new happened"),
+        &[],
+    );
+    assert_eq!(f[0].detail, "AADSTS9999999: something new happened");
+}
+
+#[test]
+fn one_file_through_two_variables_is_one_finding() {
+    use CaBundleSource::{CurlCaBundle, RequestsCaBundle};
+    let der = CaBundle {
+        format: Some(crate::model::BundleFormat::Der),
+        ..holding(ca_bundle(RequestsCaBundle, "/c/root.cer", true), 0, &[])
+    };
+    let curl = CaBundle {
+        source: CurlCaBundle,
+        used_by_azure_cli: false,
+        ..der.clone()
+    };
+    let b = on(
+        "linux",
+        Bundle {
+            ca_bundles: ca_bundles(vec![der, curl]),
+            ..healthy()
+        },
+    );
+    let f = run(&b, &[]);
+    let inv: Vec<&Finding> = f.iter().filter(|x| x.id == "ca-bundle.invalid").collect();
+    assert_eq!(inv.len(), 1, "{f:#?}");
+    assert!(
+        inv[0]
+            .title
+            .contains("REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE"),
+        "{}",
+        inv[0].title
+    );
+    assert!(inv[0].detail.contains("DER"), "{}", inv[0].detail);
+    assert_eq!(
+        inv[0].fix[0],
+        "Convert it to PEM: openssl x509 -inform DER -in /c/root.cer -out root.pem"
+    );
+    assert!(
+        !inv[0].fix.join(" ").contains("certutil"),
+        "{:?}",
+        inv[0].fix
+    );
+    // Missing, through both: one finding too.
+    let gone = |s| CaBundle {
+        exists: false,
+        readable: None,
+        ..ca_bundle(s, "/c/gone.pem", false)
+    };
+    let b = Bundle {
+        ca_bundles: ca_bundles(vec![gone(RequestsCaBundle), gone(CurlCaBundle)]),
+        ..healthy()
+    };
+    let f = run(&b, &[]);
+    let missing: Vec<&Finding> = f.iter().filter(|x| x.id == "ca-bundle.missing").collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].evidence.len(), 2);
+}
+
+#[test]
+fn each_bundle_format_gets_its_conversion() {
+    use crate::model::BundleFormat::*;
+    for (format, needle) in [
+        (Pkcs7, "openssl pkcs7 -print_certs"),
+        (Pkcs12, "openssl pkcs12 -in /b -nokeys"),
+        (Utf16, "Set-Content -Encoding ascii"),
+        (Empty, "Rebuild it"),
+        (Text, "-----BEGIN CERTIFICATE-----"),
+    ] {
+        let x = CaBundle {
+            format: Some(format.clone()),
+            ..holding(
+                ca_bundle(CaBundleSource::RequestsCaBundle, "/b", true),
+                0,
+                &[],
+            )
+        };
+        let f = run(
+            &on(
+                "windows",
+                Bundle {
+                    ca_bundles: ca_bundles(vec![x]),
+                    ..healthy()
+                },
+            ),
+            &[],
+        );
+        assert_eq!(f[0].id, "ca-bundle.invalid");
+        assert!(
+            f[0].fix.iter().any(|s| s.contains(needle)),
+            "{format:?}: {:?}",
+            f[0].fix
+        );
+    }
+    let dir = CaBundle {
+        is_directory: true,
+        readable: None,
+        hashed_entries: Some(0),
+        ..ca_bundle(CaBundleSource::RequestsCaBundle, "/etc/corp-certs", true)
+    };
+    let f = run(
+        &Bundle {
+            ca_bundles: ca_bundles(vec![dir.clone()]),
+            ..healthy()
+        },
+        &[],
+    );
+    assert_eq!(f[0].id, "ca-bundle.invalid");
+    assert!(
+        f[0].fix[0].contains("openssl rehash /etc/corp-certs"),
+        "{:?}",
+        f[0].fix
+    );
+    // A hashed directory is what OpenSSL reads: fine.
+    let ok = CaBundle {
+        hashed_entries: Some(3),
+        ..dir
+    };
+    let f = run(
+        &Bundle {
+            ca_bundles: ca_bundles(vec![ok]),
+            ..healthy()
+        },
+        &[],
+    );
+    assert_eq!(serious(&f), "");
 }

@@ -14,8 +14,9 @@ use super::{Collector, Context, Outcome, reg};
 use crate::exec::{Cmd, Decode};
 use crate::fsutil;
 use crate::model::{
-    AzureCliPython, CaBundle, CaBundleSource, CaBundles, ClientState, DotnetFramework,
-    OpensslVersion, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings, names,
+    AzureCliPython, BundleFormat, CaBundle, CaBundleSource, CaBundles, ClientState,
+    DotnetFramework, OpensslVersion, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings,
+    names,
 };
 use crate::probe::{self, cert};
 
@@ -289,9 +290,12 @@ pub fn describe_bundle(source: CaBundleSource, path: &str, used_by_azure_cli: bo
         expired: None,
         certs: None,
         error: None,
+        format: None,
+        hashed_entries: None,
     };
     if p.is_dir() {
         v.is_directory = true;
+        v.hashed_entries = Some(hashed_entries(p));
         return v;
     }
     // Bounded, and never a FIFO or a device (REQUESTS_CA_BUNDLE=/dev/zero must not hang).
@@ -304,6 +308,7 @@ pub fn describe_bundle(source: CaBundleSource, path: &str, used_by_azure_cli: bo
             v.readable = Some(true);
             v.size = Some(c.size);
             v.note = c.note();
+            v.format = Some(bundle_format(&c.data, !certs.is_empty()));
             v.certificates = Some(certs.len());
             v.expired = Some(certs.iter().filter(|c| c.expired).count());
             v.certs = Some(certs);
@@ -316,6 +321,83 @@ pub fn describe_bundle(source: CaBundleSource, path: &str, used_by_azure_cli: bo
         }
     }
     v
+}
+
+/// How many entries of a CA directory carry OpenSSL's hashed names (`3513523f.0`): OpenSSL's
+/// `X509_LOOKUP_hash_dir`, which requests uses for a directory (`ca_cert_dir`), opens only
+/// those. Counted up to a cap: the answer only needs to tell none from some.
+fn hashed_entries(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let hashed = |n: &str| {
+        n.split_once('.').is_some_and(|(h, i)| {
+            h.len() == 8
+                && h.bytes().all(|b| b.is_ascii_hexdigit())
+                && !i.is_empty()
+                && i.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    rd.take(10_000)
+        .flatten()
+        .filter(|e| hashed(&e.file_name().to_string_lossy()))
+        .take(1000)
+        .count()
+}
+
+/// What a CA bundle file holds, from its bytes: requests reads PEM only, and support sees the
+/// other shapes every week (a DER or `.p7b` export from certmgr, a PFX, a PEM re-saved as
+/// UTF-16 by Windows PowerShell 5.1's `>`).
+pub fn bundle_format(data: &[u8], has_pem_certs: bool) -> BundleFormat {
+    /// The DER encodings of the PKCS#7 content-type OIDs 1.2.840.113549.1.7.2 (signedData, a
+    /// `.p7b`) and 1.2.840.113549.1.7.1 (data, what a PFX's authSafe holds).
+    const SIGNED_DATA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+    ];
+    const DATA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ];
+    let head = &data[..data.len().min(64)];
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if data.is_empty() {
+        return BundleFormat::Empty;
+    }
+    if has_pem_certs {
+        return BundleFormat::Pem;
+    }
+    let utf16_bom = data.starts_with(&[0xff, 0xfe]) || data.starts_with(&[0xfe, 0xff]);
+    let utf16_le = head.len() >= 8
+        && head
+            .chunks(2)
+            .all(|c| c.len() == 2 && c[0] != 0 && c[1] == 0);
+    if utf16_bom || utf16_le {
+        return BundleFormat::Utf16;
+    }
+    if data[0] == 0x30 {
+        if x509_parser::parse_x509_certificate(data).is_ok() {
+            return BundleFormat::Der;
+        }
+        if has(SIGNED_DATA) {
+            return BundleFormat::Pkcs7;
+        }
+        // PFX: SEQUENCE { INTEGER 3, ContentInfo { data, ... } } (RFC 7292 §4).
+        if has(&[0x02, 0x01, 0x03]) && has(DATA) {
+            return BundleFormat::Pkcs12;
+        }
+    }
+    if memchr::memmem::find(data, b"-----BEGIN PKCS7-----").is_some() {
+        return BundleFormat::Pkcs7;
+    }
+    // A prefix cut inside a multi-byte character is still text (`error_len` None).
+    let text = match std::str::from_utf8(&data[..data.len().min(4096)]) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    if data.contains(&0) || !text {
+        BundleFormat::Binary
+    } else {
+        BundleFormat::Text
+    }
 }
 
 impl Collector for Tls {
@@ -378,6 +460,56 @@ impl Collector for Tls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundle_formats_are_told_apart() {
+        let ca = rcgen::generate_simple_self_signed(vec!["root".to_string()]).unwrap();
+        let der = ca.cert.der().to_vec();
+        let pem = ca.cert.pem();
+        assert_eq!(bundle_format(pem.as_bytes(), true), BundleFormat::Pem);
+        assert_eq!(bundle_format(&der, false), BundleFormat::Der);
+        assert_eq!(bundle_format(b"", false), BundleFormat::Empty);
+        let utf16: Vec<u8> = pem.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(bundle_format(&utf16, false), BundleFormat::Utf16);
+        let mut bom = vec![0xff, 0xfe];
+        bom.extend(&utf16);
+        assert_eq!(bundle_format(&bom, false), BundleFormat::Utf16);
+        // A .p7b: ContentInfo { signedData, ... }.
+        let p7b = [
+            0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07,
+            0x02, 0xa0, 0x00,
+        ];
+        assert_eq!(bundle_format(&p7b, false), BundleFormat::Pkcs7);
+        assert_eq!(
+            bundle_format(b"-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n", false),
+            BundleFormat::Pkcs7
+        );
+        // A PFX: { INTEGER 3, ContentInfo { data, ... } }.
+        let pfx = [
+            0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03, 0x30, 0x82, 0x00, 0xf0, 0x06, 0x09, 0x2a,
+            0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+        ];
+        assert_eq!(bundle_format(&pfx, false), BundleFormat::Pkcs12);
+        assert_eq!(bundle_format(b"not PEM\n", false), BundleFormat::Text);
+        assert_eq!(
+            bundle_format(&[0x01, 0x00, 0xff], false),
+            BundleFormat::Binary
+        );
+    }
+
+    #[test]
+    fn a_directory_counts_hashed_names_only() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("root.pem"), "x").unwrap();
+        let b = describe_bundle(
+            CaBundleSource::RequestsCaBundle,
+            &d.path().display().to_string(),
+            true,
+        );
+        assert_eq!((b.is_directory, b.hashed_entries), (true, Some(0)));
+        std::fs::write(d.path().join("3513523f.0"), "x").unwrap();
+        assert_eq!(hashed_entries(d.path()), 1);
+    }
 
     #[test]
     fn protocol_states() {

@@ -41,8 +41,9 @@ pub use network::{
 };
 pub use requests::{Request, Requests, Stop};
 pub use tls::{
-    AzureCliPython, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState, DotnetFramework,
-    OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto, TlsSettings,
+    AzureCliPython, BundleFormat, CaBundle, CaBundleSource, CaBundles, CertInfo, ClientState,
+    DotnetFramework, OpensslVersion, RegValue, SchannelProtocol, SecureProtocols, StrongCrypto,
+    TlsSettings,
 };
 pub use versions::{AzVersions, ExecutionPolicyScope, ModuleImport, PowerShellVersions, PsModule};
 

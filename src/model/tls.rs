@@ -244,4 +244,38 @@ pub struct CaBundle {
     /// Why an existing file could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the file holds, read from its first bytes (absent when unread, and in bundles
+    /// written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<BundleFormat>,
+    /// For a directory: how many entries are named as OpenSSL's `c_rehash` names them
+    /// (`<8 hex digits>.<n>`), the only names requests (OpenSSL `ca_cert_dir`) looks up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashed_entries: Option<usize>,
+}
+
+/// What a CA bundle file holds. requests (Azure CLI) reads PEM text only; the other shapes are
+/// what a Windows export or a shell redirect often produces instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleFormat {
+    /// PEM (Base64) certificates: what requests reads.
+    Pem,
+    /// One DER (binary X.509) certificate: certmgr's "DER encoded binary X.509 (.CER)".
+    Der,
+    /// A PKCS#7 certificate bag (`.p7b`), DER or PEM (`-----BEGIN PKCS7-----`).
+    Pkcs7,
+    /// A PKCS#12 / PFX archive (certificates, often with a private key).
+    Pkcs12,
+    /// UTF-16 text (a PEM re-saved by Windows PowerShell 5.1's `>` or Notepad's "Unicode").
+    Utf16,
+    /// Zero bytes.
+    Empty,
+    /// Text with no PEM certificate block.
+    Text,
+    /// Binary data of no recognised shape.
+    Binary,
+    /// A format this version does not know (a newer bundle).
+    #[serde(untagged)]
+    Other(String),
 }
