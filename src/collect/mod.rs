@@ -13,6 +13,7 @@ pub mod debug_run;
 pub mod environment;
 pub mod network;
 pub mod reg;
+pub mod registry;
 pub mod system;
 pub mod tls;
 pub mod versions_az;
