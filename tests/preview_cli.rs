@@ -252,3 +252,55 @@ fn readme_option_table_lists_exactly_the_options_clap_knows() {
         );
     }
 }
+
+/// Every exit code the program can return, found by an exhaustive match: a new `Exit` variant
+/// does not compile here until it is listed (and so checked against the docs below).
+fn exit_codes() -> Vec<u8> {
+    use entra_collect::exit::Exit;
+    let all = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::NoBundle,
+        Exit::Interrupted,
+        Exit::BrokenPipe,
+    ];
+    all.iter()
+        .map(|e| match e {
+            Exit::Ok
+            | Exit::Failure
+            | Exit::Usage
+            | Exit::NoBundle
+            | Exit::Interrupted
+            | Exit::BrokenPipe => *e as u8,
+        })
+        .collect()
+}
+
+#[test]
+fn help_and_readme_name_every_exit_code() {
+    let help = bin("/nonexistent").arg("--help").assert().success();
+    let help = stdout_of(&help);
+    let help = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("help lists exit codes");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("\n## Exit codes\n")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    for code in exit_codes() {
+        let code = code.to_string();
+        let in_help = help.split(|c: char| !c.is_ascii_digit()).any(|w| w == code);
+        assert!(in_help, "--help's exit codes lack {code}: {help}");
+        assert!(
+            table.contains(&format!("\n| {code} |")),
+            "README's exit code table lacks {code}"
+        );
+    }
+}
