@@ -27,8 +27,10 @@ Examples:
   entra-collect trace stop            stop a network trace an interrupted run left running
   entra-collect inspect BUNDLE.zip    verify a bundle you received and re-run the findings
 
-Exit codes: 0 bundle written, 2 usage error, 3 no bundle could be written, 130 interrupted
-(a partial bundle is still written).";
+Exit codes: 0 bundle written (or --list / --dry-run done), 1 `trace stop` failed or `inspect`
+could not verify the bundle, 2 usage error, 3 no bundle could be written, 130 interrupted (a
+partial bundle is still written), 141 stdout closed before the path or JSON was printed (the
+bundle is written).";
 
 /// Collect a redacted diagnostics bundle for a failing `az login`, `Connect-AzAccount` or
 /// `Connect-MgGraph`, ready to attach to a Microsoft support case.
@@ -76,6 +78,23 @@ enum Commands {
         #[command(subcommand)]
         action: TraceAction,
     },
+    /// Print a shell completion script on stdout
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print the man page (roff) on stdout
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(name = "powershell")]
+    PowerShell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,7 +171,8 @@ struct CollectArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
 
-    /// Print the result as JSON on stdout (bundle path, status, collectors)
+    /// Print the result as JSON on stdout: bundle (its path), status, collectors (id, status,
+    /// reason), files (how many) and findings
     #[arg(long)]
     json: bool,
 
@@ -216,6 +236,24 @@ struct CollectArgs {
           value_parser = clap::value_parser!(u64).range(1..=120))]
     probe_timeout: u64,
 
+    /// Print every collector with what it reads or runs, then exit (no bundle)
+    #[arg(long)]
+    list: bool,
+
+    /// Leave these collectors out (comma-separated ids, see --list); they are recorded as
+    /// skipped
+    #[arg(long, value_name = "ID,...", conflicts_with = "only")]
+    skip: Option<String>,
+
+    /// Run only these collectors (comma-separated ids, see --list); the others are recorded
+    /// as skipped
+    #[arg(long, value_name = "ID,...")]
+    only: Option<String>,
+
+    /// Print the commands a run would start (secrets masked), then exit (no bundle)
+    #[arg(long)]
+    dry_run: bool,
+
     /// Any sign-in command to run with its debug switch (added when missing), e.g.
     /// `-- az login --service-principal -u APP -p SECRET --tenant T`
     #[arg(last = true, value_name = "COMMAND")]
@@ -257,8 +295,23 @@ impl Cli {
                     timeout: Duration::from_secs(600),
                 });
             }
+            Some(Commands::Completions { shell }) => {
+                return Ok(config::Command::Completions(match shell {
+                    ShellArg::Bash => config::Shell::Bash,
+                    ShellArg::Zsh => config::Shell::Zsh,
+                    ShellArg::Fish => config::Shell::Fish,
+                    ShellArg::PowerShell => config::Shell::Pwsh,
+                }));
+            }
+            Some(Commands::Man) => return Ok(config::Command::Man),
             None => self.collect,
         };
+        if args.list {
+            return Ok(config::Command::List {
+                lang: lang_of(args.lang),
+            });
+        }
+        let selection = selection_of(&args)?;
         let debug_command = match (args.run, args.command.is_empty()) {
             (Some(RunPreset::Az), _) => Some(config::DebugCommand::Preset(config::Preset::Az)),
             (Some(RunPreset::Azps), _) => {
@@ -311,8 +364,43 @@ impl Cli {
             net_trace: args.net_trace.then_some(config::NetTrace {
                 max_mb: args.trace_max_mb,
             }),
+            selection,
+            dry_run: args.dry_run,
         })))
     }
+}
+
+/// `--skip` / `--only`, each id checked against the registry (an unknown one is a usage error
+/// naming the valid ids).
+fn selection_of(args: &CollectArgs) -> Result<config::Selection, String> {
+    let lang = lang_of(args.lang);
+    let ids = crate::collect::registry::parse_ids;
+    Ok(match (&args.skip, &args.only) {
+        (Some(v), _) => config::Selection::Skip(ids("--skip", v, lang)?),
+        (None, Some(v)) => config::Selection::Only(ids("--only", v, lang)?),
+        (None, None) => config::Selection::All,
+    })
+}
+
+/// Write the completion script for `shell` (generated from the clap model, so it always knows
+/// every option).
+pub(crate) fn write_completions(shell: config::Shell, w: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        config::Shell::Bash => S::Bash,
+        config::Shell::Zsh => S::Zsh,
+        config::Shell::Fish => S::Fish,
+        config::Shell::Pwsh => S::PowerShell,
+    };
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "entra-collect", w);
+}
+
+/// Write the man page (roff), generated from the clap model.
+pub(crate) fn write_man(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(w)
 }
 
 #[cfg(test)]

@@ -26,6 +26,34 @@ pub enum Command {
         platform: Platform,
         timeout: Duration,
     },
+    /// `--list`: print every collector with what it reads or runs.
+    List {
+        lang: crate::vocab::Lang,
+    },
+    /// Print a shell completion script.
+    Completions(Shell),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// A shell `entra-collect completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    /// PowerShell (Windows PowerShell 5.1 and pwsh 7+)
+    Pwsh,
+}
+
+/// Which of the selectable collectors run (`--skip` / `--only`); the others are recorded as
+/// skipped with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    #[default]
+    All,
+    Skip(Vec<String>),
+    Only(Vec<String>),
 }
 
 /// Which sign-in preset `--run` names.
@@ -104,6 +132,10 @@ pub struct CollectConfig {
     pub lang: crate::vocab::Lang,
     /// Proxy, TLS and probe settings.
     pub network: crate::vocab::NetworkConfig,
+    /// `--skip` / `--only`.
+    pub selection: Selection,
+    /// `--dry-run`: print the commands that would run, write no bundle.
+    pub dry_run: bool,
 }
 
 impl CollectConfig {

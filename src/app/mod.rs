@@ -6,6 +6,7 @@
 //! ([`write`]).
 
 mod net_trace;
+mod preview;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -50,10 +51,16 @@ pub fn main_with(cli: Cli) -> Exit {
             max_entry_bytes,
         } => inspect_command(&bundle, json, lang, max_entry_bytes),
         Command::TraceStop { platform, timeout } => trace_stop_command(platform, timeout),
+        Command::List { lang } => preview::list(lang),
+        Command::Completions(shell) => preview::completions(shell),
+        Command::Man => preview::man(),
     }
 }
 
 fn collect_command(cfg: &CollectConfig) -> Exit {
+    if cfg.dry_run {
+        return preview::dry_run(cfg);
+    }
     match collect(cfg) {
         Ok(exit) => exit,
         Err(e) => {
@@ -196,7 +203,10 @@ pub(crate) fn run(
     // Lives to the end of this function: its guard stops the trace and removes its unredacted
     // files on every way out, errors and panics included, once the capture is in the bundle.
     let trace = NetTrace::start(cfg, &ctx.env, &cancel, trace_checks);
-    let collectors = collect::all(debug_run(cfg, &redactor), cfg.network);
+    let collectors = collect::registry::select(
+        collect::all(debug_run(cfg, &redactor), cfg.network),
+        &cfg.selection,
+    );
     let mut reports = collect::run_all(collectors, ctx.clone(), limits(cfg), progress);
     reports.extend(trace.stop(&ctx, &cancel));
 

@@ -6,13 +6,15 @@
 //! collectors on a bounded number of threads; a collector that panics, fails or hangs never
 //! stops the others or the bundle.
 //!
-//! To add a collector: write a module here implementing [`Collector`], then list it in [`all`].
+//! To add a collector: write a module here implementing [`Collector`], list it in [`all`] and
+//! describe it in [`registry::COLLECTORS`] (what `--list` shows; a test checks the two agree).
 
 pub mod context;
 pub mod debug_run;
 pub mod environment;
 pub mod network;
 pub mod reg;
+pub mod registry;
 pub mod system;
 pub mod tls;
 pub mod versions_az;

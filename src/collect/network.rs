@@ -28,11 +28,12 @@ use crate::vocab::{Cloud, Env, NetworkConfig};
 /// `host=127.0.0.1:port,host2=...`.
 pub const PROBE_OVERRIDE_ENV: &str = "ENTRA_COLLECT_PROBE_OVERRIDE";
 
-const INTERNET_SETTINGS: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+pub(crate) const INTERNET_SETTINGS: &str =
+    r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
 /// The key holding the machine-wide WinHTTP proxy (`WinHttpSettings`).
-const CONNECTIONS: &str =
+pub(crate) const CONNECTIONS: &str =
     r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections";
-const WINHTTP_SETTINGS: &str = "WinHttpSettings";
+pub(crate) const WINHTTP_SETTINGS: &str = "WinHttpSettings";
 
 /// Everything known about proxies.
 pub struct ProxyFacts {

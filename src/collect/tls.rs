@@ -22,24 +22,24 @@ use crate::probe::{self, cert};
 
 pub struct Tls;
 
-const SCHANNEL: &str =
+pub(crate) const SCHANNEL: &str =
     r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
 /// Microsoft's TLS 1.2 guidance sets `SchUseStrongCrypto` and `SystemDefaultTlsVersions` under
 /// both runtimes' keys, 64- and 32-bit (learn.microsoft.com/mem/configmgr/core/plan-design/
 /// security/enable-tls-1-2-client). Only `v4.0.30319` affects Windows PowerShell 5.1 (CLR 4;
 /// `v2.0.50727` governs .NET 2.0-3.5 apps): the v2 values are reported for completeness and the
 /// `tls.legacy-protocols` rule does not read them.
-const DOTNET: &[&str] = &[
+pub(crate) const DOTNET: &[&str] = &[
     r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319",
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v4.0.30319",
     r"HKLM\SOFTWARE\Microsoft\.NETFramework\v2.0.50727",
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\.NETFramework\v2.0.50727",
 ];
-const WINHTTP: &[&str] = &[
+pub(crate) const WINHTTP: &[&str] = &[
     r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp",
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Internet Settings\WinHttp",
 ];
-const NDP: &str = r"HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full";
+pub(crate) const NDP: &str = r"HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full";
 const PROTOCOLS: &[&str] = &["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
 
 /// `reg query` a key; an absent key gives an empty map.

@@ -133,7 +133,8 @@ pub struct CollectorRecord {
     /// `ok`, `skipped`, `failed`, `timed_out` or `interrupted`.
     pub status: Status,
     /// Why it was not `ok` (absent when ok; `network.probes` and `debug.run` also explain an
-    /// `ok` here).
+    /// `ok` here). A collector left out by `--skip` / `--only` is `skipped` with `--skip` or
+    /// `not in --only`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// RFC 3339 UTC; absent if it never started.
