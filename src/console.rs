@@ -384,3 +384,51 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         print!("{}", terminal_safe_text(out.as_str()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(human_size(812), "812 B");
+        assert_eq!(human_size(4096), "4.0 KiB");
+        assert_eq!(human_size(1_258_291), "1.2 MiB");
+        assert_eq!(human_size(3 << 30), "3.0 GiB");
+    }
+
+    #[test]
+    fn closing_message_en() {
+        let path = "/home/user/entra-collect-host-20260101T000000Z.zip";
+        insta::assert_snapshot!(
+            "closing_en",
+            closing_message(Lang::En, path, 1_258_291, false, &[])
+        );
+        insta::assert_snapshot!(
+            "closing_en_trace_partial",
+            closing_message(Lang::En, path, 9_300, true, &["trace/trace.pcap".into()])
+        );
+    }
+
+    #[test]
+    fn closing_message_ja() {
+        let path = "/home/user/entra-collect-host-20260101T000000Z.zip";
+        insta::assert_snapshot!(
+            "closing_ja",
+            closing_message(Lang::Ja, path, 1_258_291, false, &[])
+        );
+        insta::assert_snapshot!(
+            "closing_ja_trace_partial",
+            closing_message(Lang::Ja, path, 9_300, true, &["trace/trace.pcap".into()])
+        );
+    }
+
+    #[test]
+    fn no_option_debug_text_in_the_messages() {
+        for lang in [Lang::En, Lang::Ja] {
+            let text = closing_message(lang, "/x.zip", 1, true, &["trace/a".into()])
+                + &no_sign_in_warning(lang);
+            assert!(!text.contains("Some(") && !text.contains("None"), "{text}");
+        }
+    }
+}

@@ -96,12 +96,18 @@ pub fn main_with(cli: Cli) -> Exit {
 }
 
 fn collect_command(cfg: &CollectConfig) -> Exit {
+    let cancel = Cancel::new();
+    // Failing to install the handler (only possible if one exists already) is not fatal.
+    let _ = cancel::install_handler(cancel.clone(), stop_everything);
     let mut cfg = cfg.clone();
-    if guided::ask_if_wanted(&mut cfg).is_err() {
+    cancel::set_prompting(true);
+    let asked = guided::ask_if_wanted(&mut cfg);
+    cancel::set_prompting(false);
+    if asked.is_err() {
         // Nothing was opened or started yet.
         return Exit::Interrupted;
     }
-    match collect(&cfg) {
+    match collect(&cfg, cancel) {
         Ok(exit) => exit,
         Err(e) => {
             // Nothing half-written survives an error: the partial bundle and the capture
@@ -254,10 +260,7 @@ pub(crate) struct RunResult {
 }
 
 /// Run every collector and write the bundle. Returns the exit code to use.
-pub(crate) fn collect(cfg: &CollectConfig) -> anyhow::Result<Exit> {
-    let cancel = Cancel::new();
-    // Failing to install the handler (only possible if one exists already) is not fatal.
-    let _ = cancel::install_handler(cancel.clone(), stop_everything);
+pub(crate) fn collect(cfg: &CollectConfig, cancel: Cancel) -> anyhow::Result<Exit> {
     let env = Env::capture(cfg.platform);
     let redactor = redactor_for(cfg, &env);
     let progress = console::progress(cfg, redactor.clone());
