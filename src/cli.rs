@@ -216,8 +216,7 @@ struct CollectArgs {
     #[arg(long, value_enum, value_name = "LANG")]
     lang: Option<LangArg>,
 
-    /// Do not probe the sign-in endpoints over the network (also set by the environment
-    /// variable ENTRA_COLLECT_NO_NETWORK=1)
+    /// Do not probe the sign-in endpoints over the network
     #[arg(long, env = "ENTRA_COLLECT_NO_NETWORK", value_parser = clap::builder::FalseyValueParser::new())]
     no_network: bool,
 

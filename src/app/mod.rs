@@ -115,7 +115,7 @@ fn collect_command(cfg: &CollectConfig) -> Exit {
             crate::fsutil::remove_all();
             let (kind, message) = match e.downcast_ref::<OutputDirError>() {
                 Some(o) => ("output_dir", o.message(cfg.lang)),
-                None => ("no_bundle", format!("{e:#}")),
+                None => ("no_bundle", error_text(&e)),
             };
             if cfg.json {
                 console::json_error(kind, &message);
@@ -125,6 +125,23 @@ fn collect_command(cfg: &CollectConfig) -> Exit {
             Exit::NoBundle
         }
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text its context already
+/// quotes (`cannot create a file in X: Permission denied` over `Permission denied`) is left out.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// The output directory cannot be created or written to: said once, with what to do.
@@ -235,7 +252,7 @@ fn trace_stop_command(platform: Platform, timeout: Duration) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            console::error(&format!("{e:#}"));
+            console::error(&error_text(&e));
             Exit::Failure
         }
     }
@@ -410,4 +427,52 @@ fn shown_invocation(redactor: &Redactor, invocation: &[String]) -> Vec<String> {
         .chain(invocation.iter().cloned())
         .collect();
     redactor.redact_argv(&argv).0.into_iter().skip(1).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let text = io.to_string();
+        let e = anyhow::Error::new(io).context(format!("cannot create a file in /x: {text}"));
+        assert_eq!(
+            error_text(&e),
+            format!("cannot create a file in /x: {text}")
+        );
+        let e = anyhow::anyhow!("disk full").context("writing the bundle failed");
+        assert_eq!(error_text(&e), "writing the bundle failed: disk full");
+    }
+
+    #[test]
+    fn an_unwritable_output_directory_says_what_to_do() {
+        let e = OutputDirError {
+            dir: PathBuf::from("/srv/out"),
+            error: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(
+            e.message(Lang::En),
+            "Cannot write to /srv/out: permission denied. Choose another directory with -o."
+        );
+        assert_eq!(
+            e.message(Lang::Ja),
+            "/srv/out に書き込めません: アクセスが拒否されました。-o で別のディレクトリを指定してください。"
+        );
+        let e = OutputDirError {
+            dir: PathBuf::from("/srv/out"),
+            error: std::io::Error::from_raw_os_error(libc_eio()),
+        };
+        assert!(
+            !e.message(Lang::En).contains("os error"),
+            "{}",
+            e.message(Lang::En)
+        );
+    }
+
+    /// EIO, an error kind without words of our own.
+    fn libc_eio() -> i32 {
+        5
+    }
 }
