@@ -287,3 +287,66 @@ fn ctrl_c_at_the_question_leaves_nothing() {
         "nothing is left in the output directory"
     );
 }
+
+/// `--net-trace` says on the console whether the trace was captured (and how big) or why not,
+/// and the closing line's counts agree with the lines listed.
+#[cfg(unix)]
+#[test]
+fn the_trace_result_is_on_the_console_and_the_counts_agree() {
+    for (mode, expect) in [
+        ("", "network trace captured: trace/trace.pcap ("),
+        ("denied", "network trace skipped: tcpdump could not start"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let tmp = t.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let state = t.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let mut c = bin(&fake_path());
+        c.env("TMPDIR", &tmp)
+            .env("ENTRA_COLLECT_STATE_DIR", &state)
+            .args(["--net-trace", "--run", "az", "-o"])
+            .arg(t.path().join("out"))
+            .timeout(Duration::from_secs(120));
+        if !mode.is_empty() {
+            c.env("FAKE_TCPDUMP_MODE", mode);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains(expect), "{mode}: {stderr}");
+        // "bundle written with N files (9 ok, 2 skipped; ...)": one listed line per collector.
+        let closing = stderr
+            .lines()
+            .find(|l| l.contains("bundle written with"))
+            .unwrap();
+        for status in ["ok", "skipped", "failed"] {
+            let listed = stderr
+                .lines()
+                .filter(|l| l.starts_with(&format!("entra-collect: {status} ")))
+                .count()
+                + stderr
+                    .lines()
+                    .filter(|l| {
+                        l.starts_with("entra-collect: network trace ")
+                            && (status == "ok") == l.contains(" captured: ")
+                            && (status == "skipped") == l.contains(" skipped: ")
+                    })
+                    .count();
+            let counted = closing
+                .split(['(', ',', ';'])
+                .find_map(|p| p.trim().strip_suffix(&format!(" {status}")))
+                .map_or(0, |n| n.parse::<usize>().unwrap());
+            assert_eq!(listed, counted, "{status}: {stderr}");
+        }
+        if mode.is_empty() {
+            assert!(
+                stderr.contains("WARNING: it contains a network trace that is NOT redacted"),
+                "{stderr}"
+            );
+        }
+        assert_no_debug_text(&String::from_utf8_lossy(&out.stdout), &stderr, None);
+    }
+}
