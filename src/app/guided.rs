@@ -35,6 +35,54 @@ pub(super) fn choices(found: impl Fn(&str) -> bool) -> Vec<Choice> {
     v
 }
 
+/// The module a PowerShell preset needs.
+fn module_of(p: Preset) -> Option<&'static str> {
+    match p {
+        Preset::AzPowerShell => Some("Az.Accounts"),
+        Preset::Graph => Some("Microsoft.Graph.Authentication"),
+        Preset::Az => None,
+    }
+}
+
+/// The folders PowerShell loads modules from: `PSModulePath`, then the per-user and machine-wide
+/// defaults of PowerShell 7 and Windows PowerShell 5.1. Only looked at, never run: cheap, and a
+/// miss (a custom layout) only adds a note to the choice, it never hides it.
+fn module_dirs() -> Vec<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PSModulePath")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    let var = |n: &str| std::env::var_os(n).map(PathBuf::from);
+    if cfg!(windows) {
+        for base in [
+            var("USERPROFILE").map(|h| h.join("Documents")),
+            var("OneDrive").map(|h| h.join("Documents")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            dirs.push(base.join("PowerShell").join("Modules"));
+            dirs.push(base.join("WindowsPowerShell").join("Modules"));
+        }
+        if let Some(pf) = var("ProgramFiles") {
+            dirs.push(pf.join("PowerShell").join("Modules"));
+            dirs.push(pf.join("WindowsPowerShell").join("Modules"));
+        }
+    } else {
+        if let Some(h) = var("HOME") {
+            dirs.push(h.join(".local/share/powershell/Modules"));
+        }
+        dirs.push("/usr/local/share/powershell/Modules".into());
+        dirs.push("/opt/microsoft/powershell/7/Modules".into());
+    }
+    dirs
+}
+
+/// Is the preset's module in one of `dirs` (true for presets that need none)?
+fn module_found(p: Preset, dirs: &[std::path::PathBuf]) -> bool {
+    module_of(p).is_none_or(|m| dirs.iter().any(|d| d.join(m).is_dir()))
+}
+
 fn label(c: Choice, lang: Lang) -> String {
     match c {
         Choice::Run(Preset::Az) => lang.t("Azure CLI (az login)", "Azure CLI (az login)"),
@@ -69,7 +117,26 @@ pub(super) fn ask_if_wanted(cfg: &mut CollectConfig) -> Result<(), Interrupted> 
     let lang = cfg.lang;
     let term = dialoguer::console::Term::stderr();
     let theme = dialoguer::theme::ColorfulTheme::default();
-    let items: Vec<String> = choices.iter().map(|c| label(*c, lang)).collect();
+    let dirs = module_dirs();
+    let items: Vec<String> = choices
+        .iter()
+        .map(|c| match c {
+            Choice::Run(p) if !module_found(*p, &dirs) => {
+                let m = module_of(*p).unwrap_or_default();
+                lang.t(
+                    &format!(
+                        "{} ({m} not found in the usual module folders)",
+                        label(*c, lang)
+                    ),
+                    &format!(
+                        "{} (通常のモジュール フォルダーに {m} が見つかりません)",
+                        label(*c, lang)
+                    ),
+                )
+            }
+            _ => label(*c, lang),
+        })
+        .collect();
     let picked = dialoguer::Select::with_theme(&theme)
         .with_prompt(lang.t(
             "Which sign-in failed? entra-collect runs it once with its debug output captured",
@@ -137,6 +204,16 @@ mod tests {
                 Choice::None
             ]
         );
+    }
+
+    #[test]
+    fn a_module_is_found_in_a_module_folder() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("Az.Accounts/5.1.0")).unwrap();
+        let dirs = [t.path().join("missing"), t.path().to_path_buf()];
+        assert!(module_found(Preset::AzPowerShell, &dirs));
+        assert!(!module_found(Preset::Graph, &dirs));
+        assert!(module_found(Preset::Az, &[]));
     }
 
     #[test]
