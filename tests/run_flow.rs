@@ -175,6 +175,15 @@ fn json_errors_are_json_on_stdout_with_the_exit_code_unchanged() {
     assert_eq!(v["error"]["kind"], "usage");
     assert!(v["error"]["message"].as_str().unwrap().contains("nonsense"));
     assert_no_debug_text(&String::from_utf8_lossy(&out.stdout), &stderr, None);
+    // `inspect --json` of something that is not a bundle: JSON too, exit 1.
+    let out = bin(&fake_path())
+        .args(["inspect", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["error"]["kind"], "inspect");
 }
 
 #[cfg(unix)]

@@ -238,6 +238,11 @@ fn inspect_command(bundle: &Path, json: bool, lang: Lang, max_entry_bytes: u64) 
                 Exit::Failure
             }
         }
+        Err(e) if json => {
+            // JSON escapes every control character the message could quote from the file.
+            console::json_error("inspect", &e.to_string());
+            Exit::Failure
+        }
         Err(e) => {
             console::inspect_error(&e);
             Exit::Failure
