@@ -217,9 +217,15 @@ pub(crate) fn closing_message(
             &format!("警告: このファイルには、マスキングされていないネットワーク トレース ({list}) が含まれています。機密情報が含まれる可能性があるため、Microsoft サポート以外とは共有しないでください。"),
         ));
     }
+    // Quoted when a shell would split it (a folder such as "My Documents").
+    let arg = if path.contains(|c: char| c.is_whitespace() || "&;|()<>'$`".contains(c)) {
+        format!("\"{path}\"")
+    } else {
+        path.to_string()
+    };
     lines.push(lang.t(
-        &format!("To look inside: entra-collect inspect {path}"),
-        &format!("内容を確認するには: entra-collect inspect {path}"),
+        &format!("To look inside: entra-collect inspect {arg}"),
+        &format!("内容を確認するには: entra-collect inspect {arg}"),
     ));
     lines.join("\n")
 }
@@ -420,6 +426,15 @@ mod tests {
         insta::assert_snapshot!(
             "closing_ja_trace_partial",
             closing_message(Lang::Ja, path, 9_300, true, &["trace/trace.pcap".into()])
+        );
+    }
+
+    #[test]
+    fn a_path_with_spaces_is_quoted_in_the_inspect_line() {
+        let text = closing_message(Lang::En, "C:\\Users\\Jo Doe\\b.zip", 1, false, &[]);
+        assert!(
+            text.ends_with("entra-collect inspect \"C:\\Users\\Jo Doe\\b.zip\""),
+            "{text}"
         );
     }
 
