@@ -46,11 +46,25 @@ impl Cancel {
     }
 }
 
+/// Set while the guided question is on screen: nothing is open or running yet, so a signal then
+/// just restores the cursor and exits 130.
+static PROMPTING: AtomicBool = AtomicBool::new(false);
+
+/// The guided question is (`true`) or is no longer (`false`) on screen.
+pub fn set_prompting(on: bool) {
+    PROMPTING.store(on, Ordering::SeqCst);
+}
+
 /// Install the Ctrl-C / SIGTERM handler. The first signal cancels `cancel`; a second one runs
 /// `on_second` (which must stop anything that must never be left running) and exits with 130.
 pub fn install_handler(cancel: Cancel, on_second: fn()) -> Result<(), ctrlc::Error> {
     let hits = AtomicUsize::new(0);
     ctrlc::set_handler(move || {
+        if PROMPTING.load(Ordering::SeqCst) {
+            // Show the cursor the prompt hid; nothing else was started.
+            crate::fsutil::err_line("\x1b[?25h\nentra-collect: interrupted; nothing was written");
+            std::process::exit(130);
+        }
         if hits.fetch_add(1, Ordering::SeqCst) == 0 {
             // Never a panic on a closed stderr.
             crate::fsutil::err_line(

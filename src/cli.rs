@@ -176,7 +176,8 @@ struct CollectArgs {
     #[arg(long)]
     json: bool,
 
-    /// Print nothing on stderr but errors
+    /// Print only errors (stderr) and the bundle's path (stdout): no progress, no verdict, no
+    /// closing message
     #[arg(short, long)]
     quiet: bool,
 
@@ -185,10 +186,22 @@ struct CollectArgs {
     #[arg(long)]
     mask_pii: bool,
 
-    /// Run a sign-in with its debug switch and store its output: az (az login --debug),
-    /// azps (Connect-AzAccount -Debug) or mg (Connect-MgGraph -Debug)
-    #[arg(long, value_enum, value_name = "PRESET", conflicts_with = "command")]
-    run: Option<RunPreset>,
+    /// Run sign-ins with their debug switch, one after another, and store each one's output
+    /// in debug/<name>.log: az (az login --debug), azps (Connect-AzAccount -Debug), mg
+    /// (Connect-MgGraph -Debug); several with commas: --run az,azps. Without --run, -- COMMAND
+    /// or --no-run, entra-collect asks on a terminal which sign-in failed
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PRESET",
+        value_delimiter = ',',
+        conflicts_with = "command"
+    )]
+    run: Vec<RunPreset>,
+
+    /// Run no sign-in and do not ask which one failed
+    #[arg(long, conflicts_with_all = ["run", "command"])]
+    no_run: bool,
 
     /// The tenant to sign in to, passed to the preset (--tenant, -Tenant, -TenantId)
     #[arg(long, value_name = "ID")]
@@ -226,6 +239,10 @@ struct CollectArgs {
     /// Do not probe the sign-in endpoints over the network
     #[arg(long, env = "ENTRA_COLLECT_NO_NETWORK", value_parser = clap::builder::FalseyValueParser::new())]
     no_network: bool,
+
+    /// ENTRA_COLLECT_NO_NETWORK, not --no-network, turned the probes off (set by [`parse`]).
+    #[arg(skip)]
+    no_network_from_env: bool,
 
     /// Which cloud's endpoints to probe
     #[arg(long, value_enum, default_value = "public", value_name = "CLOUD")]
@@ -266,6 +283,31 @@ struct CollectArgs {
     /// Cap on each captured output stream of an external command, in bytes
     #[arg(long, hide = true, default_value_t = DEFAULT_OUTPUT_CAP, value_name = "BYTES")]
     max_output_bytes: usize,
+}
+
+/// Parse the process's command line, noting which options the environment set.
+pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] from given arguments.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let from_env = |m: &clap::ArgMatches| {
+        m.try_get_raw("no_network").is_ok()
+            && m.value_source("no_network") == Some(ValueSource::EnvVariable)
+    };
+    match (&mut cli.command, matches.subcommand_matches("collect")) {
+        (Some(Commands::Collect(a)), Some(m)) => a.no_network_from_env = from_env(m),
+        _ => cli.collect.no_network_from_env = from_env(&matches),
+    }
+    Ok(cli)
 }
 
 impl Cli {
@@ -312,23 +354,39 @@ impl Cli {
             });
         }
         let selection = selection_of(&args)?;
-        let debug_command = match (args.run, args.command.is_empty()) {
-            (Some(RunPreset::Az), _) => Some(config::DebugCommand::Preset(config::Preset::Az)),
-            (Some(RunPreset::Azps), _) => {
-                Some(config::DebugCommand::Preset(config::Preset::AzPowerShell))
+        let mut debug_commands: Vec<config::DebugCommand> = Vec::new();
+        for preset in &args.run {
+            let preset = match preset {
+                RunPreset::Az => config::Preset::Az,
+                RunPreset::Azps => config::Preset::AzPowerShell,
+                RunPreset::Mg => config::Preset::Graph,
+            };
+            // `--run az,az` runs it once.
+            let command = config::DebugCommand::Preset(preset);
+            if !debug_commands.contains(&command) {
+                debug_commands.push(command);
             }
-            (Some(RunPreset::Mg), _) => Some(config::DebugCommand::Preset(config::Preset::Graph)),
-            (None, false) => Some(config::DebugCommand::Argv(args.command.clone())),
-            (None, true) => None,
-        };
+        }
+        if !args.command.is_empty() {
+            debug_commands.push(config::DebugCommand::Argv(args.command.clone()));
+        }
+        let ask = debug_commands.is_empty() && !args.no_run;
         let powershell = match args.powershell {
             PowerShellArg::Auto => config::PsEdition::Auto,
             PowerShellArg::Core => config::PsEdition::Core,
             PowerShellArg::Desktop => config::PsEdition::Desktop,
         };
-        let debug_run = debug_command.map(|command| config::DebugRun {
-            command,
-            tenant: args.tenant.clone(),
+        let debug_runs = debug_commands
+            .into_iter()
+            .map(|command| config::DebugRun {
+                command,
+                tenant: args.tenant.clone(),
+                powershell,
+                timeout: Duration::from_secs(args.run_timeout),
+                har: args.har,
+            })
+            .collect();
+        let ask_sign_in = ask.then_some(config::RunSettings {
             powershell,
             timeout: Duration::from_secs(args.run_timeout),
             har: args.har,
@@ -349,11 +407,13 @@ impl Cli {
                 .skip(1)
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-            debug_run,
+            debug_runs,
+            ask_sign_in,
             tenant: args.tenant,
             lang: lang_of(args.lang),
             network: crate::vocab::NetworkConfig {
                 probes: !args.no_network,
+                probes_off_by_env: args.no_network && args.no_network_from_env,
                 cloud: match args.cloud {
                     CloudArg::Public => crate::vocab::Cloud::Public,
                     CloudArg::Usgov => crate::vocab::Cloud::UsGov,
@@ -441,7 +501,8 @@ mod tests {
         let config::Command::Collect(c) = cli.into_command().unwrap() else {
             panic!("expected collect")
         };
-        let run = c.debug_run.unwrap();
+        assert_eq!(c.debug_runs.len(), 1);
+        let run = c.debug_runs[0].clone();
         assert_eq!(
             run.command,
             config::DebugCommand::Argv(vec!["az".into(), "login".into(), "-p".into(), "x".into()])
@@ -460,6 +521,40 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn run_takes_several_presets_and_no_run_skips_the_question() {
+        let cli = parse_from(["entra-collect", "--run", "az,azps", "--run", "az"]).unwrap();
+        let config::Command::Collect(c) = cli.into_command().unwrap() else {
+            panic!("expected collect")
+        };
+        let commands: Vec<_> = c.debug_runs.iter().map(|r| r.command.clone()).collect();
+        assert_eq!(
+            commands,
+            [
+                config::DebugCommand::Preset(config::Preset::Az),
+                config::DebugCommand::Preset(config::Preset::AzPowerShell)
+            ]
+        );
+        assert!(c.ask_sign_in.is_none());
+        let config::Command::Collect(c) = parse_from(["entra-collect", "collect"])
+            .unwrap()
+            .into_command()
+            .unwrap()
+        else {
+            panic!("expected collect")
+        };
+        assert!(c.ask_sign_in.is_some() && c.debug_runs.is_empty());
+        let config::Command::Collect(c) = parse_from(["entra-collect", "--no-run"])
+            .unwrap()
+            .into_command()
+            .unwrap()
+        else {
+            panic!("expected collect")
+        };
+        assert!(c.ask_sign_in.is_none() && c.debug_runs.is_empty());
+        assert!(parse_from(["entra-collect", "--no-run", "--run", "az"]).is_err());
     }
 
     #[test]

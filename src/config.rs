@@ -98,6 +98,14 @@ pub struct DebugRun {
     pub har: bool,
 }
 
+/// How a sign-in chosen at the prompt runs (`--powershell`, `--run-timeout`, `--har`).
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    pub powershell: PsEdition,
+    pub timeout: Duration,
+    pub har: bool,
+}
+
 /// `--net-trace` settings.
 #[derive(Debug, Clone, Copy)]
 pub struct NetTrace {
@@ -123,8 +131,12 @@ pub struct CollectConfig {
     pub jobs: usize,
     /// The arguments as given (redacted before they are stored).
     pub invocation: Vec<String>,
-    /// The sign-in command to run with its debug switch, if any.
-    pub debug_run: Option<DebugRun>,
+    /// The sign-in commands to run with their debug switch, one after another (`--run az,azps`
+    /// or `-- COMMAND`); empty: none.
+    pub debug_runs: Vec<DebugRun>,
+    /// No `--run`, no `-- COMMAND`, no `--no-run`: ask which sign-in failed when stdin and
+    /// stderr are terminals, and run the answer with these settings.
+    pub ask_sign_in: Option<RunSettings>,
     /// The tenant the user means to sign in to (`--tenant`).
     pub tenant: Option<String>,
     pub net_trace: Option<NetTrace>,
@@ -139,11 +151,16 @@ pub struct CollectConfig {
 }
 
 impl CollectConfig {
-    /// How long a sign-in reproduction may take: the debug run's limit, or the default one.
+    /// How long a sign-in reproduction may take: the debug runs' limit, or the default one.
     pub fn debug_run_limit(&self) -> Duration {
-        self.debug_run
-            .as_ref()
+        self.debug_runs
+            .first()
             .map(|r| r.timeout)
             .unwrap_or(Duration::from_secs(600))
+    }
+
+    /// Was a sign-in command run (its debug output is in the bundle)?
+    pub fn runs_sign_in(&self) -> bool {
+        !self.debug_runs.is_empty()
     }
 }

@@ -28,6 +28,13 @@ pub(crate) fn error(text: &str) {
     err_line(&format!("entra-collect: error: {text}"));
 }
 
+/// `--json`: an error as `{"error": {"kind", "message"}}` on stdout (the exit code is unchanged).
+pub(crate) fn json_error(kind: &str, message: &str) {
+    let value = json!({ "error": { "kind": kind, "message": message } });
+    // Nowhere left to report a closed stdout.
+    let _ = out(&format!("{value}\n"));
+}
+
 /// `entra-collect: <text>` on stderr.
 pub(crate) fn note(text: &str) {
     err_line(&format!("entra-collect: {text}"));
@@ -36,9 +43,9 @@ pub(crate) fn note(text: &str) {
 /// The progress display of a collection.
 pub(crate) fn progress(cfg: &CollectConfig, redactor: Arc<Redactor>) -> Progress {
     // Spinners would garble the live output of an interactive sign-in.
-    let spinners = crate::os::stderr_is_terminal() && cfg.debug_run.is_none();
+    let spinners = crate::os::stderr_is_terminal() && cfg.debug_runs.is_empty();
     let progress = Progress::new(cfg.quiet, spinners, redactor);
-    if cfg.debug_run.is_some() {
+    if !cfg.debug_runs.is_empty() {
         progress.hold_while(crate::collect::debug_run::ID)
     } else {
         progress
@@ -124,9 +131,141 @@ pub(crate) fn print_result(
         return Ok(());
     }
     progress.say(&closing_line(m));
+    if !cfg.runs_sign_in() {
+        progress.say(&no_sign_in_warning(cfg.lang));
+    }
     print_findings(findings, progress, cfg.lang);
-    out(&format!("{}\n", display_path(bundle)))?;
+    let path = std::path::absolute(bundle).unwrap_or_else(|_| bundle.to_path_buf());
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let traces: Vec<String> = m
+        .files
+        .iter()
+        .filter(|f| !f.redacted)
+        .map(|f| f.path.clone())
+        .collect();
+    let closing = closing_message(
+        cfg.lang,
+        &display_path(&path),
+        size,
+        m.status == RunStatus::Interrupted,
+        &traces,
+    );
+    progress.say(&closing);
+    // The path on stdout is for scripts; on a terminal the closing message has just shown it
+    // (with -q only this line is printed).
+    if cfg.quiet || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        out(&format!("{}\n", display_path(&path)))?;
+    }
     Ok(())
+}
+
+/// The console verdict's warning for a run that captured no sign-in.
+pub(crate) fn no_sign_in_warning(lang: Lang) -> String {
+    lang.t(
+        "entra-collect: WARNING: No sign-in output captured: re-run with --run az|azps|mg",
+        "entra-collect: 警告: サインインの出力は記録されていません。--run az|azps|mg を付けて再実行してください",
+    )
+}
+
+/// A size as people read it: 812 B, 4.0 KiB, 1.2 MiB, 1.0 GiB.
+pub(crate) fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// The closing message, like sosreport's: where the bundle is, how big, what to do with it, a
+/// warning when it holds unredacted captures, and how to look inside.
+pub(crate) fn closing_message(
+    lang: Lang,
+    path: &str,
+    size: u64,
+    partial: bool,
+    unredacted: &[String],
+) -> String {
+    let size = human_size(size);
+    let mut lines = vec![
+        String::new(),
+        match (partial, lang) {
+            (false, Lang::En) => "entra-collect: Your diagnostics bundle is ready:".to_string(),
+            (true, Lang::En) => {
+                "entra-collect: A partial diagnostics bundle (interrupted) was written:".to_string()
+            }
+            (false, Lang::Ja) => "entra-collect: 診断バンドルを作成しました:".to_string(),
+            (true, Lang::Ja) => {
+                "entra-collect: 中断されたため、途中までの診断バンドルを作成しました:".to_string()
+            }
+        },
+        format!("  {path} ({size})"),
+        lang.t(
+            "Attach this file to your support case.",
+            "このファイルをサポート ケースに添付してください。",
+        ),
+    ];
+    if !unredacted.is_empty() {
+        let list = unredacted.join(", ");
+        lines.push(lang.t(
+            &format!("WARNING: it contains a network trace that is NOT redacted ({list}); it may hold sensitive data. Share it only with Microsoft support."),
+            &format!("警告: このファイルには、マスキングされていないネットワーク トレース ({list}) が含まれています。機密情報が含まれる可能性があるため、Microsoft サポート以外とは共有しないでください。"),
+        ));
+    }
+    // Quoted when a shell would split it (a folder such as "My Documents").
+    let arg = if path.contains(|c: char| c.is_whitespace() || "&;|()<>'$`".contains(c)) {
+        format!("\"{path}\"")
+    } else {
+        path.to_string()
+    };
+    lines.push(lang.t(
+        &format!("To look inside: entra-collect inspect {arg}"),
+        &format!("内容を確認するには: entra-collect inspect {arg}"),
+    ));
+    lines.join("\n")
+}
+
+/// The `--net-trace` line: captured (which file, how big) or skipped / failed, and why.
+pub(crate) fn trace_line(
+    progress: &Progress,
+    record: &crate::bundle::manifest::CollectorRecord,
+    files: &[crate::bundle::manifest::FileRecord],
+    lang: Lang,
+) {
+    let reason = record.reason.as_deref().unwrap_or_default();
+    let line = match record.status {
+        Status::Ok | Status::Interrupted if !record.entries.is_empty() => {
+            let kept: Vec<String> = files
+                .iter()
+                .filter(|f| record.entries.contains(&f.path))
+                .map(|f| format!("{} ({})", f.path, human_size(f.size)))
+                .collect();
+            lang.t(
+                &format!(
+                    "entra-collect: network trace captured: {} (not redacted)",
+                    kept.join(", ")
+                ),
+                &format!(
+                    "entra-collect: ネットワーク トレースを記録しました: {} (マスキングされていません)",
+                    kept.join(", ")
+                ),
+            )
+        }
+        Status::Skipped => lang.t(
+            &format!("entra-collect: network trace skipped: {reason}"),
+            &format!("entra-collect: ネットワーク トレースは記録されませんでした: {reason}"),
+        ),
+        _ => lang.t(
+            &format!("entra-collect: network trace failed: {reason}"),
+            &format!("entra-collect: ネットワーク トレースに失敗しました: {reason}"),
+        ),
+    };
+    progress.say(&line);
 }
 
 /// "bundle written with N files (counts per status; R values redacted)".
@@ -249,5 +388,62 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         }
         let out = redactor.redact(&format!("{head}\n\n{page}"));
         print!("{}", terminal_safe_text(out.as_str()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(human_size(812), "812 B");
+        assert_eq!(human_size(4096), "4.0 KiB");
+        assert_eq!(human_size(1_258_291), "1.2 MiB");
+        assert_eq!(human_size(3 << 30), "3.0 GiB");
+    }
+
+    #[test]
+    fn closing_message_en() {
+        let path = "/home/user/entra-collect-host-20260101T000000Z.zip";
+        insta::assert_snapshot!(
+            "closing_en",
+            closing_message(Lang::En, path, 1_258_291, false, &[])
+        );
+        insta::assert_snapshot!(
+            "closing_en_trace_partial",
+            closing_message(Lang::En, path, 9_300, true, &["trace/trace.pcap".into()])
+        );
+    }
+
+    #[test]
+    fn closing_message_ja() {
+        let path = "/home/user/entra-collect-host-20260101T000000Z.zip";
+        insta::assert_snapshot!(
+            "closing_ja",
+            closing_message(Lang::Ja, path, 1_258_291, false, &[])
+        );
+        insta::assert_snapshot!(
+            "closing_ja_trace_partial",
+            closing_message(Lang::Ja, path, 9_300, true, &["trace/trace.pcap".into()])
+        );
+    }
+
+    #[test]
+    fn a_path_with_spaces_is_quoted_in_the_inspect_line() {
+        let text = closing_message(Lang::En, "C:\\Users\\Jo Doe\\b.zip", 1, false, &[]);
+        assert!(
+            text.ends_with("entra-collect inspect \"C:\\Users\\Jo Doe\\b.zip\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_option_debug_text_in_the_messages() {
+        for lang in [Lang::En, Lang::Ja] {
+            let text = closing_message(lang, "/x.zip", 1, true, &["trace/a".into()])
+                + &no_sign_in_warning(lang);
+            assert!(!text.contains("Some(") && !text.contains("None"), "{text}");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Binary entry point: parse the command line, run, map the outcome to an exit code.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = entra_collect::cli::Cli::parse();
-    entra_collect::app::main_with(cli).into()
+    match entra_collect::cli::parse() {
+        Ok(cli) => entra_collect::app::main_with(cli).into(),
+        Err(e) => entra_collect::app::usage_error(e).into(),
+    }
 }

@@ -85,6 +85,20 @@ pub fn with_sudo_note(summary: &str, user: &str, lang: Lang) -> String {
     format!("{}{note}\n{}", &summary[..at], &summary[at..])
 }
 
+/// The warning at the top of summary.md of a run that captured no sign-in (no `--run`, no
+/// `-- COMMAND`, no answer at the prompt): the first thing support asks for is missing.
+pub fn with_no_sign_in_warning(summary: &str, lang: Lang) -> String {
+    let warning = lang.t(
+        "> **Warning: No sign-in output captured: re-run with `--run az|azps|mg`** (or `-- COMMAND` for any other sign-in command) to include the failing sign-in's debug output.\n",
+        "> **警告: サインインの出力は記録されていません。`--run az|azps|mg` を付けて再実行してください** (ほかのサインイン コマンドの場合は `-- コマンド` を付けてください)。失敗したサインインのデバッグ出力がバンドルに含まれます。\n",
+    );
+    // Right after the title line.
+    match summary.find("\n\n") {
+        Some(k) => format!("{}\n\n{warning}\n{}", &summary[..k], &summary[k + 2..]),
+        None => format!("{warning}\n{summary}"),
+    }
+}
+
 /// Render summary.md. `manifest.files` lists the entries written before this page. Without a
 /// manifest (`inspect` of a bundle whose manifest.json this version cannot read), the sections
 /// drawn from it are left out and the page says so.

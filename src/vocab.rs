@@ -161,6 +161,8 @@ pub enum Cloud {
 #[derive(Debug, Clone, Copy)]
 pub struct NetworkConfig {
     pub probes: bool,
+    /// The probes are off because ENTRA_COLLECT_NO_NETWORK is set (not `--no-network`).
+    pub probes_off_by_env: bool,
     pub cloud: Cloud,
     pub stage_timeout: Duration,
 }

@@ -291,7 +291,7 @@ fn failing_tool_is_failed_with_a_reason() {
     let (_d, b) = fake_run(&[("FAKE_AZ_MODE", "fail")]);
     let az = b.collector("versions.az");
     assert_eq!(az["status"], "failed");
-    assert_eq!(az["reason"], "az version exited with Some(1)");
+    assert_eq!(az["reason"], "az version exited with 1");
     assert!(
         b.text("versions/az-version.txt")
             .contains("No module named 'azure.cli.core'")
@@ -329,15 +329,20 @@ fn powershell_without_inventory_is_failed_and_its_output_kept() {
 #[test]
 fn unwritable_output_dir_exits_3_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
+    // A missing directory is created (run_flow.rs); one under a regular file cannot be.
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
     bin(&empty_path(dir.path()))
         .args(["-o"])
-        .arg(dir.path().join("does-not-exist"))
+        .arg(dir.path().join("a-file/sub"))
         .assert()
         .code(3)
         .stdout("")
         .stderr(
-            predicate::str::contains("cannot write a bundle in")
-                .and(predicate::str::contains("does not exist")),
+            predicate::str::contains("Cannot write to")
+                .and(predicate::str::contains("not a directory"))
+                .and(predicate::str::contains(
+                    "Choose another directory with -o.",
+                )),
         );
 }
 

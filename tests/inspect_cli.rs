@@ -292,12 +292,16 @@ fn i06_any_duplicate_name_fails_verification() {
             .and(predicate::str::contains("nothing to see").not()),
     );
     let z = hostile_file(d.path(), "i06b.zip", hostile::i06b_duplicate_manifest());
-    inspect(&z, &["--json"])
-        .code(1)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains(
-            "NOT VERIFIED: refused: 2 entries are named manifest.json",
-        ));
+    // With --json the refusal is a JSON error on stdout.
+    let out = inspect(&z, &["--json"]).code(1).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["kind"], "inspect");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NOT VERIFIED: refused: 2 entries are named manifest.json")
+    );
 }
 
 #[test]

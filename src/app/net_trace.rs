@@ -15,7 +15,7 @@ use crate::exec::Output;
 use crate::model::names;
 use crate::vocab::Env;
 
-const TRACE_ID: &str = "net.trace";
+pub(super) const TRACE_ID: &str = "net.trace";
 
 /// The trace of one run. Keep it alive until the capture is in the bundle: dropping it stops
 /// the trace (if still running) and removes its unredacted files.
@@ -53,7 +53,7 @@ impl NetTrace {
         match capture::start(cfg.platform, env, t.max_mb) {
             Ok(trace) => {
                 let guard = TraceGuard(trace.clone());
-                if cfg.debug_run.is_none() {
+                if cfg.debug_runs.is_empty() {
                     console::wait_for_enter(cancel, cfg.debug_run_limit());
                 }
                 NetTrace {
@@ -105,9 +105,9 @@ fn add_checks(ctx: &Context, outcome: &mut Outcome, checks: &[Output]) {
     for o in checks {
         scratch.record(ctx, o);
         text.push_str(&format!(
-            "# {}\n# exit code: {:?}\n{}{}\n",
+            "# {}\n# exit code: {}\n{}{}\n",
             o.argv.join(" "),
-            o.exit_code,
+            crate::collect::debug_run::exit_text(o.exit_code),
             o.stdout.text().0,
             o.stderr.text().0
         ));

@@ -48,7 +48,7 @@ pub(crate) fn dry_run_text(cfg: &CollectConfig, env: &Env) -> String {
     let redactor = super::redactor_for(cfg, env);
     let planned = registry::planned(
         cfg.platform,
-        cfg.debug_run.as_ref(),
+        &cfg.debug_runs,
         cfg.net_trace.map(|t| t.max_mb),
         cfg.network.probes.then_some(cfg.network.cloud),
         &cfg.selection,

@@ -149,6 +149,7 @@ pub(super) fn finish(
     texts: &Texts,
     lang: Lang,
     sudo_user: Option<&str>,
+    captured_sign_in: bool,
 ) -> anyhow::Result<(PathBuf, Manifest, Vec<Finding>)> {
     // The findings read the bundle's own entries, typed, exactly as `inspect` will.
     let bundle = Bundle::from_texts(texts);
@@ -172,6 +173,9 @@ pub(super) fn finish(
     let mut summary_text = report::summary_md(Some(&manifest), &bundle, &findings, lang);
     if let Some(user) = sudo_user {
         summary_text = report::with_sudo_note(&summary_text, user, lang);
+    }
+    if !captured_sign_in {
+        summary_text = report::with_no_sign_in_warning(&summary_text, lang);
     }
     let summary = redactor.redact(&summary_text);
     writer

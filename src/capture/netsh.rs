@@ -78,8 +78,12 @@ impl Capture for Netsh {
             .timeout(STOP_TIMEOUT);
         match self.runner.run(&cmd) {
             Ok(o) => {
-                let problem = (!o.success())
-                    .then(|| format!("netsh trace stop exited with {:?}", o.exit_code));
+                let problem = (!o.success()).then(|| {
+                    format!(
+                        "netsh trace stop exited with {}",
+                        crate::collect::debug_run::exit_text(o.exit_code)
+                    )
+                });
                 (Some(o), problem)
             }
             Err(e) => (None, Some(e.to_string())),
@@ -210,8 +214,8 @@ pub(super) fn stop_leftover(runner: &Runner, expected: bool) -> anyhow::Result<O
     }
     anyhow::ensure!(
         !expected,
-        "netsh trace stop exited with {:?}: {}",
-        o.exit_code,
+        "netsh trace stop exited with {}: {}",
+        crate::collect::debug_run::exit_text(o.exit_code),
         o.stdout.text().0.trim()
     );
     Ok(None)

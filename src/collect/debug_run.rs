@@ -1,5 +1,5 @@
-//! `debug.run`: the failing sign-in command, run once with its debug switch — the first thing
-//! support asks for. The user interacts with it (device-code prompts, browser sign-in): stdin is
+//! `debug.run`: the failing sign-in commands (`--run az,azps` runs each in turn), each run once
+//! with its debug switch — the first thing support asks for. The user interacts with it (device-code prompts, browser sign-in): stdin is
 //! theirs and the output is shown live while it is captured into `debug/<name>.log`, with its
 //! request timeline `debug/<name>.requests.json` (and `debug/<name>.har` with `--har`).
 
@@ -228,8 +228,9 @@ fn shell_name(program: &str) -> Option<&'static str> {
     }
 }
 
-/// An exit code as users read it: the number, or "none" (killed by a signal).
-fn exit_text(code: Option<i32>) -> String {
+/// An exit code as users read it: the number, or "none" (killed by a signal). Every message
+/// that names an exit code uses this, never `{:?}` (no `Some(1)` reaches a user).
+pub(crate) fn exit_text(code: Option<i32>) -> String {
     code.map_or_else(|| "none (killed)".to_string(), |c| c.to_string())
 }
 
@@ -237,13 +238,13 @@ fn exit_text(code: Option<i32>) -> String {
 pub const ID: &str = "debug.run";
 
 pub struct DebugRunCollector {
-    run: DebugRun,
+    runs: Vec<DebugRun>,
     live: Live,
 }
 
 impl DebugRunCollector {
-    pub fn new(run: DebugRun, live: Live) -> Self {
-        DebugRunCollector { run, live }
+    pub fn new(runs: Vec<DebugRun>, live: Live) -> Self {
+        DebugRunCollector { runs, live }
     }
 }
 
@@ -265,13 +266,45 @@ impl Collector for DebugRunCollector {
     }
 
     fn budget(&self, _: Duration) -> Duration {
-        self.run.timeout + Duration::from_secs(60)
+        // One after another: the sum of their limits.
+        self.runs.iter().map(|r| r.timeout).sum::<Duration>() + Duration::from_secs(60)
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {
+        let mut all = Outcome::ok();
+        let mut reasons = Vec::new();
+        for run in &self.runs {
+            if ctx.runner.cancel_token().is_cancelled() {
+                break;
+            }
+            let mut one = self.run_one(ctx, run);
+            if self.runs.len() > 1 {
+                // Say which of the sign-ins each reason is about.
+                let name = plan(run).log_name;
+                one.reason = one.reason.map(|r| format!("{name}: {r}"));
+            }
+            if let Some(r) = &one.reason {
+                reasons.push(r.clone());
+            }
+            all.entries.extend(one.entries);
+            all.commands.extend(one.commands);
+            if one.status != Status::Ok {
+                all.degrade(one.status, one.reason.unwrap_or_default());
+            }
+        }
+        if all.status == Status::Ok && !reasons.is_empty() {
+            all.reason = Some(reasons.join("; "));
+        }
+        all
+    }
+}
+
+impl DebugRunCollector {
+    /// One sign-in command: its log, its request timeline (and HAR).
+    fn run_one(&self, ctx: &Context, run: &DebugRun) -> Outcome {
         let run = DebugRun {
-            powershell: resolve_edition(self.run.powershell, |p| ctx.runner.resolve(p).is_some()),
-            ..self.run.clone()
+            powershell: resolve_edition(run.powershell, |p| ctx.runner.resolve(p).is_some()),
+            ..run.clone()
         };
         let plan = plan(&run);
         let Some(resolved) = ctx.runner.resolve(&plan.program) else {
@@ -303,7 +336,7 @@ impl Collector for DebugRunCollector {
         };
         let mut cmd = Cmd::new(plan.program.clone())
             .args(plan.args.clone())
-            .timeout(self.run.timeout)
+            .timeout(run.timeout)
             .decode(decode);
         if let Some(shell) = shell_name(&plan.program) {
             // Say which PowerShell runs it (with `auto` the user cannot know), on the same
@@ -331,7 +364,7 @@ impl Collector for DebugRunCollector {
             // Name the option the user can change.
             outcome.reason = Some(format!(
                 "the sign-in command did not finish within {} s (--run-timeout) and was killed",
-                self.run.timeout.as_secs()
+                run.timeout.as_secs()
             ));
         }
         let (shown, _) = ctx.redactor.redact_argv(&out.argv);
@@ -366,7 +399,7 @@ impl Collector for DebugRunCollector {
         // rebuild it), and written through `add_entry`, which redacts it again.
         let timeline = crate::timeline::parse(log.as_str());
         outcome.add_text(&log_name, log);
-        if self.run.har {
+        if run.har {
             let started =
                 chrono::Utc::now() - chrono::Duration::from_std(out.duration).unwrap_or_default();
             let har = crate::timeline::har::build(&timeline.requests, &log_name, started);

@@ -233,12 +233,12 @@ pub trait Collector: Send + Sync {
 /// Every collector, in the order they appear in the manifest. The debug run comes first so it
 /// starts at once; the others run beside it and describe the same moment.
 pub fn all(
-    debug_run: Option<(crate::config::DebugRun, crate::exec::Live)>,
+    debug_run: Option<(Vec<crate::config::DebugRun>, crate::exec::Live)>,
     net: NetworkConfig,
 ) -> Vec<Arc<dyn Collector>> {
     let mut v: Vec<Arc<dyn Collector>> = Vec::new();
-    if let Some((run, live)) = debug_run {
-        v.push(Arc::new(debug_run::DebugRunCollector::new(run, live)));
+    if let Some((runs, live)) = debug_run {
+        v.push(Arc::new(debug_run::DebugRunCollector::new(runs, live)));
     }
     // Both network collectors use the proxy facts; they are read once per run.
     let proxy_facts = Arc::new(network::ProxyCell::default());

@@ -128,7 +128,10 @@ fn winhttp_facts(ctx: &Context, out: &mut Outcome) -> (WinHttp, Option<String>) 
                 return (w, None);
             }
             let netsh = if !o.success() {
-                format!("netsh winhttp show proxy exited with {:?}", o.exit_code)
+                format!(
+                    "netsh winhttp show proxy exited with {}",
+                    crate::collect::debug_run::exit_text(o.exit_code)
+                )
             } else if text.trim().is_empty() {
                 "netsh winhttp show proxy printed nothing".to_string()
             } else {
@@ -422,7 +425,11 @@ impl Collector for NetworkProbes {
 
     fn collect(&self, ctx: &Context) -> Outcome {
         if !self.config.probes {
-            return Outcome::skipped("--no-network given");
+            return Outcome::skipped(if self.config.probes_off_by_env {
+                "ENTRA_COLLECT_NO_NETWORK is set"
+            } else {
+                "--no-network given"
+            });
         }
         let mut out = Outcome::ok();
         let facts = &self.facts.read(ctx).facts;

@@ -243,7 +243,7 @@ const WHEN_AZ: When = ("when az is found", "az がある場合");
 /// through the command-line redactor first: a secret given after `--` is never printed.
 pub fn planned(
     platform: Platform,
-    debug: Option<&DebugRun>,
+    debug: &[DebugRun],
     net_trace_mb: Option<u64>,
     probes: Option<Cloud>,
     selection: &Selection,
@@ -266,7 +266,7 @@ pub fn planned(
         });
     };
     let v = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    if let Some(run) = debug {
+    for run in debug {
         let plan = debug_run::plan(run);
         let args = plan.display.clone().unwrap_or(plan.args.clone());
         let argv = std::iter::once(plan.program.clone()).chain(args).collect();
@@ -407,14 +407,16 @@ mod tests {
     fn registry_matches_the_pipeline() {
         let net = NetworkConfig {
             probes: true,
+            probes_off_by_env: false,
             cloud: Cloud::Public,
             stage_timeout: Duration::from_secs(5),
         };
         let live = debug_run::live_output(false, Arc::new(Redactor::new()));
-        let mut ids: Vec<&str> = super::super::all(Some((debug(&["az", "login"]), live)), net)
-            .iter()
-            .map(|c| c.id())
-            .collect();
+        let mut ids: Vec<&str> =
+            super::super::all(Some((vec![debug(&["az", "login"])], live)), net)
+                .iter()
+                .map(|c| c.id())
+                .collect();
         ids.push(NET_TRACE_ID);
         let described: Vec<&str> = COLLECTORS.iter().map(|d| d.id).collect();
         assert_eq!(ids, described);
@@ -465,7 +467,7 @@ mod tests {
         ]);
         let p = planned(
             Platform::Windows,
-            Some(&run),
+            std::slice::from_ref(&run),
             Some(64),
             Some(Cloud::Public),
             &Selection::All,
@@ -487,7 +489,7 @@ mod tests {
         assert!(all.contains("<scripts/inventory.ps1-base>"), "{all}");
         let only = planned(
             Platform::Linux,
-            None,
+            &[],
             None,
             None,
             &Selection::Only(vec!["versions.az".into()]),

@@ -128,8 +128,8 @@ fn raw_section(title: &str, o: &Output) -> String {
     let (stdout, _) = o.stdout.text();
     let (stderr, _) = o.stderr.text();
     format!(
-        "### {title}\n# exit code: {:?}, timed out: {}, {} ms\n--- stdout ---\n{}\n--- stderr ---\n{}\n",
-        o.exit_code,
+        "### {title}\n# exit code: {}, timed out: {}, {} ms\n--- stdout ---\n{}\n--- stderr ---\n{}\n",
+        crate::collect::debug_run::exit_text(o.exit_code),
         o.timed_out,
         o.duration.as_millis(),
         stdout.trim_end(),
@@ -178,7 +178,10 @@ impl Collector for VersionsAz {
                 }
                 _ => out.degrade(
                     Status::Failed,
-                    format!("az version exited with {:?}", o.exit_code),
+                    format!(
+                        "az version exited with {}",
+                        crate::collect::debug_run::exit_text(o.exit_code)
+                    ),
                 ),
             }
         }

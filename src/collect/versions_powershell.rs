@@ -321,8 +321,9 @@ impl Collector for VersionsPowerShell {
                             out.degrade(
                                 Status::Failed,
                                 format!(
-                                    "{} ({part}) printed no inventory (exit code {:?})",
-                                    shell.program, o.exit_code
+                                    "{} ({part}) printed no inventory (exit code {})",
+                                    shell.program,
+                                    crate::collect::debug_run::exit_text(o.exit_code)
                                 ),
                             );
                         }
