@@ -125,6 +125,12 @@ pub(super) fn manifest(
         },
         created_at: rfc3339(started),
         finished_at: String::new(),
+        utc_offset: Some(
+            started
+                .with_timezone(&chrono::Local)
+                .format("%:z")
+                .to_string(),
+        ),
         status: if cancel.is_cancelled() {
             RunStatus::Interrupted
         } else {
