@@ -76,17 +76,21 @@ pub(crate) fn wait_for_enter(cancel: &Cancel, limit: Duration) {
 }
 
 /// `entra-collect rules`: the redaction catalogue, as text or JSON.
-pub(crate) fn print_rules(json: bool) -> std::io::Result<()> {
-    let rows = crate::redact::catalogue();
+pub(crate) fn print_rules(json: bool, lang: Lang) -> std::io::Result<()> {
+    let rows = crate::redact::catalogue_in(lang);
     if json {
         return out(&format!(
             "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         ));
     }
+    let (matches, example, becomes) = match lang {
+        Lang::En => ("matches:  ", "example:  ", "becomes:  "),
+        Lang::Ja => ("対象:     ", "例:       ", "結果:     "),
+    };
     for r in rows {
         out(&format!(
-            "{}\n  matches:  {}\n  example:  {}\n  becomes:  {}\n\n",
+            "{}\n  {matches}{}\n  {example}{}\n  {becomes}{}\n\n",
             r.name, r.matches, r.example, r.redacted
         ))?;
     }

@@ -42,7 +42,7 @@ pub fn main_with(cli: Cli) -> Exit {
     };
     match command {
         Command::Collect(cfg) => collect_command(&cfg),
-        Command::Rules { json } => rules_command(json),
+        Command::Rules { json, lang } => rules_command(json, lang),
         Command::Inspect {
             bundle,
             json,
@@ -66,8 +66,8 @@ fn collect_command(cfg: &CollectConfig) -> Exit {
     }
 }
 
-fn rules_command(json: bool) -> Exit {
-    match console::print_rules(json) {
+fn rules_command(json: bool, lang: Lang) -> Exit {
+    match console::print_rules(json, lang) {
         Ok(()) => Exit::Ok,
         Err(e) if crate::fsutil::is_broken_pipe(&e) => Exit::BrokenPipe,
         Err(e) => {
@@ -163,6 +163,9 @@ fn redactor_for(cfg: &CollectConfig, env: &Env) -> Arc<Redactor> {
     let redactor = Arc::new(Redactor::with_options(RedactOptions {
         literals: environment::secret_values(env),
         mask_pii: cfg.mask_pii,
+        mask_host: cfg
+            .mask_host
+            .then(|| system::host_info(cfg.platform).hostname),
     }));
     // The values withheld from our own command line (`-- az login -p X`) are known secrets
     // before the first byte of output is shown or captured.
@@ -190,7 +193,13 @@ pub(crate) fn run(
         None => Vec::new(),
     };
     // Open the bundle first: an unwritable directory must fail before any work is done.
-    let mut writer = BundleWriter::create(&cfg.output_dir, &host.hostname, started)
+    // Under --mask-host the file name carries the pseudonym, not the name it hides.
+    let file_host = if cfg.mask_host {
+        crate::redact::HOST_PSEUDONYM
+    } else {
+        host.hostname.as_str()
+    };
+    let mut writer = BundleWriter::create(&cfg.output_dir, file_host, started)
         .with_context(|| format!("cannot write a bundle in {}", cfg.output_dir.display()))?;
     let ctx = Arc::new(context(cfg, env, redactor.clone(), cancel.clone()));
     // Lives to the end of this function: its guard stops the trace and removes its unredacted
