@@ -554,8 +554,8 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             vec![
                 any(l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。")),
                 step(&[], AZ, l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。")),
-                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
-                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では、Connect-AzAccount / Connect-MgGraph の前に次を実行してください: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1 では、次を実行してください: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
             ],
         ),
         ProxyAuthCase::Rejected => (
@@ -571,7 +571,7 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
             vec![
                 step(&[], AZ, l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。")),
-                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
+                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell では、次を実行してください: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
             ],
         ),
     };
