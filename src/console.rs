@@ -245,10 +245,10 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         let mut head = v.headline(lang);
         // One line each: a reason can quote the entry's own text, newlines included.
         for u in r.unreadable() {
-            head.push_str(&format!(
-                "\ncould not read: {} ({})",
-                terminal_safe(&u.entry),
-                terminal_safe(&u.error)
+            let (entry, error) = (terminal_safe(&u.entry), terminal_safe(&u.error));
+            head.push_str(&lang.t(
+                &format!("\ncould not read: {entry} ({error})"),
+                &format!("\n読み取れませんでした: {entry} ({error})"),
             ));
         }
         let out = redactor.redact(&format!("{head}\n\n{page}"));
