@@ -546,20 +546,54 @@ fn redaction_section(s: &mut String, m: &Manifest, lang: Lang) {
             )
         );
     }
-    if !pii.is_empty() {
-        let n = pii.values().sum::<u64>();
+    // What the pseudonyms stand for, rule by rule, as far as they were used.
+    let mut what: Vec<String> = Vec::new();
+    for (rule, en, ja) in [
+        (
+            "pii-email",
+            "e-mail addresses and UPNs as `pii-user-N@domain`",
+            "メール アドレスと UPN → `pii-user-N@ドメイン`",
+        ),
+        (
+            "pii-path-user",
+            "user names in home-directory paths as `pii-user-N`",
+            "ホーム ディレクトリのパス中のユーザー名 → `pii-user-N`",
+        ),
+        (
+            "pii-host",
+            "the host name as `pii-host-1`",
+            "ホスト名 → `pii-host-1`",
+        ),
+    ] {
+        if let Some(n) = pii.get(rule) {
+            what.push(lang.t(&format!("{en} ({n})"), &format!("{ja} ({n} 個)")));
+        }
+    }
+    if !what.is_empty() {
         let _ = writeln!(
             s,
             "\n{}",
             lang.t(
                 &format!(
-                    "{n} personal value(s) were masked with stable pseudonyms ({}): e-mail addresses and UPNs as `pii-user-N@domain`, user names in paths as `pii-user-N`, the host name (with --mask-host) as `pii-host-N`; the same value has the same pseudonym everywhere in the bundle.",
-                    list(&pii)
+                    "Personal data was replaced by stable pseudonyms (the same value has the same pseudonym everywhere in the bundle): {}.",
+                    what.join("; ")
                 ),
                 &format!(
-                    "{n} 個の個人情報を固定の仮名に置き換えました ({}): メール アドレスと UPN は `pii-user-N@ドメイン`、パス中のユーザー名は `pii-user-N`、ホスト名 (--mask-host 指定時) は `pii-host-N` です。同じ値はバンドル全体で同じ仮名になります。",
-                    list(&pii)
+                    "個人情報を固定の仮名に置き換えました (同じ値はバンドル全体で同じ仮名になります): {}。",
+                    what.join("、")
                 ),
+            )
+        );
+    }
+    // Asked for but nothing found: say so, or the reader may think the option was ignored.
+    let asked = |flag: &str| m.invocation.args.iter().any(|a| a == flag);
+    if asked("--mask-pii") && !pii.contains_key("pii-email") && !pii.contains_key("pii-path-user") {
+        let _ = writeln!(
+            s,
+            "\n{}",
+            lang.t(
+                "--mask-pii was given: no e-mail address, UPN or home-directory path was found.",
+                "--mask-pii が指定されましたが、メール アドレス、UPN、ホーム ディレクトリのパスは見つかりませんでした。"
             )
         );
     }

@@ -185,7 +185,8 @@ fn mask_pii_and_host_mask_paths_and_the_host_consistently() {
     }
     let summary = b.text("summary.md");
     assert!(
-        summary.contains("pii-path-user") && summary.contains("pii-host"),
+        summary.contains("user names in home-directory paths as `pii-user-N`")
+            && summary.contains("the host name as `pii-host-1`"),
         "{summary}"
     );
     assert!(summary.contains("stable pseudonyms"), "{summary}");

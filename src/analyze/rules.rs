@@ -1337,7 +1337,7 @@ fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
         }];
         let (title, mut detail, mut fix) = match aadsts::lookup(code) {
             Some(e) => (
-                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", aadsts::name(e, l))),
                 l.t(e.2, e.4),
                 vec![l.t(e.3, e.5)],
             ),
@@ -1355,7 +1355,8 @@ fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
                 .collect();
             ts.dedup();
             let ts = ts.join(", ");
-            let what = aadsts::lookup(code).map_or(String::new(), |e| format!(" ({})", e.1));
+            let what = aadsts::lookup(code)
+                .map_or(String::new(), |e| format!(" ({})", aadsts::name(e, l)));
             detail = l.t(
                 &format!("The sign-in succeeded; only the tenant(s) {ts} refused a token while the others were listed. {detail}"),
                 &format!("サインインは成功しました。ほかのテナントの一覧中に、テナント {ts} だけがトークンを拒否しました。{detail}"),
