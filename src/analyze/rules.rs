@@ -428,9 +428,15 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
         .map(|r| {
             probe_evidence(
                 r,
-                &format!(
-                    "proxy answered 403 ({})",
-                    r.failed_stage.as_ref().map_or("", StageName::as_str)
+                &l.t(
+                    &format!(
+                        "proxy answered 403 ({})",
+                        r.failed_stage.as_ref().map_or("", StageName::as_str)
+                    ),
+                    &format!(
+                        "プロキシの応答 403 ({})",
+                        r.failed_stage.as_ref().map_or("", StageName::as_str)
+                    ),
                 ),
             )
         })
@@ -612,9 +618,15 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
             let status = r.proxy_status?;
             Some(probe_evidence(
                 r,
-                &format!(
-                    "proxy answered {status} to CONNECT ({})",
-                    families_text(r, l)
+                &l.t(
+                    &format!(
+                        "proxy answered {status} to CONNECT ({})",
+                        families_text(r, l)
+                    ),
+                    &format!(
+                        "CONNECT へのプロキシの応答 {status} ({})",
+                        families_text(r, l)
+                    ),
                 ),
             ))
         })
@@ -623,9 +635,15 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
         let status = r.http_status?;
         Some(probe_evidence(
             r,
-            &format!(
-                "GET through the proxy answered {status} ({})",
-                families_text(r, l)
+            &l.t(
+                &format!(
+                    "GET through the proxy answered {status} ({})",
+                    families_text(r, l)
+                ),
+                &format!(
+                    "プロキシ経由の GET の応答 {status} ({})",
+                    families_text(r, l)
+                ),
             ),
         ))
     }));
@@ -819,10 +837,17 @@ fn proxy_unreachable(m: &Model, l: Lang) -> Vec<Finding> {
                     .unwrap_or_default();
                 probe_evidence(
                     r,
-                    &format!(
-                        "{} stage via {proxy}{source}: {}",
-                        r.failed_stage.as_ref().map_or("", StageName::as_str),
-                        r.error.as_deref().unwrap_or("failed")
+                    &l.t(
+                        &format!(
+                            "{} stage via {proxy}{source}: {}",
+                            r.failed_stage.as_ref().map_or("", StageName::as_str),
+                            r.error.as_deref().unwrap_or("failed")
+                        ),
+                        &format!(
+                            "{} 段階 (プロキシ {proxy}{source} 経由): {}",
+                            r.failed_stage.as_ref().map_or("", StageName::as_str),
+                            r.error.as_deref().unwrap_or("失敗")
+                        ),
                     ),
                 )
             })
@@ -893,9 +918,15 @@ fn proxy_tls(m: &Model, l: Lang) -> Vec<Finding> {
             .map(|r| {
                 probe_evidence(
                     r,
-                    &format!(
-                        "proxy_tls stage via {proxy}: {}",
-                        r.error.as_deref().unwrap_or("failed")
+                    &l.t(
+                        &format!(
+                            "proxy_tls stage via {proxy}: {}",
+                            r.error.as_deref().unwrap_or("failed")
+                        ),
+                        &format!(
+                            "proxy_tls 段階 (プロキシ {proxy} 経由): {}",
+                            r.error.as_deref().unwrap_or("失敗")
+                        ),
                     ),
                 )
             })
@@ -1206,7 +1237,7 @@ fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
         70,
         l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION turns certificate checks off", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION により証明書の検証が無効です"),
         l.t("A security red flag: Azure CLI accepts any certificate for Resource Manager calls. It does not affect MSAL sign-in, which still verifies, so it does not fix a TLS-inspection sign-in failure.", "セキュリティ上の危険信号です。Azure CLI は Resource Manager 呼び出しで任意の証明書を受け入れます。MSAL のサインインには影響せず検証は行われるため、TLS/SSL インスペクションによるサインイン失敗は解決しません。"),
-        vec![Evidence { file: names::ENVIRONMENT.into(), excerpt: "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set".into() }],
+        vec![Evidence { file: names::ENVIRONMENT.into(), excerpt: l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION が設定されています") }],
         vec![l.t("Remove the variable and trust the proxy's root through REQUESTS_CA_BUNDLE instead.", "変数を削除し、代わりに REQUESTS_CA_BUNDLE でプロキシのルートを信頼させてください。")],
         DOC_CLI_PROXY,
     )]
@@ -1445,11 +1476,18 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
                 Some(Match) => any_match = true,
                 Some(Mismatch) if s.is_default == Some(true) => ev.push(Evidence {
                     file: names::AZ_CONTEXT.into(),
-                    excerpt: format!(
-                        "default subscription {} is in tenant {}",
-                        s.name.as_deref().unwrap_or("?"),
-                        s.tenant_id.as_deref().unwrap_or("?")
-                    ),
+                    excerpt: {
+                        let (name, tenant) = (
+                            s.name.as_deref().unwrap_or("?"),
+                            s.tenant_id.as_deref().unwrap_or("?"),
+                        );
+                        l.t(
+                            &format!("default subscription {name} is in tenant {tenant}"),
+                            &format!(
+                                "既定のサブスクリプション {name} はテナント {tenant} にあります"
+                            ),
+                        )
+                    },
                 }),
                 _ => {}
             }
@@ -1461,10 +1499,13 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
                 Some(Match) => any_match = true,
                 Some(Mismatch) if c.is_current == Some(true) => ev.push(Evidence {
                     file: names::azps_contexts(shell),
-                    excerpt: format!(
-                        "current context is in tenant {}",
-                        c.tenant_id.as_deref().unwrap_or("?")
-                    ),
+                    excerpt: {
+                        let tenant = c.tenant_id.as_deref().unwrap_or("?");
+                        l.t(
+                            &format!("current context is in tenant {tenant}"),
+                            &format!("現在のコンテキストはテナント {tenant} にあります"),
+                        )
+                    },
                 }),
                 _ => {}
             }
@@ -1621,7 +1662,7 @@ fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
                     55,
                     l.t(&format!("{mname} {ver} is a retired major version"), &format!("{mname} {ver} はサポート終了したメジャー バージョンです")),
                     l.t("This major version no longer gets sign-in fixes.", "このメジャー バージョンにはサインインの修正が提供されません。"),
-                    vec![Evidence { file: name.clone(), excerpt: format!("{mname} {ver} at {}", module.path.as_deref().unwrap_or("")) }],
+                    vec![Evidence { file: name.clone(), excerpt: l.t(&format!("{mname} {ver} at {}", module.path.as_deref().unwrap_or("")), &format!("{mname} {ver} (場所: {})", module.path.as_deref().unwrap_or(""))) }],
                     vec![l.t(&format!("Update-Module {mname} (or Install-Module {mname} -Scope CurrentUser), then start a new PowerShell."), &format!("Update-Module {mname} (または Install-Module {mname} -Scope CurrentUser) を実行し、新しい PowerShell を起動してください。"))],
                     DOC_CLI_TROUBLE,
                 ));
@@ -1644,10 +1685,17 @@ fn missing_tools(m: &Model, l: Lang) -> Vec<Finding> {
     .flatten()
     .map(|c| Evidence {
         file: names::MANIFEST.into(),
-        excerpt: format!(
-            "{}: skipped ({})",
-            c.id,
-            c.reason.as_deref().unwrap_or("not found")
+        excerpt: l.t(
+            &format!(
+                "{}: skipped ({})",
+                c.id,
+                c.reason.as_deref().unwrap_or("not found")
+            ),
+            &format!(
+                "{}: スキップ ({})",
+                c.id,
+                c.reason.as_deref().unwrap_or("見つかりません")
+            ),
         ),
     })
     .collect();
