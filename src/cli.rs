@@ -16,7 +16,7 @@ Examples:
   entra-collect collect -o C:\\Temp    write the bundle into C:\\Temp
   entra-collect collect --json        print the result as JSON on stdout
   entra-collect collect --timeout 120 give each external command two minutes
-  entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs
+  entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs and user names in paths
   entra-collect rules                 list what the redactor removes
   entra-collect collect --run az --tenant contoso.onmicrosoft.com
                                       run `az login --debug --tenant ...` and keep its output
