@@ -16,7 +16,7 @@ Examples:
   entra-collect collect -o C:\\Temp    write the bundle into C:\\Temp
   entra-collect collect --json        print the result as JSON on stdout
   entra-collect collect --timeout 120 give each external command two minutes
-  entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs
+  entra-collect collect --mask-pii    also pseudonymize e-mail addresses / UPNs and user names in paths
   entra-collect rules                 list what the redactor removes
   entra-collect collect --run az --tenant contoso.onmicrosoft.com
                                       run `az login --debug --tenant ...` and keep its output
@@ -55,6 +55,10 @@ enum Commands {
         /// Print the rules as JSON
         #[arg(long)]
         json: bool,
+        /// Language of the descriptions (default: from LC_ALL / LC_MESSAGES / LANG, else on
+        /// Windows the display language)
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
     },
     /// Verify a bundle (every sha256, missing / extra / altered entries) and re-run the
     /// findings with this version's rules; never extracts anything to disk
@@ -181,10 +185,14 @@ struct CollectArgs {
     #[arg(short, long)]
     quiet: bool,
 
-    /// Also replace e-mail addresses and UPNs with stable pseudonyms (pii-user-N@domain);
-    /// tenant ids and domains stay
+    /// Also replace e-mail addresses, UPNs and user names in home-directory paths with stable
+    /// pseudonyms (pii-user-N@domain, C:\Users\pii-user-N); tenant ids and domains stay
     #[arg(long)]
     mask_pii: bool,
+
+    /// Also replace the host name with pii-host-1 everywhere, the bundle's file name included
+    #[arg(long)]
+    mask_host: bool,
 
     /// Run sign-ins with their debug switch, one after another, and store each one's output
     /// in debug/<name>.log: az (az login --debug), azps (Connect-AzAccount -Debug), mg
@@ -315,7 +323,12 @@ impl Cli {
     pub(crate) fn into_command(self) -> Result<config::Command, String> {
         let args = match self.command {
             Some(Commands::Collect(a)) => a,
-            Some(Commands::Rules { json }) => return Ok(config::Command::Rules { json }),
+            Some(Commands::Rules { json, lang }) => {
+                return Ok(config::Command::Rules {
+                    json,
+                    lang: lang_of(lang),
+                });
+            }
             Some(Commands::Inspect {
                 bundle,
                 json,
@@ -400,6 +413,7 @@ impl Cli {
             json: args.json,
             quiet: args.quiet,
             mask_pii: args.mask_pii,
+            mask_host: args.mask_host,
             platform: args.platform.unwrap_or_else(Platform::native),
             output_cap: args.max_output_bytes,
             jobs: 4,

@@ -13,6 +13,7 @@ pub enum Command {
     /// Print the redaction rule table.
     Rules {
         json: bool,
+        lang: crate::vocab::Lang,
     },
     /// Verify a bundle and re-run the findings on it.
     Inspect {
@@ -123,6 +124,8 @@ pub struct CollectConfig {
     pub quiet: bool,
     /// Pseudonymize e-mail addresses / UPNs.
     pub mask_pii: bool,
+    /// Pseudonymize the host name (and name the bundle after the pseudonym).
+    pub mask_host: bool,
     /// Whose collection logic runs (native unless overridden for tests).
     pub platform: Platform,
     /// Cap on each captured output stream of an external command.

@@ -83,17 +83,21 @@ pub(crate) fn wait_for_enter(cancel: &Cancel, limit: Duration) {
 }
 
 /// `entra-collect rules`: the redaction catalogue, as text or JSON.
-pub(crate) fn print_rules(json: bool) -> std::io::Result<()> {
-    let rows = crate::redact::catalogue();
+pub(crate) fn print_rules(json: bool, lang: Lang) -> std::io::Result<()> {
+    let rows = crate::redact::catalogue_in(lang);
     if json {
         return out(&format!(
             "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         ));
     }
+    let (matches, example, becomes) = match lang {
+        Lang::En => ("matches:  ", "example:  ", "becomes:  "),
+        Lang::Ja => ("対象:     ", "例:       ", "結果:     "),
+    };
     for r in rows {
         out(&format!(
-            "{}\n  matches:  {}\n  example:  {}\n  becomes:  {}\n\n",
+            "{}\n  {matches}{}\n  {example}{}\n  {becomes}{}\n\n",
             r.name, r.matches, r.example, r.redacted
         ))?;
     }
@@ -380,10 +384,10 @@ pub(crate) fn print_inspection(bundle: &Path, r: &Inspected, json_out: bool, lan
         let mut head = v.headline(lang);
         // One line each: a reason can quote the entry's own text, newlines included.
         for u in r.unreadable() {
-            head.push_str(&format!(
-                "\ncould not read: {} ({})",
-                terminal_safe(&u.entry),
-                terminal_safe(&u.error)
+            let (entry, error) = (terminal_safe(&u.entry), terminal_safe(&u.error));
+            head.push_str(&lang.t(
+                &format!("\ncould not read: {entry} ({error})"),
+                &format!("\n読み取れませんでした: {entry} ({error})"),
             ));
         }
         let out = redactor.redact(&format!("{head}\n\n{page}"));

@@ -175,14 +175,41 @@ impl Verification {
             "検証失敗: バンドルがマニフェストと一致しません。",
         );
         for (label, items) in [
-            ("missing", &self.missing),
-            ("extra", &self.extra),
-            ("altered", &self.altered),
-            ("unsafe names (not read)", &self.unsafe_names),
-            ("over the size cap (not read)", &self.oversized),
-            ("duplicate names (not read)", &self.duplicates),
-            ("directory entries (not read)", &self.directories),
-            ("symlinks or special files (not read)", &self.not_regular),
+            (lang.t("missing", "欠落"), &self.missing),
+            (lang.t("extra", "余分"), &self.extra),
+            (lang.t("altered", "改変"), &self.altered),
+            (
+                lang.t("unsafe names (not read)", "安全でない名前 (読み取りません)"),
+                &self.unsafe_names,
+            ),
+            (
+                lang.t(
+                    "over the size cap (not read)",
+                    "サイズ上限超過 (読み取りません)",
+                ),
+                &self.oversized,
+            ),
+            (
+                lang.t(
+                    "duplicate names (not read)",
+                    "重複した名前 (読み取りません)",
+                ),
+                &self.duplicates,
+            ),
+            (
+                lang.t(
+                    "directory entries (not read)",
+                    "ディレクトリ エントリ (読み取りません)",
+                ),
+                &self.directories,
+            ),
+            (
+                lang.t(
+                    "symlinks or special files (not read)",
+                    "シンボリック リンクまたは特殊ファイル (読み取りません)",
+                ),
+                &self.not_regular,
+            ),
         ] {
             if !items.is_empty() {
                 let names: Vec<Cow<str>> = items.iter().map(|n| terminal_safe(n)).collect();
@@ -190,10 +217,16 @@ impl Verification {
             }
         }
         if self.skipped > 0 {
-            s.push_str(&format!(
-                "\n- skipped (not checked): {} entries: {}",
-                self.skipped,
-                self.skipped_reason.as_deref().unwrap_or("")
+            let reason = self.skipped_reason.as_deref().unwrap_or("");
+            s.push_str(&lang.t(
+                &format!(
+                    "\n- skipped (not checked): {} entries: {reason}",
+                    self.skipped
+                ),
+                &format!(
+                    "\n- スキップ (未検証): {} 個のエントリ: {reason}",
+                    self.skipped
+                ),
             ));
         }
         s

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use chrono::{DateTime, FixedOffset};
+
 use crate::analyze::{Finding, Severity};
 use crate::model::{Bundle, Manifest, RunStatus, Status, TenantComparison, names};
 use crate::vocab::Lang;
@@ -85,23 +87,10 @@ pub fn with_sudo_note(summary: &str, user: &str, lang: Lang) -> String {
     format!("{}{note}\n{}", &summary[..at], &summary[at..])
 }
 
-/// The warning at the top of summary.md of a run that captured no sign-in (no `--run`, no
-/// `-- COMMAND`, no answer at the prompt): the first thing support asks for is missing.
-pub fn with_no_sign_in_warning(summary: &str, lang: Lang) -> String {
-    let warning = lang.t(
-        "> **Warning: No sign-in output captured: re-run with `--run az|azps|mg`** (or `-- COMMAND` for any other sign-in command) to include the failing sign-in's debug output.\n",
-        "> **警告: サインインの出力は記録されていません。`--run az|azps|mg` を付けて再実行してください** (ほかのサインイン コマンドの場合は `-- コマンド` を付けてください)。失敗したサインインのデバッグ出力がバンドルに含まれます。\n",
-    );
-    // Right after the title line.
-    match summary.find("\n\n") {
-        Some(k) => format!("{}\n\n{warning}\n{}", &summary[..k], &summary[k + 2..]),
-        None => format!("{warning}\n{summary}"),
-    }
-}
-
 /// Render summary.md. `manifest.files` lists the entries written before this page. Without a
 /// manifest (`inspect` of a bundle whose manifest.json this version cannot read), the sections
-/// drawn from it are left out and the page says so.
+/// drawn from it are left out and the page says so. Every word of the page is in `lang`: the
+/// English page has English headings only.
 pub fn summary_md(
     manifest: Option<&Manifest>,
     bundle: &Bundle,
@@ -110,26 +99,82 @@ pub fn summary_md(
 ) -> String {
     let mut s = String::new();
     title_section(&mut s, manifest, lang);
+    if let Some(m) = manifest {
+        sign_in_section(&mut s, m, bundle, lang);
+    }
     timeline_section(&mut s, bundle, lang);
     verdict_section(&mut s, findings, lang);
     if let Some(m) = manifest {
+        collectors_section(&mut s, m, lang);
+        contents_section(&mut s, m, lang);
         host_section(&mut s, m, lang);
     }
     versions_section(&mut s, bundle, lang);
-    contexts_section(&mut s, bundle);
+    contexts_section(&mut s, bundle, lang);
     if let Some(m) = manifest {
-        collectors_section(&mut s, m, lang);
-        contents_section(&mut s, m, lang);
         redaction_section(&mut s, m, lang);
     }
-    sign_out_section(&mut s, bundle);
+    sign_out_section(&mut s, bundle, lang);
     if let Some(m) = manifest {
-        capture_warning(&mut s, m);
+        capture_warning(&mut s, m, lang);
     }
     s
 }
 
-/// The title, who wrote the bundle when, and its status.
+/// `+09:00` / `-05:30` as seconds east of UTC.
+fn parse_offset(offset: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match offset.as_bytes().first()? {
+        b'+' => (1, &offset[1..]),
+        b'-' => (-1, &offset[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+    FixedOffset::east_opt(sign * secs)
+}
+
+/// An RFC 3339 time of the manifest shown as the collecting machine's local time with its UTC
+/// offset (`2026-11-25 15:04:05 +09:00`), so it matches the tenant's sign-in log as the user
+/// reads it. Bundles without `utc_offset` show UTC (`+00:00`); a time that does not parse is
+/// shown as written.
+pub fn local_time(rfc3339: &str, utc_offset: Option<&str>) -> String {
+    let Ok(t) = DateTime::parse_from_rfc3339(rfc3339) else {
+        return rfc3339.to_string();
+    };
+    let offset = utc_offset
+        .and_then(parse_offset)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero is a valid offset"));
+    t.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
+/// `local_time` of `rfc3339` plus `ms` milliseconds.
+fn local_time_after(rfc3339: &str, ms: u64, utc_offset: Option<&str>) -> Option<String> {
+    let t = DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    let end = t + chrono::Duration::milliseconds(i64::try_from(ms).ok()?);
+    Some(local_time(&end.to_rfc3339(), utc_offset))
+}
+
+fn run_status(status: RunStatus, lang: Lang) -> String {
+    match status {
+        RunStatus::Complete => lang.t("complete", "完了"),
+        RunStatus::Interrupted => lang.t("interrupted", "中断"),
+    }
+}
+
+fn collector_status(status: Status, lang: Lang) -> String {
+    match status {
+        Status::Ok => lang.t("ok", "成功"),
+        Status::Skipped => lang.t("skipped", "スキップ"),
+        Status::Failed => lang.t("failed", "失敗"),
+        Status::TimedOut => lang.t("timed out", "タイムアウト"),
+        Status::Interrupted => lang.t("interrupted", "中断"),
+    }
+}
+
+/// The title, who wrote the bundle when, and its status; the warning that no sign-in ran
+/// comes first, as it decides whether the bundle can explain the failure at all.
 fn title_section(s: &mut String, manifest: Option<&Manifest>, lang: Lang) {
     let _ = writeln!(
         s,
@@ -150,38 +195,201 @@ fn title_section(s: &mut String, manifest: Option<&Manifest>, lang: Lang) {
         );
         return;
     };
+    if !m.collectors.iter().any(|c| c.id == DEBUG_RUN) {
+        let _ = writeln!(
+            s,
+            "> **{}**\n",
+            lang.t(
+                "Warning: No sign-in output captured: re-run with `--run az|azps|mg` (or `-- <your sign-in command>`) so the bundle holds the failing sign-in.",
+                "警告: サインインの出力は記録されていません。失敗するサインインを記録するため、`--run az|azps|mg` (または `-- <サインイン コマンド>`) を付けて再実行してください。"
+            )
+        );
+    }
+    let created = local_time(&m.created_at, m.utc_offset.as_deref());
+    let status = run_status(m.status, lang);
     let _ = writeln!(
         s,
         "{}\n",
         lang.t(
             &format!(
-                "Created {} by {} {}. Status: **{}**.",
-                m.created_at, m.tool.name, m.tool.version, m.status
+                "Created {created} by {} {}. Status: **{status}**.",
+                m.tool.name, m.tool.version
             ),
             &format!(
-                "作成日時 {} ({} {})。状態: **{}**。",
-                m.created_at, m.tool.name, m.tool.version, m.status
+                "作成日時 {created} ({} {})。状態: **{status}**。",
+                m.tool.name, m.tool.version
             ),
         )
     );
     if m.status == RunStatus::Interrupted {
         let _ = writeln!(
             s,
-            "> The collection was interrupted: collectors marked `interrupted` did not finish.\n"
+            "> {}\n",
+            lang.t(
+                "The collection was interrupted: collectors marked `interrupted` did not finish.",
+                "収集は中断されました。状態が「中断」の収集項目は完了していません。"
+            )
         );
     }
 }
 
+/// The id of the collector that runs the sign-in command.
+const DEBUG_RUN: &str = "debug.run";
+
+/// The last line of a sign-in log that reads as the error the user saw: az's `ERROR:` line or a
+/// PowerShell cmdlet's `Verb-Noun: message` / `Verb-Noun : message`. The header lines are ours.
+fn last_error_line(log: &str) -> Option<String> {
+    log.lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("# "))
+        .find(|l| {
+            l.starts_with("ERROR") || {
+                let head = l.split(':').next().unwrap_or("");
+                let head = head.trim_end();
+                l.contains(':')
+                    && head.contains('-')
+                    && !head.contains(' ')
+                    && head.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && head
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            }
+        })
+        .map(|l| l.chars().take(300).collect())
+}
+
+/// "The sign-in": the command as run (redacted), start and end in local time, exit code, and
+/// the last error line of its log (or the timeline's stop). What a support engineer asks first.
+fn sign_in_section(s: &mut String, m: &Manifest, b: &Bundle, lang: Lang) {
+    let _ = writeln!(s, "## {}\n", lang.t("The sign-in", "サインイン"));
+    let Some(run) = m.collectors.iter().find(|c| c.id == DEBUG_RUN) else {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            lang.t(
+                "No sign-in command was run (no `--run` and no `-- COMMAND`).",
+                "サインイン コマンドは実行されていません (`--run` も `-- コマンド` も指定されていません)。"
+            )
+        );
+        return;
+    };
+    let offset = m.utc_offset.as_deref();
+    let mut at = run.started_at.clone();
+    if run.commands.is_empty() {
+        let reason = run.reason.as_deref().unwrap_or("");
+        let _ = writeln!(
+            s,
+            "{} ({}){}\n",
+            lang.t(
+                "The sign-in command did not start",
+                "サインイン コマンドは開始されませんでした"
+            ),
+            collector_status(run.status, lang),
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", reason.replace('`', "'"))
+            }
+        );
+    }
+    for c in &run.commands {
+        let _ = writeln!(
+            s,
+            "- {}: `{}`",
+            lang.t("Command", "コマンド"),
+            c.command_line.join(" ").replace('`', "'")
+        );
+        if let Some(start) = &at {
+            let _ = writeln!(
+                s,
+                "- {}: {}",
+                lang.t("Started", "開始"),
+                local_time(start, offset)
+            );
+            let end = local_time_after(start, c.duration_ms, offset);
+            if let Some(end) = &end {
+                let _ = writeln!(
+                    s,
+                    "- {}: {end} ({} ms)",
+                    lang.t("Ended", "終了"),
+                    c.duration_ms
+                );
+            }
+            // The next command of the run starts when this one ended.
+            at = DateTime::parse_from_rfc3339(start)
+                .ok()
+                .map(|t| (t + chrono::Duration::milliseconds(c.duration_ms as i64)).to_rfc3339());
+        }
+        let exit = match (c.exit_code, c.timed_out, c.interrupted) {
+            (_, true, _) => lang.t(
+                "none: killed at the timeout",
+                "なし (タイムアウトで終了させました)",
+            ),
+            (_, _, true) => lang.t("none: interrupted", "なし (中断されました)"),
+            (Some(code), _, _) => code.to_string(),
+            (None, _, _) => lang.t("none: ended by a signal", "なし (シグナルで終了しました)"),
+        };
+        let _ = writeln!(s, "- {}: {exit}", lang.t("Exit code", "終了コード"));
+    }
+    for log in run.entries.iter().filter(|e| e.ends_with(".log")) {
+        let stop = b
+            .requests
+            .values()
+            .find(|t| &t.log == log)
+            .and_then(|t| t.stop.as_ref())
+            .map(|st| st.line.clone());
+        let text = b
+            .debug_logs
+            .iter()
+            .find(|(name, _)| name == log)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or("");
+        match last_error_line(text).or(stop) {
+            Some(line) => {
+                let _ = writeln!(
+                    s,
+                    "- {} (`{log}`): `{}`",
+                    lang.t("Last error line", "最後のエラー行"),
+                    line.replace('`', "'")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "- {} (`{log}`)",
+                    lang.t("No error line in its log", "ログにエラー行はありません")
+                );
+            }
+        }
+    }
+    let _ = writeln!(s);
+}
+
 /// The machine, from the manifest.
 fn host_section(s: &mut String, m: &Manifest, lang: Lang) {
-    let _ = writeln!(s, "## {}\n\n| | |\n|---|---|", lang.t("Host", "ホスト"));
+    let _ = writeln!(
+        s,
+        "\n## {}\n\n| {} | {} |\n|---|---|",
+        lang.t("Host", "ホスト"),
+        lang.t("item", "項目"),
+        lang.t("value", "値")
+    );
+    let offset = m
+        .utc_offset
+        .clone()
+        .unwrap_or_else(|| lang.t("not recorded (times in UTC)", "記録なし (時刻は UTC)"));
     for (k, v) in [
-        ("host name", &m.host.hostname),
-        ("OS", &m.host.os),
-        ("OS version", &m.host.os_version),
-        ("kernel", &m.host.kernel),
-        ("architecture", &m.host.arch),
-        ("platform logic", &m.host.platform),
+        (lang.t("host name", "ホスト名"), &m.host.hostname),
+        (lang.t("OS", "OS 名"), &m.host.os),
+        (lang.t("OS version", "OS バージョン"), &m.host.os_version),
+        (lang.t("kernel", "カーネル"), &m.host.kernel),
+        (lang.t("architecture", "アーキテクチャ"), &m.host.arch),
+        (
+            lang.t("platform logic", "適用した OS 別の処理"),
+            &m.host.platform,
+        ),
+        (lang.t("UTC offset", "UTC からの時差"), &offset),
     ] {
         let _ = writeln!(s, "| {k} | {} |", cell(v));
     }
@@ -196,10 +404,28 @@ fn versions_section(s: &mut String, b: &Bundle, lang: Lang) {
     );
     let rows = version_rows(b);
     if rows.is_empty() {
-        let _ = writeln!(s, "No Azure CLI and no PowerShell was found.");
+        let _ = writeln!(
+            s,
+            "{}",
+            lang.t(
+                "No Azure CLI and no PowerShell was found.",
+                "Azure CLI も PowerShell も見つかりませんでした。"
+            )
+        );
     } else {
-        let _ = writeln!(s, "| tool | version | details |\n|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |\n|---|---|---|",
+            lang.t("tool", "ツール"),
+            lang.t("version", "バージョン"),
+            lang.t("details", "詳細")
+        );
         for (t, v, d) in rows {
+            let d = if lang == Lang::Ja {
+                d.replace("extensions: ", "拡張機能: ")
+            } else {
+                d
+            };
             let _ = writeln!(s, "| {} | {} | {} |", cell(&t), cell(&v), cell(&d));
         }
     }
@@ -209,15 +435,19 @@ fn versions_section(s: &mut String, b: &Bundle, lang: Lang) {
 fn collectors_section(s: &mut String, m: &Manifest, lang: Lang) {
     let _ = writeln!(
         s,
-        "\n## {}\n\n| collector | status | time | note |\n|---|---|---|---|",
-        lang.t("Collectors", "収集項目")
+        "## {}\n\n| {} | {} | {} | {} |\n|---|---|---|---|",
+        lang.t("Collectors", "収集項目"),
+        lang.t("collector", "収集項目"),
+        lang.t("status", "状態"),
+        lang.t("time", "所要時間"),
+        lang.t("note", "備考"),
     );
     for c in &m.collectors {
         let _ = writeln!(
             s,
             "| {} | {} | {} ms | {} |",
             c.id,
-            c.status.as_str(),
+            collector_status(c.status, lang),
             c.duration_ms,
             cell(c.reason.as_deref().unwrap_or(""))
         );
@@ -230,7 +460,15 @@ fn collectors_section(s: &mut String, m: &Manifest, lang: Lang) {
     if problems > 0 {
         let _ = writeln!(
             s,
-            "\n{problems} collector(s) were skipped or did not complete; see the note column."
+            "\n{}",
+            lang.t(
+                &format!(
+                    "{problems} collector(s) were skipped or did not complete; see the note column."
+                ),
+                &format!(
+                    "{problems} 件の収集項目がスキップされたか完了しませんでした。備考の列を確認してください。"
+                ),
+            )
         );
     }
 }
@@ -239,86 +477,189 @@ fn collectors_section(s: &mut String, m: &Manifest, lang: Lang) {
 fn contents_section(s: &mut String, m: &Manifest, lang: Lang) {
     let _ = writeln!(
         s,
-        "\n## {}\n\n| file | bytes | redacted | replacements |\n|---|---|---|---|",
-        lang.t("Contents", "内容")
+        "\n## {}\n\n| {} | {} | {} | {} |\n|---|---|---|---|",
+        lang.t("Contents", "内容"),
+        lang.t("file", "ファイル"),
+        lang.t("bytes", "バイト数"),
+        lang.t("redacted", "マスキング"),
+        lang.t("replacements", "置換数"),
     );
+    let yes = lang.t("yes", "済み");
     for f in &m.files {
         let n: u64 = f.redactions.values().sum();
         let red = if f.redacted {
-            "yes"
+            yes.clone()
         } else {
-            "**no (binary capture)**"
+            lang.t("**no (binary capture)**", "**なし (バイナリ キャプチャ)**")
         };
         let _ = writeln!(s, "| {} | {} | {} | {} |", cell(&f.path), f.size, red, n);
     }
-    let _ = writeln!(s, "| summary.md | | yes | |\n| manifest.json | | yes | |");
+    let _ = writeln!(
+        s,
+        "| summary.md | | {yes} | |\n| manifest.json | | {yes} | |"
+    );
 }
 
-/// The replacements of every entry, per redaction rule.
+/// The replacements of every entry, per redaction rule: secrets become `[REDACTED:<rule>]`
+/// markers, `--mask-pii` / `--mask-host` values stable pseudonyms (`pii-...`), said apart.
 fn redaction_section(s: &mut String, m: &Manifest, lang: Lang) {
-    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut secrets: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut pii: BTreeMap<&str, u64> = BTreeMap::new();
     for (rule, c) in m.files.iter().flat_map(|f| &f.redactions) {
-        *totals.entry(rule).or_insert(0) += c;
+        let into = if rule.starts_with("pii-") {
+            &mut pii
+        } else {
+            &mut secrets
+        };
+        *into.entry(rule).or_insert(0) += c;
     }
+    let list = |m: &BTreeMap<&str, u64>| {
+        m.iter()
+            .map(|(r, c)| format!("{r}: {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = writeln!(s, "\n## {}\n", lang.t("Redaction", "マスキング"));
-    if totals.is_empty() {
-        let _ = writeln!(s, "No secrets were found to remove.");
-    } else {
-        let list: Vec<String> = totals.iter().map(|(r, c)| format!("{r}: {c}")).collect();
+    if secrets.is_empty() {
         let _ = writeln!(
             s,
-            "{} value(s) were replaced by `[REDACTED:<rule>]` markers ({}).",
-            totals.values().sum::<u64>(),
-            list.join(", ")
+            "{}",
+            lang.t(
+                "No secrets were found to remove.",
+                "削除が必要なシークレットは見つかりませんでした。"
+            )
+        );
+    } else {
+        let n = secrets.values().sum::<u64>();
+        let _ = writeln!(
+            s,
+            "{}",
+            lang.t(
+                &format!(
+                    "{n} value(s) were replaced by `[REDACTED:<rule>]` markers ({}).",
+                    list(&secrets)
+                ),
+                &format!(
+                    "{n} 個の値を `[REDACTED:<rule>]` マーカーに置き換えました ({})。",
+                    list(&secrets)
+                ),
+            )
+        );
+    }
+    // What the pseudonyms stand for, rule by rule, as far as they were used.
+    let mut what: Vec<String> = Vec::new();
+    for (rule, en, ja) in [
+        (
+            "pii-email",
+            "e-mail addresses and UPNs as `pii-user-N@domain`",
+            "メール アドレスと UPN → `pii-user-N@ドメイン`",
+        ),
+        (
+            "pii-path-user",
+            "user names in home-directory paths as `pii-user-N`",
+            "ホーム ディレクトリのパス中のユーザー名 → `pii-user-N`",
+        ),
+        (
+            "pii-host",
+            "the host name as `pii-host-1`",
+            "ホスト名 → `pii-host-1`",
+        ),
+    ] {
+        if let Some(n) = pii.get(rule) {
+            what.push(lang.t(&format!("{en} ({n})"), &format!("{ja} ({n} 個)")));
+        }
+    }
+    if !what.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{}",
+            lang.t(
+                &format!(
+                    "Personal data was replaced by stable pseudonyms (the same value has the same pseudonym everywhere in the bundle): {}.",
+                    what.join("; ")
+                ),
+                &format!(
+                    "個人情報を固定の仮名に置き換えました (同じ値はバンドル全体で同じ仮名になります): {}。",
+                    what.join("、")
+                ),
+            )
+        );
+    }
+    // Asked for but nothing found: say so, or the reader may think the option was ignored.
+    let asked = |flag: &str| m.invocation.args.iter().any(|a| a == flag);
+    if asked("--mask-pii") && !pii.contains_key("pii-email") && !pii.contains_key("pii-path-user") {
+        let _ = writeln!(
+            s,
+            "\n{}",
+            lang.t(
+                "--mask-pii was given: no e-mail address, UPN or home-directory path was found.",
+                "--mask-pii が指定されましたが、メール アドレス、UPN、ホーム ディレクトリのパスは見つかりませんでした。"
+            )
         );
     }
 }
 
 /// The closing warning when the bundle holds binary captures the redactor could not read.
-fn capture_warning(s: &mut String, m: &Manifest) {
+fn capture_warning(s: &mut String, m: &Manifest, lang: Lang) {
     let unredacted = m.files.iter().filter(|f| !f.redacted).count();
     if unredacted > 0 {
         let _ = writeln!(
             s,
-            "\n**Warning:** {unredacted} file(s) are binary captures that could not be redacted and may contain sensitive data."
+            "\n{}",
+            lang.t(
+                &format!(
+                    "**Warning:** {unredacted} file(s) are binary captures that could not be redacted and may contain sensitive data."
+                ),
+                &format!(
+                    "**警告:** {unredacted} 個のファイルはマスキングできないバイナリ キャプチャで、機密情報を含む可能性があります。"
+                ),
+            )
         );
     }
 }
 
+fn comparison(c: Option<TenantComparison>, lang: Lang) -> String {
+    match c {
+        None => String::new(),
+        Some(TenantComparison::Match) => lang.t("match", "一致"),
+        Some(TenantComparison::Mismatch) => lang.t("mismatch", "不一致"),
+        Some(TenantComparison::Unknown) => lang.t("unknown", "不明"),
+    }
+}
+
 /// Who is signed in where, per tool: tool, account, tenant, subscription / type, comparison.
-fn context_rows(b: &Bundle) -> Vec<[String; 5]> {
+fn context_rows(b: &Bundle, lang: Lang) -> Vec<[String; 5]> {
     let mut rows: Vec<[String; 5]> = Vec::new();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let compared = |c: Option<TenantComparison>| c.map_or("", TenantComparison::as_str).to_string();
     if let Some(az) = &b.az_context {
         for sub in az.subscriptions.iter().flatten() {
             let default = if sub.is_default == Some(true) {
-                " (default)"
+                lang.t(" (default)", " (既定)")
             } else {
-                ""
+                String::new()
             };
             rows.push([
                 "Azure CLI".into(),
                 text(&sub.user_name),
                 text(&sub.tenant_id),
                 format!("{}{default}", text(&sub.name)),
-                compared(sub.tenant_comparison),
+                comparison(sub.tenant_comparison, lang),
             ]);
         }
     }
     for (shell, file) in &b.azps_contexts {
         for c in &file.contexts {
             let current = if c.is_current == Some(true) {
-                " (current)"
+                lang.t(" (current)", " (現在)")
             } else {
-                ""
+                String::new()
             };
             rows.push([
                 format!("Azure PowerShell ({shell})"),
                 text(&c.account_id),
                 text(&c.tenant_id),
                 format!("{}{current}", text(&c.subscription_name)),
-                compared(c.tenant_comparison),
+                comparison(c.tenant_comparison, lang),
             ]);
         }
     }
@@ -326,16 +667,32 @@ fn context_rows(b: &Bundle) -> Vec<[String; 5]> {
 }
 
 /// Who is signed in where, per tool.
-fn contexts_section(s: &mut String, b: &Bundle) {
-    let rows = context_rows(b);
-    let _ = writeln!(s, "\n## Sign-in contexts / サインイン コンテキスト\n");
+fn contexts_section(s: &mut String, b: &Bundle, lang: Lang) {
+    let rows = context_rows(b, lang);
+    let _ = writeln!(
+        s,
+        "\n## {}\n",
+        lang.t("Sign-in contexts", "サインイン コンテキスト")
+    );
     if rows.is_empty() {
-        let _ = writeln!(s, "No cached sign-in context was found.");
+        let _ = writeln!(
+            s,
+            "{}",
+            lang.t(
+                "No cached sign-in context was found.",
+                "キャッシュされたサインイン コンテキストは見つかりませんでした。"
+            )
+        );
         return;
     }
     let _ = writeln!(
         s,
-        "| tool | account | tenant | subscription / type | matches --tenant |\n|---|---|---|---|---|"
+        "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+        lang.t("tool", "ツール"),
+        lang.t("account", "アカウント"),
+        lang.t("tenant", "テナント"),
+        lang.t("subscription / type", "サブスクリプション / 種類"),
+        lang.t("matches --tenant", "--tenant との一致"),
     );
     for r in rows {
         let _ = writeln!(
@@ -351,17 +708,37 @@ fn contexts_section(s: &mut String, b: &Bundle) {
 }
 
 /// How to clear each tool's cache and sign out. entra-collect never does it itself.
-fn sign_out_section(s: &mut String, b: &Bundle) {
+fn sign_out_section(s: &mut String, b: &Bundle, lang: Lang) {
     let present = b.caches.as_ref().map_or(0, |c| c.present);
     let _ = writeln!(
         s,
-        "\n## Signing out and clearing caches / サインアウトとキャッシュのクリア\n\n{present} token cache file(s) are present (listed in context/caches.json, never read). \
-A stale cache or context from earlier sessions can make sign-in behave oddly; when you are done \
-troubleshooting, clear it and sign out (entra-collect never does this itself):\n\n\
-| tool | clear the cache | sign out |\n|---|---|---|\n\
+        "\n## {}\n\n{}\n\n| {} | {} | {} |\n|---|---|---|\n\
 | Azure CLI | `az account clear` | `az logout` |\n\
 | Azure PowerShell | `Clear-AzContext -Force` | `Disconnect-AzAccount` |\n\
-| Microsoft Graph PowerShell | none (check with `Get-MgContext`) | `Disconnect-MgGraph` |"
+| Microsoft Graph PowerShell | {} | `Disconnect-MgGraph` |",
+        lang.t(
+            "Signing out and clearing caches",
+            "サインアウトとキャッシュのクリア"
+        ),
+        lang.t(
+            &format!(
+                "{present} token cache file(s) are present (listed in context/caches.json, never read). \
+A stale cache or context from earlier sessions can make sign-in behave oddly; when you are done \
+troubleshooting, clear it and sign out (entra-collect never does this itself):"
+            ),
+            &format!(
+                "トークン キャッシュ ファイルが {present} 個あります (context/caches.json に一覧があります。内容は読み取っていません)。\
+以前のセッションの古いキャッシュやコンテキストが原因でサインインが正しく動作しないことがあります。\
+トラブルシューティングが終わったら、キャッシュをクリアしてサインアウトしてください (entra-collect はこれを行いません):"
+            ),
+        ),
+        lang.t("tool", "ツール"),
+        lang.t("clear the cache", "キャッシュのクリア"),
+        lang.t("sign out", "サインアウト"),
+        lang.t(
+            "none (check with `Get-MgContext`)",
+            "なし (`Get-MgContext` で確認してください)"
+        ),
     );
 }
 
@@ -516,6 +893,7 @@ mod tests {
             },
             created_at: "2026-11-25T06:00:00.000Z".into(),
             finished_at: "2026-11-25T06:00:01.000Z".into(),
+            utc_offset: Some("+09:00".into()),
             status: RunStatus::Complete,
             host: Host {
                 hostname: "PC01".into(),
@@ -534,20 +912,53 @@ mod tests {
         }
     }
 
-    /// The whole page for a bundle with findings (the fixtures are the findings tests' own).
-    #[test]
-    fn golden_summary() {
+    /// A `debug.run` record as a real `--run az` run writes it.
+    fn debug_run() -> crate::model::CollectorRecord {
+        let mut c = collector("debug.run", Status::Ok, Some(1));
+        c.started_at = Some("2026-11-25T06:00:00.250Z".into());
+        c.duration_ms = 4_321;
+        c.entries = vec!["debug/az-login.log".into()];
+        c.commands[0].command_line = "az login --debug --tenant contoso.onmicrosoft.com"
+            .split(' ')
+            .map(String::from)
+            .collect();
+        c.commands[0].duration_ms = 4_321;
+        c
+    }
+
+    const SSL_ERROR: &str = "ERROR: HTTPSConnectionPool(host='login.microsoftonline.com', port=443): [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate";
+
+    /// A bundle with findings, a sign-in, entries with secrets and pseudonyms, a skipped
+    /// collector: every section of the page has something to say.
+    fn rich() -> (Manifest, Bundle) {
         let bundle = log(
             Bundle {
                 probes: intercepted(ErrorKind::TlsUntrusted),
                 ..healthy()
             },
-            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate",
+            &format!("# command: az login --debug\nDEBUG: cli.knack: x\n{SSL_ERROR}\n"),
         );
-        let m = manifest(vec![
-            collector("debug.run", Status::Ok, Some(1)),
+        let mut m = manifest(vec![
+            debug_run(),
             collector("versions.az", Status::Ok, None),
         ]);
+        m.files = vec![crate::model::FileRecord {
+            path: "debug/az-login.log".into(),
+            size: 1234,
+            sha256: String::new(),
+            redacted: true,
+            truncated: false,
+            redactions: [("oauth-field".to_string(), 2), ("pii-email".to_string(), 1)]
+                .into_iter()
+                .collect(),
+        }];
+        (m, bundle)
+    }
+
+    /// The whole page for a bundle with findings (the fixtures are the findings tests' own).
+    #[test]
+    fn golden_summary() {
+        let (m, bundle) = rich();
         let model = Model {
             bundle: &bundle,
             collectors: &m.collectors,
@@ -559,6 +970,162 @@ mod tests {
         );
         let ja = analyze(&model, Lang::Ja);
         insta::assert_snapshot!("summary_ja", summary_md(Some(&m), &bundle, &ja, Lang::Ja));
+    }
+
+    /// The page's first section, "The sign-in", in both languages: the command as run, local
+    /// start and end with the offset, the exit code, the last error line of its log.
+    #[test]
+    fn sign_in_section_snapshots() {
+        let (m, bundle) = rich();
+        for (lang, name) in [(Lang::En, "sign_in_en"), (Lang::Ja, "sign_in_ja")] {
+            let mut s = String::new();
+            sign_in_section(&mut s, &m, &bundle, lang);
+            assert!(s.contains("2026-11-25 15:00:00 +09:00"), "{s}");
+            assert!(s.contains("2026-11-25 15:00:04 +09:00"), "{s}");
+            assert!(s.contains(SSL_ERROR), "{s}");
+            insta::assert_snapshot!(name, s);
+        }
+        let page = summary_md(Some(&m), &bundle, &[], Lang::En);
+        let order: Vec<usize> = [
+            "## The sign-in",
+            "## Verdict",
+            "## Collectors",
+            "## Contents",
+            "## Host",
+        ]
+        .iter()
+        .map(|h| page.find(h).unwrap_or_else(|| panic!("{h} in:\n{page}")))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{page}");
+        assert!(
+            page.contains("Created 2026-11-25 15:00:00 +09:00 by"),
+            "{page}"
+        );
+    }
+
+    /// Times: local with the offset; a bundle without one shows UTC; garbage stays as written.
+    #[test]
+    fn local_times() {
+        let t = "2026-11-25T06:04:05.000Z";
+        assert_eq!(local_time(t, Some("+09:00")), "2026-11-25 15:04:05 +09:00");
+        assert_eq!(local_time(t, Some("-05:30")), "2026-11-25 00:34:05 -05:30");
+        assert_eq!(local_time(t, None), "2026-11-25 06:04:05 +00:00");
+        assert_eq!(local_time(t, Some("JST")), "2026-11-25 06:04:05 +00:00");
+        assert_eq!(local_time("yesterday", Some("+09:00")), "yesterday");
+    }
+
+    /// No `debug.run`: the page opens with the warning, in the run's language.
+    #[test]
+    fn without_a_sign_in_the_page_opens_with_the_warning() {
+        let m = manifest(vec![collector("versions.az", Status::Ok, None)]);
+        let en = summary_md(Some(&m), &healthy(), &[], Lang::En);
+        let first = en.lines().find(|l| l.starts_with('>')).unwrap_or("");
+        assert!(
+            en.find("No sign-in output captured") < en.find("Created "),
+            "{en}"
+        );
+        assert!(first.contains("`--run az|azps|mg`"), "{en}");
+        let ja = summary_md(Some(&m), &healthy(), &[], Lang::Ja);
+        assert!(ja.contains("サインインの出力は記録されていません"), "{ja}");
+        let (m, b) = rich();
+        assert!(!summary_md(Some(&m), &b, &[], Lang::En).contains("No sign-in output captured"));
+    }
+
+    /// A line of the Japanese page with English prose left in it: its words once code spans,
+    /// URLs, paths, ids, versions and known product names are taken out.
+    fn english_left(line: &str) -> Option<String> {
+        let mut t = String::new();
+        let mut code = false;
+        for ch in line.chars() {
+            if ch == '`' {
+                code = !code;
+            } else if !code {
+                t.push(ch);
+            }
+        }
+        const NAMES: &[&str] = &[
+            "Azure",
+            "CLI",
+            "az",
+            "PowerShell",
+            "Windows",
+            "Microsoft",
+            "Graph",
+            "pwsh",
+            "Az.Accounts",
+            "Microsoft.Graph.Authentication",
+            "OS",
+            "UTC",
+            "entra-collect",
+            "TLS",
+            "SSL",
+            "CA",
+            "Fiddler",
+            "Base64",
+            "PEM",
+            "Entra",
+            "ID",
+            "MFA",
+            "REQUESTS_CA_BUNDLE",
+            "CERTIFICATE_VERIFY_FAILED",
+            "GitHub",
+            "issue",
+            "x86_64",
+            "ms",
+            "Python",
+            "msal",
+            "Contoso",
+            "Inspection",
+            "CN",
+            "Root",
+            "DigiCert",
+            "Global",
+            "G2",
+            "sudo",
+            "root",
+            "setx",
+            "IT",
+            "UPN",
+            "windows",
+            "linux",
+            "macos",
+        ];
+        let english: Vec<&str> = t
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "._-/\\:@=#".contains(c)))
+            .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() > 1)
+            .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic() || c == '\''))
+            .filter(|w| !NAMES.contains(w))
+            .collect();
+        (!english.is_empty()).then(|| english.join(" "))
+    }
+
+    /// Every prose word of a rich Japanese page is Japanese (code, ids, paths, URLs, product
+    /// names aside), and the English page has no Japanese at all.
+    #[test]
+    fn the_japanese_page_is_japanese_all_the_way() {
+        let (m, bundle) = rich();
+        let model = Model {
+            bundle: &bundle,
+            collectors: &m.collectors,
+        };
+        let page = summary_md(Some(&m), &bundle, &analyze(&model, Lang::Ja), Lang::Ja);
+        let page = with_sudo_note(&page, "alice", Lang::Ja);
+        let left: Vec<String> = page
+            .lines()
+            .filter(|l| !l.starts_with("|---"))
+            .filter_map(|l| english_left(l).map(|w| format!("{w}  <=  {l}")))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "English left in the Japanese page:\n{}",
+            left.join("\n")
+        );
+        let en = summary_md(Some(&m), &bundle, &analyze(&model, Lang::En), Lang::En);
+        let en = with_sudo_note(&en, "alice", Lang::En);
+        assert!(
+            en.is_ascii() || !en.chars().any(|c| ('\u{3040}'..='\u{9fff}').contains(&c)),
+            "{en}"
+        );
     }
 
     /// Without a readable manifest the page says so and keeps what the entries tell.

@@ -208,3 +208,158 @@ mod tests {
         );
     }
 }
+
+/// The two-language catalogue is the set of `Lang::t(en, ja)` call sites (`lang.t(..)`,
+/// `l.t(..)`): this test reads them from the source and checks that each has a Japanese text
+/// that is not empty, not the English one, and not ASCII only.
+#[cfg(test)]
+mod catalogue_tests {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("src/ reads").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// The end of a string literal starting at `i` (a `"` or `r#"`), or None.
+    fn literal_at(b: &[char], i: usize) -> Option<(String, usize)> {
+        let (hashes, mut j) = if b[i] == 'r' {
+            let mut j = i + 1;
+            while b.get(j) == Some(&'#') {
+                j += 1;
+            }
+            (j - i - 1, j)
+        } else {
+            (0, i)
+        };
+        if b.get(j) != Some(&'"') {
+            return None;
+        }
+        j += 1;
+        let mut text = String::new();
+        while j < b.len() {
+            if hashes == 0 && b[j] == '\\' {
+                text.push(b[j]);
+                text.push(*b.get(j + 1)?);
+                j += 2;
+                continue;
+            }
+            if b[j] == '"' && (0..hashes).all(|k| b.get(j + 1 + k) == Some(&'#')) {
+                return Some((text, j + 1 + hashes));
+            }
+            text.push(b[j]);
+            j += 1;
+        }
+        None
+    }
+
+    /// The two arguments of the call whose `(` is at `open`: the first string literal of each
+    /// (None for an argument without one, e.g. a variable).
+    fn args(b: &[char], open: usize) -> Vec<Option<String>> {
+        let mut out = vec![None];
+        let mut depth = 0;
+        let mut i = open + 1;
+        while i < b.len() {
+            let c = b[i];
+            let raw =
+                c == 'r' && matches!(b.get(i + 1), Some('"' | '#')) && !b[i - 1].is_alphanumeric();
+            if c == '"' || raw {
+                if let Some((text, end)) = literal_at(b, i) {
+                    let last = out.last_mut().expect("one argument at least");
+                    if last.is_none() {
+                        *last = Some(text);
+                    }
+                    i = end;
+                    continue;
+                }
+            }
+            if c == '\'' {
+                // A char literal ('x', '\n'); lifetimes do not occur in these arguments.
+                if b.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                    continue;
+                }
+                if b.get(i + 1) == Some(&'\\') && b.get(i + 3) == Some(&'\'') {
+                    i += 4;
+                    continue;
+                }
+            }
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' if depth == 0 => return out,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 0 => out.push(None),
+                _ => {}
+            }
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn every_english_text_has_a_japanese_one() {
+        let mut files = Vec::new();
+        rust_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut sites = 0;
+        let mut bad = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("source reads");
+            // Comments are not call sites, nor is this test's own text.
+            let text = text.split("mod catalogue_tests").next().unwrap_or("");
+            let text: String = text
+                .lines()
+                .map(|l| {
+                    if l.trim_start().starts_with("//") {
+                        ""
+                    } else {
+                        l
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let b: Vec<char> = text.chars().collect();
+            for (i, _) in b.iter().enumerate() {
+                let call = ["lang.t(", "l.t("].iter().find(|p| {
+                    let p: Vec<char> = p.chars().collect();
+                    b[i..].starts_with(&p)
+                        && (i == 0
+                            || !(b[i - 1].is_alphanumeric() || b[i - 1] == '_' || b[i - 1] == '.'))
+                });
+                let Some(call) = call else { continue };
+                let open = i + call.chars().count() - 1;
+                let a = args(&b, open);
+                let line = b[..i].iter().filter(|c| **c == '\n').count() + 1;
+                let at = format!("{}:{line}", f.display());
+                match a.as_slice() {
+                    [Some(en), Some(ja)] | [Some(en), Some(ja), _] => {
+                        sites += 1;
+                        if ja.trim().is_empty() || ja == en || ja.is_ascii() {
+                            bad.push(format!("{at}: {en:?} / {ja:?}"));
+                        }
+                    }
+                    // Texts computed elsewhere (a variable): checked where they are written.
+                    [_, _] | [_, _, _] => {}
+                    other => bad.push(format!("{at}: not two arguments: {other:?}")),
+                }
+            }
+        }
+        assert!(
+            sites > 200,
+            "only {sites} call sites found: the scan is broken"
+        );
+        assert!(
+            bad.is_empty(),
+            "texts without a Japanese version:\n{}",
+            bad.join("\n")
+        );
+    }
+}

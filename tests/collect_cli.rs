@@ -530,6 +530,30 @@ fn rules_subcommand_lists_every_rule_with_examples() {
     );
 }
 
+/// `rules --lang ja`: Japanese labels and descriptions; names, examples and results unchanged.
+#[test]
+fn rules_subcommand_speaks_japanese() {
+    let out = bin("/nonexistent")
+        .args(["rules", "--lang", "ja"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("pii-path-user\n  対象:"), "{text}");
+    assert!(text.contains("秘密鍵"), "{text}");
+    assert!(!text.contains("matches:"), "{text}");
+    let out = bin("/nonexistent")
+        .args(["rules", "--json", "--lang", "ja"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["matches"].as_str().unwrap().is_ascii())
+    );
+}
+
 #[test]
 fn the_top_findings_are_printed_before_the_path_without_colour_off_a_terminal() {
     let dir = tempfile::tempdir().unwrap();

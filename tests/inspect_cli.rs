@@ -580,3 +580,50 @@ fn a_manifest_of_another_shape_still_verifies_and_is_unreadable_for_analysis() {
             "is not valid: missing field `files`",
         ));
 }
+
+/// `inspect` shows the collecting machine's local times (its recorded `utc_offset`), not the
+/// reader's, and in the chosen language all the way: the sign-in section first, Japanese
+/// headings, no English ones.
+#[test]
+fn inspect_shows_the_recorded_local_time_in_the_chosen_language() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make_bundle(d.path());
+    let tokyo = d.path().join("tokyo.zip");
+    rewrite(
+        &b,
+        &tokyo,
+        |name, data| {
+            if name != "manifest.json" {
+                return Some(data);
+            }
+            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            m["utc_offset"] = "+09:00".into();
+            Some(serde_json::to_vec_pretty(&m).unwrap())
+        },
+        &[],
+    );
+    let out = inspect(&tokyo, &["--lang", "ja"]).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let created = regex::Regex::new(r"作成日時 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+09:00").unwrap();
+    assert!(created.is_match(&text), "{text}");
+    assert!(text.contains("## サインイン\n"), "{text}");
+    assert!(
+        text.contains("- 開始: ") && text.contains("- 終了コード: "),
+        "{text}"
+    );
+    for english in [
+        "## The sign-in",
+        "## Verdict",
+        "## Collectors",
+        "Sign-in contexts",
+    ] {
+        assert!(!text.contains(english), "{english} in:\n{text}");
+    }
+    let out = inspect(&tokyo, &["--lang", "en"]).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("## The sign-in\n") && text.contains(" +09:00"),
+        "{text}"
+    );
+    assert!(!text.contains("サインイン"), "{text}");
+}

@@ -133,3 +133,61 @@ fn mask_pii_pseudonymizes_addresses_everywhere() {
         "--mask-pii"
     );
 }
+
+/// `--mask-pii --mask-host` through the binary: user names in home-directory paths (Windows and
+/// Unix forms) become the same `pii-user-N` in every entry, the host name becomes `pii-host-1`
+/// in every entry and in the bundle's file name, and summary.md says what was masked.
+#[test]
+fn mask_pii_and_host_mask_paths_and_the_host_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(&fake_path())
+        .env("FAKE_AZ_MODE", "leaky")
+        .env("ENTRA_COLLECT_PLATFORM", "windows")
+        .env("AZURE_CONFIG_DIR", "C:\\Users\\zoe.planted\\.azure")
+        .env("REQUESTS_CA_BUNDLE", "/home/zoe.planted/certs/ca.pem")
+        .args(["--json", "--mask-pii", "--mask-host", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let path = only_bundle(dir.path());
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(file.starts_with("entra-collect-pii-host-1-"), "{file}");
+    let b = read_bundle(&path);
+    let all = b.all_text() + &stdout;
+    assert!(!all.contains("zoe.planted"), "a user name in a path leaked");
+    let env = b.text("environment.json");
+    let user = regex::Regex::new(r"pii-user-\d+").unwrap();
+    let win = env
+        .lines()
+        .find(|l| l.contains("\\\\.azure"))
+        .and_then(|l| user.find(l))
+        .map(|m| m.as_str().to_string());
+    let unix = env
+        .lines()
+        .find(|l| l.contains("/certs/ca.pem"))
+        .and_then(|l| user.find(l))
+        .map(|m| m.as_str().to_string());
+    assert!(win.is_some(), "{env}");
+    assert_eq!(win, unix, "{env}");
+    assert!(env.contains("C:\\\\Users\\\\pii-user-"), "{env}");
+    assert!(env.contains("/home/pii-user-"), "{env}");
+    // The host name is nowhere, as a word in any case.
+    let host = sysinfo::System::host_name().unwrap_or_default();
+    assert_eq!(b.manifest["host"]["hostname"], "pii-host-1");
+    if host.len() >= 2 {
+        let word = regex::Regex::new(&format!(
+            r"(?i)(^|[^A-Za-z0-9_-]){}($|[^A-Za-z0-9_-])",
+            regex::escape(&host)
+        ))
+        .unwrap();
+        assert!(!word.is_match(&all), "host name {host} leaked");
+    }
+    let summary = b.text("summary.md");
+    assert!(
+        summary.contains("user names in home-directory paths as `pii-user-N`")
+            && summary.contains("the host name as `pii-host-1`"),
+        "{summary}"
+    );
+    assert!(summary.contains("stable pseudonyms"), "{summary}");
+}

@@ -215,6 +215,17 @@ pub const CATALOGUE: &[(u32, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The name of a code in `lang`. Microsoft's error names (`UserUnauthorized`) are identifiers
+/// support searches for, so they stay in both languages; the two descriptions standing in for
+/// a name (see the module header) are translated.
+pub fn name(e: &(u32, &'static str, &str, &str, &str, &str), lang: super::Lang) -> &'static str {
+    match (lang, e.0) {
+        (super::Lang::Ja, 1002016) => "TLS 1.0/1.1 または 3DES の廃止",
+        (super::Lang::Ja, 7000215) => "無効なクライアント シークレット",
+        _ => e.1,
+    }
+}
+
 /// Look a code up.
 pub fn lookup(
     code: u32,

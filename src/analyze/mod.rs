@@ -181,7 +181,20 @@ pub fn excerpt(line: &str) -> String {
 pub fn analyze(model: &Model, lang: Lang) -> Vec<Finding> {
     let mut f = rules::all(model, lang);
     rank::rank(model, lang, &mut f);
+    for finding in &mut f {
+        finding.docs = learn_link(&finding.docs, lang);
+    }
     f
+}
+
+/// A Microsoft Learn link in the reader's language: Learn serves `/ja-jp/` pages in Japanese;
+/// English links stay locale-free (Learn picks the browser's language). Other links as given.
+pub fn learn_link(url: &str, lang: Lang) -> String {
+    const LEARN: &str = "https://learn.microsoft.com/";
+    match (lang, url.strip_prefix(LEARN)) {
+        (Lang::Ja, Some(rest)) if !rest.starts_with("ja-jp/") => format!("{LEARN}ja-jp/{rest}"),
+        _ => url.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -302,7 +302,13 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         .map(|r| {
             probe_evidence(
                 r,
-                &format!("chain issued by {}", interception_ca(r).unwrap_or("?")),
+                &l.t(
+                    &format!("chain issued by {}", interception_ca(r).unwrap_or("?")),
+                    &format!(
+                        "証明書チェーンの発行元 {}",
+                        interception_ca(r).unwrap_or("?")
+                    ),
+                ),
             )
         })
         .collect();
@@ -313,7 +319,7 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
             "proxy.tls-inspection",
             Severity::Info,
             60,
-            l.t(&format!("TLS inspection by {ca_list}, trusted by Azure CLI's CA bundle"), &format!("{ca_list} による TLS 検査 (Azure CLI の CA バンドルで信頼済み)")),
+            l.t(&format!("TLS inspection by {ca_list}, trusted by Azure CLI's CA bundle"), &format!("{ca_list} による TLS/SSL インスペクション (Azure CLI の CA バンドルで信頼済み)")),
             l.t("A proxy re-signs the Microsoft endpoints' certificates. Azure CLI trusts its root through its CA bundle, so this is not a fault by itself.", "プロキシが Microsoft のエンドポイントの証明書を再署名しています。Azure CLI は CA バンドルでそのルートを信頼しているため、これ自体は問題ではありません。"),
             evidence,
             vec![],
@@ -323,7 +329,7 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
     let who = if ca_list.is_empty() {
         l.t(
             "a TLS-inspecting proxy (or Fiddler)",
-            "TLS 検査を行うプロキシ (または Fiddler)",
+            "TLS/SSL インスペクションを行うプロキシ (または Fiddler)",
         )
     } else {
         ca_list.clone()
@@ -332,7 +338,7 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         "proxy.tls-inspection",
         Severity::Error,
         if rs.is_empty() { 85 } else { 96 },
-        l.t(&format!("A TLS-inspecting proxy intercepts the sign-in: {who}"), &format!("TLS 検査プロキシがサインインを傍受しています: {who}")),
+        l.t(&format!("A TLS-inspecting proxy intercepts the sign-in: {who}"), &format!("TLS/SSL インスペクションを行うプロキシがサインインの通信を検査しています: {who}")),
         if m.azure_cli_wam() {
             // With WAM the broker does the user sign-in itself, but MSAL Python first fetches
             // the tenant's OpenID configuration over requests (msal `authority.py`, cached
@@ -354,12 +360,12 @@ fn tls_inspection(m: &Model, l: Lang) -> Vec<Finding> {
         },
         evidence,
         fixes(m, vec![
-            step(WINDOWS, AZ, l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、通常のルートと合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定します (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。")),
-            step(UNIX, AZ, l.t("Azure CLI: get the proxy's root CA as PEM, build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file in your shell profile (e.g. export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem in ~/.bashrc or ~/.zshrc).", "Azure CLI: プロキシのルート CA を PEM で入手し、通常のルートと合わせた .pem を作成して、シェルのプロファイルで REQUESTS_CA_BUNDLE にそのファイルを設定します (例: ~/.bashrc または ~/.zshrc に export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem)。")),
-            step(&[], AZ, l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記します: {bundle_path}"))),
-            step(WINDOWS, PS, l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルートが「信頼されたルート証明機関」に必要です (通常は IT 部門が配布)。")),
+            step(WINDOWS, AZ, l.t("Azure CLI: export the proxy's root CA (Base64 .cer), build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file (e.g. setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem).", "Azure CLI: プロキシのルート CA を Base64 (.cer) でエクスポートし、既存のルート証明書と合わせた .pem を作成して REQUESTS_CA_BUNDLE にそのファイルを設定してください (例: setx REQUESTS_CA_BUNDLE C:\\certs\\ca-bundle.pem)。")),
+            step(UNIX, AZ, l.t("Azure CLI: get the proxy's root CA as PEM, build a .pem with it plus the usual roots, and set REQUESTS_CA_BUNDLE to that file in your shell profile (e.g. export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem in ~/.bashrc or ~/.zshrc).", "Azure CLI: プロキシのルート CA を PEM で入手し、既存のルート証明書と合わせた .pem を作成して、シェルのプロファイルで REQUESTS_CA_BUNDLE にそのファイルを設定してください (例: ~/.bashrc または ~/.zshrc に export REQUESTS_CA_BUNDLE=$HOME/certs/ca-bundle.pem)。")),
+            step(&[], AZ, l.t(&format!("Or append the proxy's root (Base64) to Azure CLI's bundle: {bundle_path}"), &format!("または、プロキシのルート (Base64) を Azure CLI のバンドルに追記してください: {bundle_path}"))),
+            step(WINDOWS, PS, l.t("Azure PowerShell / Graph PowerShell use the Windows certificate store: the proxy's root must be in Trusted Root Certification Authorities (usually deployed by IT).", "Azure PowerShell / Graph PowerShell は Windows の証明書ストアを使います。プロキシのルート証明書を「信頼されたルート証明機関」に登録してください (通常は IT 部門が配布します)。")),
             step(LINUX, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the system's OpenSSL store: copy the root (PEM, .crt) to /usr/local/share/ca-certificates/ and run sudo update-ca-certificates (Debian, Ubuntu), or to /etc/pki/ca-trust/source/anchors/ and run sudo update-ca-trust (RHEL, Fedora).", "Azure PowerShell / Graph PowerShell (.NET) はシステムの OpenSSL ストアを使います。ルート (PEM、.crt) を /usr/local/share/ca-certificates/ にコピーして sudo update-ca-certificates を実行するか (Debian、Ubuntu)、/etc/pki/ca-trust/source/anchors/ にコピーして sudo update-ca-trust を実行してください (RHEL、Fedora)。")),
-            step(MACOS, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the macOS keychain: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer", "Azure PowerShell / Graph PowerShell (.NET) は macOS のキーチェーンを使います: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer")),
+            step(MACOS, PS, l.t("Azure PowerShell / Graph PowerShell (.NET) use the macOS keychain: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer", "Azure PowerShell / Graph PowerShell (.NET) は macOS のキーチェーンを使います。次のコマンドでルート証明書を信頼させてください: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.cer")),
             step(WINDOWS, &[], l.t("If Fiddler is running, close it (or trust its root the same way) before signing in.", "Fiddler を実行している場合は、サインイン前に終了してください (または同様にそのルートを信頼させます)。")),
         ]),
         DOC_CLI_PROXY,
@@ -385,9 +391,10 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
     }
     let path = bundle.path.as_str();
     let source = bundle.source.as_str();
-    let count = bundle
-        .certificates
-        .map_or_else(|| "not read".to_string(), |n| format!("{n} certificates"));
+    let count = bundle.certificates.map_or_else(
+        || l.t("not read", "読み取れませんでした"),
+        |n| l.t(&format!("{n} certificates"), &format!("証明書 {n} 個")),
+    );
     let names = missing
         .iter()
         .map(|s| s.as_str())
@@ -397,14 +404,14 @@ fn lacks_proxy_root(m: &Model, l: Lang) -> Vec<Finding> {
         "ca-bundle.lacks-proxy-root",
         Severity::Error,
         90,
-        l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに傍受元のルート ({names}) がありません")),
+        l.t(&format!("Azure CLI's CA bundle does not hold the intercepting root ({names})"), &format!("Azure CLI の CA バンドルに TLS/SSL インスペクションのルート証明書 ({names}) がありません")),
         if m.azure_cli_wam() {
             l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}. With WAM the broker signs you in, but Resource Manager calls (the subscription listing) fail, and so does the sign-in when MSAL's tenant discovery request is not cached."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。WAM ではブローカーがサインインしますが、Resource Manager の呼び出し (サブスクリプション一覧) は失敗し、MSAL のテナント検出要求がキャッシュされていなければサインインも失敗します。"))
         } else {
             l.t(&format!("Azure CLI verifies against {path} ({source}), which has no certificate named {names}."), &format!("Azure CLI は {path} ({source}) で検証しますが、{names} という証明書が含まれていません。"))
         },
         vec![Evidence { file: names::CA_BUNDLES.into(), excerpt: format!("{path}: {count}") }],
-        vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
+        vec![l.t(&format!("Add the root certificate {names} (Base64) to {path}, or point REQUESTS_CA_BUNDLE at a .pem that holds it plus the usual roots."), &format!("ルート証明書 {names} (Base64) を {path} に追加するか、それと既存のルート証明書を含む .pem を REQUESTS_CA_BUNDLE に指定してください。"))],
         DOC_CLI_PROXY,
     )]
 }
@@ -421,9 +428,15 @@ fn blocked_endpoint(m: &Model, l: Lang) -> Vec<Finding> {
         .map(|r| {
             probe_evidence(
                 r,
-                &format!(
-                    "proxy answered 403 ({})",
-                    r.failed_stage.as_ref().map_or("", StageName::as_str)
+                &l.t(
+                    &format!(
+                        "proxy answered 403 ({})",
+                        r.failed_stage.as_ref().map_or("", StageName::as_str)
+                    ),
+                    &format!(
+                        "プロキシの応答 403 ({})",
+                        r.failed_stage.as_ref().map_or("", StageName::as_str)
+                    ),
                 ),
             )
         })
@@ -547,8 +560,8 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             vec![
                 any(l.t("Ask the proxy administrator to allow the Microsoft sign-in, Resource Manager and Graph endpoints without authentication, or to offer Basic authentication for them.", "プロキシ管理者に、Microsoft のサインイン、Resource Manager、Graph のエンドポイントを認証なしで許可するか、Basic 認証を提供するよう依頼してください。")),
                 step(&[], AZ, l.t("Azure CLI: point HTTPS_PROXY at a local proxy that performs the integrated authentication for you (for example Px or Cntlm).", "Azure CLI: 統合認証を代行するローカル プロキシ (Px、Cntlm など) を HTTPS_PROXY に指定してください。")),
-                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では Connect-AzAccount / Connect-MgGraph の前に: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
-                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(&[], PS, l.t("PowerShell 7 (Az, Graph), before Connect-AzAccount / Connect-MgGraph: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "PowerShell 7 (Az、Graph) では、Connect-AzAccount / Connect-MgGraph の前に次を実行してください: [System.Net.Http.HttpClient]::DefaultProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
+                step(WINDOWS, PS, l.t("Windows PowerShell 5.1: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials", "Windows PowerShell 5.1 では、次を実行してください: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultCredentials")),
             ],
         ),
         ProxyAuthCase::Rejected => (
@@ -564,7 +577,7 @@ fn auth_required(m: &Model, l: Lang) -> Vec<Finding> {
             l.t("The proxy answered 407 Proxy Authentication Required: the tools reach it but do not authenticate to it.", "プロキシが 407 Proxy Authentication Required を返しました。ツールはプロキシに到達していますが認証していません。"),
             vec![
                 step(&[], AZ, l.t("Azure CLI: put the proxy credentials in the proxy URL (HTTPS_PROXY=http://user:password@proxy:port), or ask for an allow rule that needs no authentication.", "Azure CLI: プロキシ URL に資格情報を含めるか (HTTPS_PROXY=http://user:password@proxy:port)、認証不要の許可ルールを依頼してください。")),
-                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
+                step(&[], PS, l.t("PowerShell: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials", "PowerShell では、次を実行してください: [System.Net.WebRequest]::DefaultWebProxy.Credentials = [System.Net.CredentialCache]::DefaultNetworkCredentials")),
             ],
         ),
     };
@@ -605,9 +618,15 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
             let status = r.proxy_status?;
             Some(probe_evidence(
                 r,
-                &format!(
-                    "proxy answered {status} to CONNECT ({})",
-                    families_text(r, l)
+                &l.t(
+                    &format!(
+                        "proxy answered {status} to CONNECT ({})",
+                        families_text(r, l)
+                    ),
+                    &format!(
+                        "CONNECT へのプロキシの応答 {status} ({})",
+                        families_text(r, l)
+                    ),
                 ),
             ))
         })
@@ -616,9 +635,15 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
         let status = r.http_status?;
         Some(probe_evidence(
             r,
-            &format!(
-                "GET through the proxy answered {status} ({})",
-                families_text(r, l)
+            &l.t(
+                &format!(
+                    "GET through the proxy answered {status} ({})",
+                    families_text(r, l)
+                ),
+                &format!(
+                    "プロキシ経由の GET の応答 {status} ({})",
+                    families_text(r, l)
+                ),
             ),
         ))
     }));
@@ -660,7 +685,7 @@ fn upstream_failure(m: &Model, l: Lang) -> Vec<Finding> {
         )
     };
     let detail = if !through.is_empty() && connect.is_empty() {
-        l.t("The proxy accepted the tunnel, and the request sent through it was answered 502/503/504: an inspecting proxy answers for the endpoint when its own connection upstream fails (its DNS, route or firewall). The client sees an HTTP error, not a proxy error.", "プロキシはトンネルを受け付けましたが、その中で送った要求に 502/503/504 が返りました。TLS 検査を行うプロキシは、自身の上流への接続 (DNS、経路、ファイアウォール) に失敗するとエンドポイントの代わりに応答します。クライアントにはプロキシのエラーではなく HTTP のエラーとして見えます。")
+        l.t("The proxy accepted the tunnel, and the request sent through it was answered 502/503/504: an inspecting proxy answers for the endpoint when its own connection upstream fails (its DNS, route or firewall). The client sees an HTTP error, not a proxy error.", "プロキシはトンネルを受け付けましたが、その中で送った要求に 502/503/504 が返りました。TLS/SSL インスペクションを行うプロキシは、自身の上流への接続 (DNS、経路、ファイアウォール) に失敗するとエンドポイントの代わりに応答します。クライアントにはプロキシのエラーではなく HTTP のエラーとして見えます。")
     } else {
         l.t("The proxy accepted the connection but failed upstream: its own DNS, route or firewall to Microsoft's endpoints.", "プロキシは接続を受け付けましたが、上流 (プロキシ自身の DNS、経路、ファイアウォール) で失敗しました。")
     };
@@ -812,10 +837,17 @@ fn proxy_unreachable(m: &Model, l: Lang) -> Vec<Finding> {
                     .unwrap_or_default();
                 probe_evidence(
                     r,
-                    &format!(
-                        "{} stage via {proxy}{source}: {}",
-                        r.failed_stage.as_ref().map_or("", StageName::as_str),
-                        r.error.as_deref().unwrap_or("failed")
+                    &l.t(
+                        &format!(
+                            "{} stage via {proxy}{source}: {}",
+                            r.failed_stage.as_ref().map_or("", StageName::as_str),
+                            r.error.as_deref().unwrap_or("failed")
+                        ),
+                        &format!(
+                            "{} 段階 (プロキシ {proxy}{source} 経由): {}",
+                            r.failed_stage.as_ref().map_or("", StageName::as_str),
+                            r.error.as_deref().unwrap_or("失敗")
+                        ),
                     ),
                 )
             })
@@ -886,9 +918,15 @@ fn proxy_tls(m: &Model, l: Lang) -> Vec<Finding> {
             .map(|r| {
                 probe_evidence(
                     r,
-                    &format!(
-                        "proxy_tls stage via {proxy}: {}",
-                        r.error.as_deref().unwrap_or("failed")
+                    &l.t(
+                        &format!(
+                            "proxy_tls stage via {proxy}: {}",
+                            r.error.as_deref().unwrap_or("failed")
+                        ),
+                        &format!(
+                            "proxy_tls 段階 (プロキシ {proxy} 経由): {}",
+                            r.error.as_deref().unwrap_or("失敗")
+                        ),
                     ),
                 )
             })
@@ -902,7 +940,7 @@ fn proxy_tls(m: &Model, l: Lang) -> Vec<Finding> {
                 l.t(&format!("The proxy {proxy}'s own certificate is not trusted"), &format!("プロキシ {proxy} 自身の証明書が信頼されていません")),
                 l.t(&format!("The proxy URL starts with https://, so the client speaks TLS to the proxy and verifies the proxy's certificate: Azure CLI against REQUESTS_CA_BUNDLE or its own bundle, which does not hold the proxy's CA. Used by {who}."), &format!("プロキシ URL が https:// で始まるため、クライアントはプロキシと TLS で通信し、プロキシの証明書を検証します。Azure CLI は REQUESTS_CA_BUNDLE または独自のバンドルで検証しますが、そこにプロキシの CA がありません。{who} が使用しています。")),
                 vec![
-                    step(&[], AZ, l.t("Add the CA that issued the proxy's certificate (PEM) to the file REQUESTS_CA_BUNDLE names, or set REQUESTS_CA_BUNDLE to a .pem that holds it plus the usual roots.", "プロキシの証明書を発行した CA (PEM) を REQUESTS_CA_BUNDLE が指すファイルに追加するか、それと通常のルートを含む .pem を REQUESTS_CA_BUNDLE に設定してください。")),
+                    step(&[], AZ, l.t("Add the CA that issued the proxy's certificate (PEM) to the file REQUESTS_CA_BUNDLE names, or set REQUESTS_CA_BUNDLE to a .pem that holds it plus the usual roots.", "プロキシの証明書を発行した CA (PEM) を REQUESTS_CA_BUNDLE が指すファイルに追加するか、それと既存のルート証明書を含む .pem を REQUESTS_CA_BUNDLE に設定してください。")),
                     any(l.t(&format!("Or, if the proxy also accepts plain HTTP on that port, write the URL as {plain}"), &format!("または、プロキシがそのポートで平文の HTTP も受け付ける場合は URL を {plain} と書いてください"))),
                 ],
             )
@@ -1111,8 +1149,8 @@ fn ca_bundle(m: &Model, l: Lang) -> Vec<Finding> {
 /// What an unusable CA bundle is, and the exact conversion to the PEM text requests reads.
 fn invalid_bundle(x: &CaBundle, source: &str, l: Lang) -> (String, Vec<Step>) {
     let path = x.path.as_str();
-    let certmgr = step(WINDOWS, &[], l.t("Or export the certificate again from certmgr.msc (or certlm.msc): All Tasks > Export > \"Base-64 encoded X.509 (.CER)\".", "または certmgr.msc (または certlm.msc) から証明書をもう一度エクスポートします: [すべてのタスク] > [エクスポート] > 「Base 64 encoded X.509 (.CER)」。"));
-    let point = any(l.t(&format!("Point {source} at the .pem file (with the usual roots appended when the proxy's root is not the only one needed)."), &format!("{source} にその .pem ファイルを設定してください (プロキシのルート以外も必要な場合は通常のルートを追記します)。")));
+    let certmgr = step(WINDOWS, &[], l.t("Or export the certificate again from certmgr.msc (or certlm.msc): All Tasks > Export > \"Base-64 encoded X.509 (.CER)\".", "または certmgr.msc (または certlm.msc) から証明書をもう一度エクスポートしてください: [すべてのタスク] > [エクスポート] > 「Base 64 encoded X.509 (.CER)」。"));
+    let point = any(l.t(&format!("Point {source} at the .pem file (with the usual roots appended when the proxy's root is not the only one needed)."), &format!("{source} にその .pem ファイルを設定してください (プロキシのルート以外も必要な場合は既存のルート証明書を追記してください)。")));
     if x.is_directory {
         return (
             l.t(&format!("{path} is a directory. requests reads a directory as OpenSSL's hashed certificate directory, which opens only files named <hash>.0; this one has none, so no certificate is found."), &format!("{path} はディレクトリです。requests はディレクトリを OpenSSL のハッシュ形式の証明書ディレクトリとして読み、<ハッシュ>.0 という名前のファイルだけを開きます。このディレクトリにはそれがないため、証明書が見つかりません。")),
@@ -1165,7 +1203,7 @@ fn invalid_bundle(x: &CaBundle, source: &str, l: Lang) -> (String, Vec<Step>) {
         ),
         Some(BundleFormat::Empty) => (
             l.t(&format!("{path} is empty (0 bytes)."), &format!("{path} は空です (0 バイト)。")),
-            vec![any(l.t(&format!("Rebuild it: the proxy's root certificate in PEM (Base64) plus the usual roots, then point {source} at it."), &format!("作り直してください: プロキシのルート証明書 (PEM、Base64) と通常のルートを入れ、{source} に設定します。")))],
+            vec![any(l.t(&format!("Rebuild it: the proxy's root certificate in PEM (Base64) plus the usual roots, then point {source} at it."), &format!("作り直してください: プロキシのルート証明書 (PEM、Base64) と既存のルート証明書を入れ、{source} に設定してください。")))],
         ),
         Some(BundleFormat::Text) => (
             l.t(&format!("{path} is text without a -----BEGIN CERTIFICATE----- block."), &format!("{path} は -----BEGIN CERTIFICATE----- ブロックのないテキストです。")),
@@ -1198,8 +1236,8 @@ fn verification_disabled(m: &Model, l: Lang) -> Vec<Finding> {
         Severity::Warning,
         70,
         l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION turns certificate checks off", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION により証明書の検証が無効です"),
-        l.t("A security red flag: Azure CLI accepts any certificate for Resource Manager calls. It does not affect MSAL sign-in, which still verifies, so it does not fix a TLS-inspection sign-in failure.", "セキュリティ上の危険信号です。Azure CLI は Resource Manager 呼び出しで任意の証明書を受け入れます。MSAL のサインインには影響せず検証は行われるため、TLS 検査によるサインイン失敗は解決しません。"),
-        vec![Evidence { file: names::ENVIRONMENT.into(), excerpt: "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set".into() }],
+        l.t("A security red flag: Azure CLI accepts any certificate for Resource Manager calls. It does not affect MSAL sign-in, which still verifies, so it does not fix a TLS-inspection sign-in failure.", "セキュリティ上の危険信号です。Azure CLI は Resource Manager 呼び出しで任意の証明書を受け入れます。MSAL のサインインには影響せず検証は行われるため、TLS/SSL インスペクションによるサインイン失敗は解決しません。"),
+        vec![Evidence { file: names::ENVIRONMENT.into(), excerpt: l.t("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION is set", "AZURE_CLI_DISABLE_CONNECTION_VERIFICATION が設定されています") }],
         vec![l.t("Remove the variable and trust the proxy's root through REQUESTS_CA_BUNDLE instead.", "変数を削除し、代わりに REQUESTS_CA_BUNDLE でプロキシのルートを信頼させてください。")],
         DOC_CLI_PROXY,
     )]
@@ -1263,7 +1301,7 @@ fn legacy_protocols(m: &Model, l: Lang) -> Vec<Finding> {
         l.t("Entra ID accepts only TLS 1.2 or newer (AADSTS1002016 otherwise). This machine disables TLS 1.2 for clients or keeps .NET Framework on old protocols.", "Entra ID は TLS 1.2 以降のみ受け付けます (それ以外は AADSTS1002016)。このマシンではクライアントの TLS 1.2 が無効か、.NET Framework が古いプロトコルのままです。"),
         ev,
         fixes(m, vec![
-            step(WINDOWS, &[], l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にします: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。")),
+            step(WINDOWS, &[], l.t("Enable TLS 1.2 for clients: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client Enabled=1, DisabledByDefault=0.", "クライアントの TLS 1.2 を有効にしてください: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client で Enabled=1、DisabledByDefault=0。")),
             step(WINDOWS, &[], l.t("Set SchUseStrongCrypto=1 and SystemDefaultTlsVersions=1 under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 and its WOW6432Node twin, then restart; apply Windows updates.", "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 と WOW6432Node 側で SchUseStrongCrypto=1、SystemDefaultTlsVersions=1 を設定して再起動し、Windows Update を適用してください。")),
             step(UNIX, &[], l.t("Update the OS's OpenSSL and the tool, and check that no OpenSSL configuration (MinProtocol, CipherString in openssl.cnf) limits clients to TLS 1.0/1.1.", "OS の OpenSSL とツールを更新し、OpenSSL の設定 (openssl.cnf の MinProtocol、CipherString) でクライアントが TLS 1.0/1.1 に制限されていないことを確認してください。")),
         ]),
@@ -1330,7 +1368,7 @@ fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
         }];
         let (title, mut detail, mut fix) = match aadsts::lookup(code) {
             Some(e) => (
-                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", e.1)),
+                l.t(&format!("Entra ID rejected the sign-in: AADSTS{code} ({})", e.1), &format!("Entra ID がサインインを拒否しました: AADSTS{code} ({})", aadsts::name(e, l))),
                 l.t(e.2, e.4),
                 vec![l.t(e.3, e.5)],
             ),
@@ -1348,7 +1386,8 @@ fn aadsts_codes(m: &Model, l: Lang) -> Vec<Finding> {
                 .collect();
             ts.dedup();
             let ts = ts.join(", ");
-            let what = aadsts::lookup(code).map_or(String::new(), |e| format!(" ({})", e.1));
+            let what = aadsts::lookup(code)
+                .map_or(String::new(), |e| format!(" ({})", aadsts::name(e, l)));
             detail = l.t(
                 &format!("The sign-in succeeded; only the tenant(s) {ts} refused a token while the others were listed. {detail}"),
                 &format!("サインインは成功しました。ほかのテナントの一覧中に、テナント {ts} だけがトークンを拒否しました。{detail}"),
@@ -1437,11 +1476,18 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
                 Some(Match) => any_match = true,
                 Some(Mismatch) if s.is_default == Some(true) => ev.push(Evidence {
                     file: names::AZ_CONTEXT.into(),
-                    excerpt: format!(
-                        "default subscription {} is in tenant {}",
-                        s.name.as_deref().unwrap_or("?"),
-                        s.tenant_id.as_deref().unwrap_or("?")
-                    ),
+                    excerpt: {
+                        let (name, tenant) = (
+                            s.name.as_deref().unwrap_or("?"),
+                            s.tenant_id.as_deref().unwrap_or("?"),
+                        );
+                        l.t(
+                            &format!("default subscription {name} is in tenant {tenant}"),
+                            &format!(
+                                "既定のサブスクリプション {name} はテナント {tenant} にあります"
+                            ),
+                        )
+                    },
                 }),
                 _ => {}
             }
@@ -1453,10 +1499,13 @@ fn tenant_mismatch(m: &Model, l: Lang) -> Vec<Finding> {
                 Some(Match) => any_match = true,
                 Some(Mismatch) if c.is_current == Some(true) => ev.push(Evidence {
                     file: names::azps_contexts(shell),
-                    excerpt: format!(
-                        "current context is in tenant {}",
-                        c.tenant_id.as_deref().unwrap_or("?")
-                    ),
+                    excerpt: {
+                        let tenant = c.tenant_id.as_deref().unwrap_or("?");
+                        l.t(
+                            &format!("current context is in tenant {tenant}"),
+                            &format!("現在のコンテキストはテナント {tenant} にあります"),
+                        )
+                    },
                 }),
                 _ => {}
             }
@@ -1613,7 +1662,7 @@ fn outdated(m: &Model, l: Lang) -> Vec<Finding> {
                     55,
                     l.t(&format!("{mname} {ver} is a retired major version"), &format!("{mname} {ver} はサポート終了したメジャー バージョンです")),
                     l.t("This major version no longer gets sign-in fixes.", "このメジャー バージョンにはサインインの修正が提供されません。"),
-                    vec![Evidence { file: name.clone(), excerpt: format!("{mname} {ver} at {}", module.path.as_deref().unwrap_or("")) }],
+                    vec![Evidence { file: name.clone(), excerpt: l.t(&format!("{mname} {ver} at {}", module.path.as_deref().unwrap_or("")), &format!("{mname} {ver} (場所: {})", module.path.as_deref().unwrap_or(""))) }],
                     vec![l.t(&format!("Update-Module {mname} (or Install-Module {mname} -Scope CurrentUser), then start a new PowerShell."), &format!("Update-Module {mname} (または Install-Module {mname} -Scope CurrentUser) を実行し、新しい PowerShell を起動してください。"))],
                     DOC_CLI_TROUBLE,
                 ));
@@ -1636,10 +1685,17 @@ fn missing_tools(m: &Model, l: Lang) -> Vec<Finding> {
     .flatten()
     .map(|c| Evidence {
         file: names::MANIFEST.into(),
-        excerpt: format!(
-            "{}: skipped ({})",
-            c.id,
-            c.reason.as_deref().unwrap_or("not found")
+        excerpt: l.t(
+            &format!(
+                "{}: skipped ({})",
+                c.id,
+                c.reason.as_deref().unwrap_or("not found")
+            ),
+            &format!(
+                "{}: スキップ ({})",
+                c.id,
+                c.reason.as_deref().unwrap_or("見つかりません")
+            ),
         ),
     })
     .collect();

@@ -841,8 +841,9 @@ fn japanese_titles_and_fixes() {
         Lang::Ja,
     );
     assert!(
-        f[0].title
-            .starts_with("TLS 検査プロキシがサインインを傍受しています"),
+        f[0].title.starts_with(
+            "TLS/SSL インスペクションを行うプロキシがサインインの通信を検査しています"
+        ),
         "{}",
         f[0].title
     );
@@ -1456,4 +1457,41 @@ fn each_bundle_format_gets_its_conversion() {
         &[],
     );
     assert_eq!(serious(&f), "");
+}
+
+/// Learn links follow the language: `/ja-jp/` for Japanese, as written for English; every
+/// Japanese finding's link is localized.
+#[test]
+fn learn_links_are_in_the_readers_language() {
+    let u = "https://learn.microsoft.com/cli/azure/x";
+    assert_eq!(
+        super::learn_link(u, Lang::Ja),
+        "https://learn.microsoft.com/ja-jp/cli/azure/x"
+    );
+    assert_eq!(super::learn_link(u, Lang::En), u);
+    assert_eq!(
+        super::learn_link("https://aka.ms/mfasetup", Lang::Ja),
+        "https://aka.ms/mfasetup"
+    );
+    let b = log(
+        Bundle {
+            probes: intercepted(ErrorKind::TlsUntrusted),
+            ..healthy()
+        },
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+    );
+    let cs = [collector("debug.run", Status::Ok, Some(1))];
+    let m = Model {
+        bundle: &b,
+        collectors: &cs,
+    };
+    let ja = analyze(&m, Lang::Ja);
+    assert!(!ja.is_empty());
+    for f in &ja {
+        assert!(
+            !f.docs.starts_with("https://learn.microsoft.com/") || f.docs.contains("/ja-jp/"),
+            "{}",
+            f.docs
+        );
+    }
 }

@@ -85,7 +85,7 @@ pub fn main_with(cli: Cli) -> Exit {
     };
     match command {
         Command::Collect(cfg) => collect_command(&cfg),
-        Command::Rules { json } => rules_command(json),
+        Command::Rules { json, lang } => rules_command(json, lang),
         Command::Inspect {
             bundle,
             json,
@@ -223,8 +223,8 @@ fn output_dir_ready(dir: &Path) -> Result<(), OutputDirError> {
     }
 }
 
-fn rules_command(json: bool) -> Exit {
-    match console::print_rules(json) {
+fn rules_command(json: bool, lang: Lang) -> Exit {
+    match console::print_rules(json, lang) {
         Ok(()) => Exit::Ok,
         Err(e) if crate::fsutil::is_broken_pipe(&e) => Exit::BrokenPipe,
         Err(e) => {
@@ -326,6 +326,9 @@ fn redactor_for(cfg: &CollectConfig, env: &Env) -> Arc<Redactor> {
     let redactor = Arc::new(Redactor::with_options(RedactOptions {
         literals: environment::secret_values(env),
         mask_pii: cfg.mask_pii,
+        mask_host: cfg
+            .mask_host
+            .then(|| system::host_info(cfg.platform).hostname),
     }));
     // The values withheld from our own command line (`-- az login -p X`) are known secrets
     // before the first byte of output is shown or captured.
@@ -354,8 +357,14 @@ pub(crate) fn run(
         None => Vec::new(),
     };
     // Open the bundle first: an unwritable directory must fail before any work is done.
+    // Under --mask-host the file name carries the pseudonym, not the name it hides.
+    let file_host = if cfg.mask_host {
+        crate::redact::HOST_PSEUDONYM
+    } else {
+        host.hostname.as_str()
+    };
     let mut writer =
-        BundleWriter::create(&cfg.output_dir, &host.hostname, started).map_err(|e| match e {
+        BundleWriter::create(&cfg.output_dir, file_host, started).map_err(|e| match e {
             crate::bundle::BundleError::Create { dir, source } => {
                 anyhow::Error::new(OutputDirError { dir, error: source })
             }
@@ -383,15 +392,8 @@ pub(crate) fn run(
     let manifest = write::manifest(cfg, args, host, started, records, &writer, &cancel);
     let sudo = crate::fsutil::sudo_invoker(&ctx.env);
     let sudo_user = sudo.as_ref().map(|(_, _, user)| user.as_str());
-    let (bundle, manifest, findings) = write::finish(
-        writer,
-        &redactor,
-        manifest,
-        &texts,
-        cfg.lang,
-        sudo_user,
-        cfg.runs_sign_in(),
-    )?;
+    let (bundle, manifest, findings) =
+        write::finish(writer, &redactor, manifest, &texts, cfg.lang, sudo_user)?;
     // Run through sudo: the bundle is for the invoking user to attach.
     if let Some((uid, gid, user)) = &sudo
         && let Err(e) = crate::fsutil::give_to(&bundle, *uid, *gid)

@@ -125,6 +125,12 @@ pub(super) fn manifest(
         },
         created_at: rfc3339(started),
         finished_at: String::new(),
+        utc_offset: Some(
+            started
+                .with_timezone(&chrono::Local)
+                .format("%:z")
+                .to_string(),
+        ),
         status: if cancel.is_cancelled() {
             RunStatus::Interrupted
         } else {
@@ -149,7 +155,6 @@ pub(super) fn finish(
     texts: &Texts,
     lang: Lang,
     sudo_user: Option<&str>,
-    captured_sign_in: bool,
 ) -> anyhow::Result<(PathBuf, Manifest, Vec<Finding>)> {
     // The findings read the bundle's own entries, typed, exactly as `inspect` will.
     let bundle = Bundle::from_texts(texts);
@@ -173,9 +178,6 @@ pub(super) fn finish(
     let mut summary_text = report::summary_md(Some(&manifest), &bundle, &findings, lang);
     if let Some(user) = sudo_user {
         summary_text = report::with_sudo_note(&summary_text, user, lang);
-    }
-    if !captured_sign_in {
-        summary_text = report::with_no_sign_in_warning(&summary_text, lang);
     }
     let summary = redactor.redact(&summary_text);
     writer

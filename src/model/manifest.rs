@@ -22,6 +22,11 @@ pub struct Manifest {
     pub created_at: String,
     /// When the manifest was written: RFC 3339 UTC with milliseconds.
     pub finished_at: String,
+    /// The collecting machine's UTC offset when the run started (`+09:00`), so `summary.md`
+    /// and `inspect` show local times that match the tenant's sign-in log wherever the bundle
+    /// is read. Absent in bundles written before it (times are then shown in UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<String>,
     /// `complete`, or `interrupted` when Ctrl-C / SIGTERM stopped the run.
     pub status: RunStatus,
     /// The machine, from the OS.

@@ -115,12 +115,22 @@ fn scan_automaton(patterns: &[String]) -> Option<AhoCorasick> {
 /// Texts at least this long get the recent literals merged into the main automaton first.
 const MERGE_BEFORE: usize = 1 << 20;
 
-/// Stable pseudonyms for e-mail addresses (`--mask-pii`).
+/// Stable pseudonyms (`--mask-pii`, `--mask-host`): e-mail addresses / UPNs and user names in
+/// home-directory paths share one numbering, so `alice@contoso.com` and `C:\Users\alice`
+/// become the same `pii-user-N`; the host name becomes `pii-host-1`.
 #[derive(Debug)]
 struct Pii {
+    /// E-mail addresses and paths: only with `--mask-pii`.
+    users: bool,
     regex: Regex,
+    path_regex: Regex,
+    /// The host name, whole word, case-insensitive (`--mask-host`).
+    host: Option<Regex>,
     names: Mutex<HashMap<String, usize>>,
 }
+
+/// The pseudonym of the host name under `--mask-host` (there is one host per bundle).
+pub const HOST_PSEUDONYM: &str = "pii-host-1";
 
 /// The rule name used for known secret values.
 pub const LITERAL_RULE: &str = "known-secret-value";
@@ -143,8 +153,10 @@ const MAX_LITERALS: usize = 4096;
 pub struct Options {
     /// Known secret values removed wherever they appear.
     pub literals: Vec<String>,
-    /// Replace e-mail addresses / UPNs with stable pseudonyms.
+    /// Replace e-mail addresses / UPNs and user names in paths with stable pseudonyms.
     pub mask_pii: bool,
+    /// This host name becomes [`HOST_PSEUDONYM`] wherever it appears (`--mask-host`).
+    pub mask_host: Option<String>,
 }
 
 /// A secret found in the text: byte range (in the matched text) and the rule that found it.
@@ -175,6 +187,7 @@ impl Redactor {
         Self::with_options(Options {
             literals: secrets.into_iter().map(Into::into).collect(),
             mask_pii: false,
+            mask_host: None,
         })
     }
 
@@ -196,8 +209,17 @@ impl Redactor {
             }
         }
         let scan = scan_automaton(&pats).expect("trigger patterns are plain strings");
-        let pii = opts.mask_pii.then(|| Pii {
+        let host = opts
+            .mask_host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| h.chars().count() >= 2)
+            .map(rules::host_regex);
+        let pii = (opts.mask_pii || host.is_some()).then(|| Pii {
+            users: opts.mask_pii,
             regex: rules::pii_regex(),
+            path_regex: rules::path_user_regex(),
+            host,
             names: Mutex::new(HashMap::new()),
         });
         let multiline = rules
@@ -340,13 +362,9 @@ impl Redactor {
             self.redact_part(input)
         };
         // Pseudonyms are numbered in reading order, so they are given after the parts are joined.
-        if let Some(pii) = &self.pii
-            && r.text.contains('@')
-        {
-            let (new, n) = pii.apply(&r.text);
-            if n > 0 {
-                *r.counts.entry(rules::PII_RULE.to_string()).or_insert(0) += n;
-                r.text = new;
+        if let Some(pii) = &self.pii {
+            for (rule, n) in pii.apply(&mut r.text) {
+                *r.counts.entry(rule.to_string()).or_insert(0) += n;
             }
         }
         r
@@ -1162,7 +1180,67 @@ fn skip_escape(b: &[u8], i: usize) -> usize {
 }
 
 impl Pii {
-    fn apply(&self, text: &str) -> (String, u64) {
+    /// Replace in place; the replacements per rule.
+    fn apply(&self, text: &mut String) -> Vec<(&'static str, u64)> {
+        let mut counts = Vec::new();
+        if self.users {
+            if text.contains('@') {
+                let (new, n) = self.emails(text);
+                if n > 0 {
+                    *text = new;
+                    counts.push((rules::PII_RULE, n));
+                }
+            }
+            let (new, n) = self.paths(text);
+            if n > 0 {
+                *text = new;
+                counts.push((rules::PII_PATH_RULE, n));
+            }
+        }
+        if let Some(host) = &self.host {
+            let mut n = 0u64;
+            let new = host.replace_all(text, |c: &regex::Captures| {
+                n += 1;
+                format!("{}{HOST_PSEUDONYM}{}", &c["pre"], &c["post"])
+            });
+            if n > 0 {
+                *text = new.into_owned();
+                counts.push((rules::PII_HOST_RULE, n));
+            }
+        }
+        counts
+    }
+
+    /// The pseudonym number of a user name (the local part of an address or a path's user).
+    fn number(names: &mut HashMap<String, usize>, key: String) -> usize {
+        let next = names.len() + 1;
+        *names.entry(key).or_insert(next)
+    }
+
+    /// `C:\Users\alice\...`, `/home/alice/...`, `/Users/alice/...`: the user name becomes the
+    /// pseudonym its e-mail local part would get. Shared profile folders stay.
+    fn paths(&self, text: &str) -> (String, u64) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0u64;
+        let out = self.path_regex.replace_all(text, |c: &regex::Captures| {
+            let user = c
+                .name("spaced")
+                .or_else(|| c.name("user"))
+                .map_or("", |m| m.as_str());
+            let sep = c.name("sep").map_or("", |m| m.as_str());
+            const SHARED: [&str; 5] = ["public", "default", "default user", "all users", "shared"];
+            if user.starts_with("pii-user-") || SHARED.contains(&user.to_ascii_lowercase().as_str())
+            {
+                return c[0].to_string();
+            }
+            n += 1;
+            let id = Self::number(&mut names, user.to_ascii_lowercase());
+            format!("{}pii-user-{id}{sep}", &c["pre"])
+        });
+        (out.into_owned(), n)
+    }
+
+    fn emails(&self, text: &str) -> (String, u64) {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         let mut n = 0u64;
         let out = self.regex.replace_all(text, |c: &regex::Captures| {
@@ -1175,8 +1253,7 @@ impl Pii {
                 local.to_ascii_lowercase(),
                 c.name("ext").map_or("", |m| m.as_str())
             );
-            let next = names.len() + 1;
-            let id = *names.entry(key).or_insert(next);
+            let id = Self::number(&mut names, key);
             n += 1;
             format!(
                 "pii-user-{id}{}@{}",
@@ -1236,6 +1313,19 @@ pub struct RuleRow {
     pub redacted: String,
 }
 
+/// [`catalogue`] with the descriptions in `lang`.
+pub fn catalogue_in(lang: crate::vocab::Lang) -> Vec<RuleRow> {
+    let mut rows = catalogue();
+    if lang == crate::vocab::Lang::Ja {
+        for r in &mut rows {
+            if let Some(ja) = rules::description_ja(r.name) {
+                r.matches = ja;
+            }
+        }
+    }
+    rows
+}
+
 /// Every rule with its example before and after redaction (computed, so it cannot drift).
 pub fn catalogue() -> Vec<RuleRow> {
     let plain = Redactor::new();
@@ -1279,15 +1369,33 @@ pub fn catalogue() -> Vec<RuleRow> {
         example: "...\n{\"accessToken\": \"eyJ0eXAiOi (cut here)".to_string(),
         redacted: "...\n[REDACTED:truncated-line]".to_string(),
     });
-    let pii = Redactor::with_options(Options {
-        literals: Vec::new(),
-        mask_pii: true,
-    });
-    rows.push(RuleRow {
-        name: rules::PII_RULE,
-        matches: rules::PII_DESCRIPTION,
-        example: rules::PII_EXAMPLE.to_string(),
-        redacted: pii.redact(rules::PII_EXAMPLE).into_string(),
-    });
+    // A redactor per row: each example numbers its pseudonyms from 1.
+    let pii = || {
+        Redactor::with_options(Options {
+            literals: Vec::new(),
+            mask_pii: true,
+            mask_host: Some("PC01".into()),
+        })
+    };
+    for (name, matches, example) in [
+        (rules::PII_RULE, rules::PII_DESCRIPTION, rules::PII_EXAMPLE),
+        (
+            rules::PII_PATH_RULE,
+            rules::PII_PATH_DESCRIPTION,
+            rules::PII_PATH_EXAMPLE,
+        ),
+        (
+            rules::PII_HOST_RULE,
+            rules::PII_HOST_DESCRIPTION,
+            rules::PII_HOST_EXAMPLE,
+        ),
+    ] {
+        rows.push(RuleRow {
+            name,
+            matches,
+            example: example.to_string(),
+            redacted: pii().redact(example).into_string(),
+        });
+    }
     rows
 }

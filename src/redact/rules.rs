@@ -474,7 +474,104 @@ pub(crate) const PII_RULE: &str = "pii-email";
 pub(crate) const PII_DESCRIPTION: &str = "(only with --mask-pii) e-mail addresses and UPNs: the local part becomes a stable pseudonym `pii-user-N` (the same address gets the same N within a bundle); the domain and a guest's #EXT# marker stay";
 pub(crate) const PII_EXAMPLE: &str = "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com";
 
+/// `--mask-pii`: the user name of a home-directory path.
+pub(crate) const PII_PATH_RULE: &str = "pii-path-user";
+pub(crate) const PII_PATH_DESCRIPTION: &str = "(only with --mask-pii) the user name in a home-directory path (`C:\\Users\\<name>`, `/home/<name>`, `/Users/<name>`) becomes `pii-user-N`, the same N as that name's e-mail address; Public, Default, All Users and Shared stay";
+pub(crate) const PII_PATH_EXAMPLE: &str = "C:\\Users\\alice\\.azure and alice@contoso.com";
+
+/// `--mask-host`: the host name.
+pub(crate) const PII_HOST_RULE: &str = "pii-host";
+pub(crate) const PII_HOST_DESCRIPTION: &str = "(only with --mask-host) the machine's host name, as a whole word in any case, becomes `pii-host-1` everywhere, the bundle's file name included (names shorter than 2 characters are not masked)";
+pub(crate) const PII_HOST_EXAMPLE: &str = "Host name: PC01 (pc01.contoso.local)";
+
+/// A home-directory path up to its user name: the name (`user`), or a name with single spaces
+/// (`spaced`) when a separator (`sep`) follows it.
+pub(crate) fn path_user_regex() -> Regex {
+    const NAME: &str = r#"[^\\/\s"'<>|:*?;,=]+"#;
+    Regex::new(&format!(
+        r#"(?P<pre>(?i:\b[a-z]:(?:\\{{1,2}}|/)(?:users|documents and settings)(?:\\{{1,2}}|/))|(?:^|[\s"'=(\[,;:])(?:/home/|/Users/))(?:(?P<spaced>{NAME}(?: {NAME})+)(?P<sep>\\{{1,2}}|/)|(?P<user>{NAME}))"#
+    ))
+    .expect("valid path regex")
+}
+
+/// The host name as a whole word (`pre` and `post` are the neighbouring characters, kept).
+pub(crate) fn host_regex(host: &str) -> Regex {
+    Regex::new(&format!(
+        r"(?i)(?P<pre>^|[^A-Za-z0-9_-])(?P<host>{})(?P<post>$|[^A-Za-z0-9_-])",
+        regex::escape(host)
+    ))
+    .expect("an escaped host name is a valid regex")
+}
+
 pub(crate) fn pii_regex() -> Regex {
     Regex::new(r"(?i)(?P<local>[a-z0-9][a-z0-9._%+'\-]*?)(?P<ext>#EXT#)?@(?P<domain>[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,})")
         .expect("valid e-mail regex")
+}
+
+/// What each rule matches, in Japanese (`entra-collect rules --lang ja`), by rule name. Every
+/// rule of the catalogue has an entry (tested).
+pub(crate) fn description_ja(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "private-key" => {
+            "PEM または PGP の秘密鍵ブロックの本文 (鍵の種類を問いません)。\\n エスケープで 1 行に書かれたものや途中で切れたものも含みます"
+        }
+        "putty-private-key" => "PuTTY の .ppk 鍵の秘密の行と MAC",
+        "der-private-key" => {
+            "PEM の囲みのない base64 の DER 秘密鍵と PFX/PKCS#12 ファイル (PKCS#1、PKCS#8、SEC1、Ed25519、暗号化 PKCS#8、PFX)。複数行に折り返されたものも含みます"
+        }
+        "storage-key" => {
+            "ストレージ アカウント キーのオブジェクトの `value` (`az storage account keys list`: keyName、permissions、value)"
+        }
+        "authorization-header" => {
+            "Authorization / Proxy-Authorization の値 (スキームを問わず、スキーム自体は残します)。ヘッダー、PowerShell のデバッグ出力、JSON、Python の dict、URL エンコードの各形式と、すべての `Bearer <トークン>`"
+        }
+        "cookie" => "Cookie / Set-Cookie ヘッダーの値 (ヘッダー、JSON、Python の dict の各形式)",
+        "url-credentials" => {
+            "URL のホストの前にある ユーザー:パスワード (特にプロキシ URL)。スキームのないもの (`alice:pw@proxy:3128`) や、パスワードに / # ? をそのまま含むものも対象です"
+        }
+        "connection-string-key" => {
+            "接続文字列の中のシークレット: AccountKey=、SharedAccessKey=、SharedAccessSignature=、Password=、Pwd=、ClientSecret= (`{中かっこ}` で囲んだ値も含みます)"
+        }
+        "sas-signature" => "Shared Access Signature の URL の sig= パラメーター",
+        "secret-field" => {
+            "キー名がシークレットを表すヘッダー、YAML、INI、PowerShell の Format-List の行 (x-ms-refresh-token:、client_secret:、SecretText :、pat =、Pwd=)"
+        }
+        "command-line-secret" => {
+            "シークレットを取るコマンドライン オプションの値: -p と、password、secret、token で終わるすべてのオプション (az の --password、--client-secret、--federated-token、--certificate-password、PowerShell の -ClientSecret、-CertificatePassword、-Password、-AccessToken)。シェル形式、--flag=value、-Flag:value、-Flag: value、az の引数リスト形式のいずれも対象です"
+        }
+        "secure-string" => {
+            "PowerShell の平文のシークレット: ConvertTo-SecureString に渡した文字列 (引数、-String、パイプ、かっこ内)、NetworkCredential / PSCredential のコンストラクターに渡した文字列、シークレットを表す名前の変数や $env: 変数に代入した文字列"
+        }
+        "oauth-field" => {
+            "OAuth と資格情報のフィールド: access_token、refresh_token、id_token、client_secret、client_assertion、password、device_code、secretText、primaryKey と、token / secret / password / key で終わるすべてのキー。JSON や Python の dict のメンバー (値が次の行にあるものや途中で切れたものも含みます) と、フォームの本文やクエリ文字列 (そこでは `code` も) が対象です"
+        }
+        "jwt" => {
+            "JSON Web Token とその断片: eyJ (JSON のヘッダー) で始まる base64url の文字列と、ドットで区切られた最大 2 つの後続部分。行末の短い断片 (折り返し) も含みます"
+        }
+        "refresh-token" => {
+            "Entra のリフレッシュ トークンと認可コード: 0.A または 1.A で始まる長い文字列"
+        }
+        "known-secret-value" => {
+            "一度見つかったすべてのシークレット: 伏せたコマンドラインの値と変数、シークレットの環境変数の値 (4 文字以上)、6 文字以上のすべてのルールの一致。以後どこに現れても置き換えます (そのまま、URL エンコード (%20 と +)、JSON やバックスラッシュのエスケープ、任意の位置からの base64 と base64url、16 進、UTF-16LE のテキスト)"
+        }
+        "argument" => {
+            "記録するコマンドライン (manifest、デバッグ ログのヘッダー、標準エラー出力) の既定拒否: プログラム名、サブコマンド、オプション名は残します。値を残すのは az、Connect-AzAccount、Connect-MgGraph、PowerShell、entra-collect の許可リストにあるオプションだけです。PowerShell のスクリプトは字句に分け、それ以外のリテラルはすべて伏せます"
+        }
+        "high-entropy" => {
+            "シークレットを示すキーワード (key、secret、token、password、credential、assertion、signature、cert、auth など) の後 256 文字以内にある、エントロピーの高い 32 文字以上の base64、base64url、16 進の並びと、JWT の本体の形をしたドット区切りの base64url の並び (場所を問いません)。GUID、パス、ハッシュや拇印と明示された並びは対象外です"
+        }
+        "truncated-line" => {
+            "キャプチャの上限で切れた出力の、途中で終わる最後の行 (シークレットの前半を含む可能性があります)"
+        }
+        "pii-email" => {
+            "(--mask-pii 指定時のみ) メール アドレスと UPN: ローカル部を固定の仮名 `pii-user-N` に置き換えます (同じアドレスはバンドル内で同じ N になります)。ドメインとゲストの #EXT# は残します"
+        }
+        "pii-path-user" => {
+            "(--mask-pii 指定時のみ) ホーム ディレクトリのパス (`C:\\Users\\<名前>`、`/home/<名前>`、`/Users/<名前>`) の中のユーザー名を `pii-user-N` に置き換えます (その名前のメール アドレスと同じ N)。Public、Default、All Users、Shared は残します"
+        }
+        "pii-host" => {
+            "(--mask-host 指定時のみ) このマシンのホスト名 (大文字小文字を問わず単語として一致するもの) を、バンドルのファイル名も含めてすべて `pii-host-1` に置き換えます (2 文字未満の名前は対象外です)"
+        }
+        _ => return None,
+    })
 }

@@ -200,6 +200,7 @@ fn pii_masking_is_stable_and_keeps_domains_and_guest_marker() {
     let red = Redactor::with_options(Options {
         literals: vec![],
         mask_pii: true,
+        mask_host: None,
     });
     let a =
         red.redact("user alice@contoso.com signed in; ALICE@contoso.com again; bob@fabrikam.com");
@@ -230,7 +231,9 @@ fn catalogue_examples_are_all_changed() {
             row.name
         );
         assert!(
-            row.redacted.contains("[REDACTED:") || row.redacted.contains("pii-user-"),
+            row.redacted.contains("[REDACTED:")
+                || row.redacted.contains("pii-user-")
+                || row.redacted.contains("pii-host-"),
             "{}",
             row.name
         );
@@ -813,6 +816,7 @@ fn parallel_redaction_equals_single_thread() {
     let opts = || Options {
         literals: vec![],
         mask_pii: true,
+        mask_host: None,
     };
     let a = Redactor::with_options(opts()).redact(&text);
     let b = Redactor::with_options(opts()).redact_single_thread(&text);
@@ -888,4 +892,21 @@ fn an_orphaned_piece_of_a_token_near_a_secret_is_masked() {
     let plain =
         "x-ms-request-id:\n9f8e7d6c-1111-4222-8333-444455556666\nversion\nAbc123DefGhi456Jkl\n";
     assert_eq!(r(plain), plain);
+}
+
+/// `rules --lang ja`: every rule has a Japanese description, different from the English one.
+#[test]
+fn every_rule_has_a_japanese_description() {
+    let en = catalogue();
+    let ja = super::catalogue_in(crate::vocab::Lang::Ja);
+    assert_eq!(en.len(), ja.len());
+    for (e, j) in en.iter().zip(&ja) {
+        assert_eq!(e.name, j.name);
+        assert_ne!(
+            e.matches, j.matches,
+            "{} has no Japanese description",
+            e.name
+        );
+        assert!(!j.matches.is_ascii(), "{}: {}", j.name, j.matches);
+    }
 }

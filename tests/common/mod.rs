@@ -146,6 +146,7 @@ pub fn manifest_snapshot(name: &str, manifest: &Value) {
     for (sel, placeholder) in [
         (".created_at", "[time]"),
         (".finished_at", "[time]"),
+        (".utc_offset", "[offset]"),
         (".host.*", "[host]"),
         (".invocation.args[2]", "[dir]"),
         (".collectors[].started_at", "[time]"),
