@@ -85,15 +85,10 @@ fn module_found(p: Preset, dirs: &[std::path::PathBuf]) -> bool {
 
 fn label(c: Choice, lang: Lang) -> String {
     match c {
-        Choice::Run(Preset::Az) => lang.t("Azure CLI (az login)", "Azure CLI (az login)"),
-        Choice::Run(Preset::AzPowerShell) => lang.t(
-            "Azure PowerShell (Connect-AzAccount)",
-            "Azure PowerShell (Connect-AzAccount)",
-        ),
-        Choice::Run(Preset::Graph) => lang.t(
-            "Microsoft Graph PowerShell (Connect-MgGraph)",
-            "Microsoft Graph PowerShell (Connect-MgGraph)",
-        ),
+        // Product names and commands read the same in both languages.
+        Choice::Run(Preset::Az) => "Azure CLI (az login)".into(),
+        Choice::Run(Preset::AzPowerShell) => "Azure PowerShell (Connect-AzAccount)".into(),
+        Choice::Run(Preset::Graph) => "Microsoft Graph PowerShell (Connect-MgGraph)".into(),
         Choice::None => lang.t(
             "None: collect without running a sign-in",
             "なし: サインインを実行せずに収集します",
