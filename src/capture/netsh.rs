@@ -40,18 +40,10 @@ impl Capture for Netsh {
         _state: &mut StateFile,
     ) -> Result<Option<Output>, String> {
         let tracefile = dir.join("nettrace.etl");
-        let cmd = Cmd::new("netsh")
-            .args([
-                "trace",
-                "start",
-                "capture=yes",
-                "scenario=InternetClient_dbg",
-                "report=disabled",
-                "persistent=no",
-                "overwrite=yes",
-            ])
-            .arg(format!("maxsize={max_mb}"))
-            .arg(format!("tracefile={}", tracefile.display()));
+        let cmd = Cmd::new("netsh").args(crate::collect::registry::netsh_trace_start_args(
+            &max_mb.to_string(),
+            &tracefile.display().to_string(),
+        ));
         let out = self.runner.run(&cmd).map_err(|e| e.to_string())?;
         let failed = !out.success() || start_refused(&out.stdout.text().0);
         if failed {

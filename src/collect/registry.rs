@@ -239,6 +239,27 @@ const WHEN_REG_FAILS: When = (
 );
 const WHEN_AZ: When = ("when az is found", "az がある場合");
 
+/// The arguments of `netsh trace start` as `--net-trace` runs it on Windows (capture/netsh.rs
+/// runs exactly these; `--dry-run` shows them).
+pub(crate) fn netsh_trace_start_args(max_mb: &str, tracefile: &str) -> Vec<String> {
+    [
+        "trace",
+        "start",
+        "capture=yes",
+        "scenario=InternetClient_dbg",
+        "report=disabled",
+        "persistent=no",
+        "overwrite=yes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([
+        format!("maxsize={max_mb}"),
+        format!("tracefile={tracefile}"),
+    ])
+    .collect()
+}
+
 /// What a run with these settings would start, in manifest order. Every command line passes
 /// through the command-line redactor first: a secret given after `--` is never printed.
 pub fn planned(
@@ -344,19 +365,8 @@ pub fn planned(
     if let Some(mb) = net_trace_mb {
         let mb = mb.to_string();
         if windows {
-            let start = [
-                "netsh",
-                "trace",
-                "start",
-                "capture=yes",
-                "scenario=InternetClient_dbg",
-                "report=disabled",
-                "persistent=no",
-                "overwrite=yes",
-            ];
-            let mut argv = v(&start);
-            argv.push(format!("maxsize={mb}"));
-            argv.push("tracefile=<temp>\\nettrace.etl".into());
+            let mut argv = vec!["netsh".to_string()];
+            argv.extend(netsh_trace_start_args(&mb, "<temp>\\nettrace.etl"));
             push(NET_TRACE_ID, argv, None, Show::Literal);
             push(
                 NET_TRACE_ID,
