@@ -867,4 +867,19 @@ mod tests {
         assert_eq!(unix_type(0o100600 << 16), 0o100000);
         assert_eq!(unix_type(0x20), 0);
     }
+
+    /// A bundle with a stored (random) and deflated entries verifies: both kinds are read
+    /// back and hashed.
+    #[test]
+    fn inspect_verifies_stored_and_deflated_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _, _) = crate::bundle::tests::mixed_bundle(dir.path());
+        let got = crate::inspect::inspect(&path, 64 << 20, crate::vocab::Lang::En).unwrap();
+        let v = &got.verification;
+        assert!(
+            v.verified && v.entries == 4 && v.altered.is_empty(),
+            "{}",
+            serde_json::to_string(v).unwrap()
+        );
+    }
 }

@@ -10,7 +10,8 @@ pub(crate) mod analyze;
 pub mod app;
 #[cfg(test)]
 mod arch_tests;
-pub(crate) mod bundle;
+// Public: benches/bundle.rs streams a capture through `BundleWriter` as `--net-trace` does.
+pub mod bundle;
 pub(crate) mod cancel;
 pub(crate) mod capture;
 pub mod cli;

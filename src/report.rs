@@ -951,6 +951,8 @@ mod tests {
             redactions: [("oauth-field".to_string(), 2), ("pii-email".to_string(), 1)]
                 .into_iter()
                 .collect(),
+            compression: None,
+            compressed_size: None,
         }];
         (m, bundle)
     }

@@ -202,4 +202,23 @@ pub struct FileRecord {
     /// Replacements per redaction rule name, e.g. `{"url-credentials": 1}`.
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// How the entry is stored in the zip, chosen per entry from a sample of its first bytes
+    /// (absent in bundles written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    /// Bytes the entry takes in the zip (its compressed data, headers excluded); `size` divided
+    /// by this is the compression ratio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed_size: Option<u64>,
+}
+
+/// A bundle entry's zip compression method: both are readable by Windows Explorer and
+/// `Expand-Archive`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// Stored as is (method 0): the sample did not compress (a packet capture, mostly TLS).
+    Stored,
+    /// Deflate (method 8).
+    Deflated,
 }

@@ -32,7 +32,8 @@ pub use context::{
 pub use findings::{Evidence, Finding, Findings, Severity};
 pub use host::{Environment, System, Variable};
 pub use manifest::{
-    CollectorRecord, CommandRecord, FileRecord, Host, Invocation, Manifest, RunStatus, Status, Tool,
+    CollectorRecord, CommandRecord, Compression, FileRecord, Host, Invocation, Manifest, RunStatus,
+    Status, Tool,
 };
 pub use network::{
     Effective, EffectiveProxies, EnvSetting, ErrorKind, PathOrWithheld, ProbeResult, Probes, Proxy,
