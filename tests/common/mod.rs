@@ -157,6 +157,7 @@ pub fn manifest_snapshot(name: &str, manifest: &Value) {
         (".collectors[].commands[].stdout_bytes", "[bytes]"),
         (".files[].sha256", "[sha256]"),
         (".files[].size", "[size]"),
+        (".files[].compressed_size", "[size]"),
     ] {
         settings.add_redaction(sel, placeholder);
     }
