@@ -261,8 +261,10 @@ fn hanging_tool_is_killed_with_its_children_and_the_bundle_is_written() {
     let az = b.collector("versions.az");
     assert_eq!(az["status"], "timed_out", "{az}");
     assert_eq!(az["commands"][0]["timed_out"], true);
-    // After `az version` hung, `az --version` is not tried (it would hang too).
-    assert_eq!(az["commands"].as_array().unwrap().len(), 1);
+    // Beside it, az's Python answered (it does not hang with az); nothing else ran.
+    assert_eq!(az["commands"].as_array().unwrap().len(), 2, "{az}");
+    assert_eq!(az["commands"][1]["command_line"][0], "python3", "{az}");
+    assert_eq!(az["commands"][1]["timed_out"], false, "{az}");
     assert_eq!(b.collector("versions.powershell")["status"], "ok");
     let pids = std::fs::read_to_string(&pidfile).unwrap();
     for pid in pids.split_whitespace() {
@@ -579,4 +581,102 @@ fn the_top_findings_are_printed_before_the_path_without_colour_off_a_terminal() 
         .assert()
         .success();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("可能性の高い順"));
+}
+
+#[test]
+fn versions_az_asks_azs_python_once_instead_of_az_dash_dash_version() {
+    // `az --version` checks for updates online; its extra facts come from az's Python, in the
+    // one call tls shares.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (_dir, b) = fake_run(&[("FAKE_LOG", log.path().to_str().unwrap())]);
+    let calls = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!calls.contains("az --version"), "{calls}");
+    assert_eq!(calls.matches("az version -o json").count(), 1, "{calls}");
+    assert_eq!(calls.matches("python3 -c").count(), 1, "{calls}");
+    let az = b.json("versions/az.json");
+    assert_eq!(az["python_version"], "3.13.9", "{az:#}");
+    assert_eq!(az["python_platform"], "Windows", "{az:#}");
+    assert!(
+        az["python_location"]
+            .as_str()
+            .unwrap()
+            .ends_with("python.exe"),
+        "{az:#}"
+    );
+    assert!(
+        az["extensions_directory"]
+            .as_str()
+            .unwrap()
+            .ends_with("cliextensions"),
+        "{az:#}"
+    );
+    // Recorded once, under versions.az; tls read the same answer.
+    let v = b.collector("versions.az");
+    assert_eq!(v["commands"][1]["command_line"][0], "python3", "{v}");
+    assert_eq!(b.collector("tls")["commands"].as_array().unwrap().len(), 1);
+    let tls = b.json("tls/settings.json");
+    assert_eq!(
+        tls["azure_cli_python"]["openssl"], "OpenSSL 3.0.17 1 Jul 2025",
+        "{tls:#}"
+    );
+    let text = b.text("versions/az-version.txt");
+    assert!(text.contains("### az version -o json"), "{text}");
+    assert!(text.contains("-c <the facts snippet>"), "{text}");
+    assert!(text.contains("\"python_version\": \"3.13.9\""), "{text}");
+}
+
+#[test]
+fn only_tls_records_azs_python_call_under_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    bin(&fake_path())
+        .args(["-q", "--only", "tls", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(dir.path()));
+    let tls = b.collector("tls");
+    let cmds: Vec<&str> = tls["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command_line"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(cmds, ["openssl", "python3"], "{tls}");
+}
+
+#[test]
+fn real_az_versions_come_without_az_dash_dash_version() {
+    let Some(dir) = real_az_or_skip() else {
+        return;
+    };
+    let cfg = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bin(&format!("{}:/usr/bin:/bin", dir.display()))
+        .env("AZURE_CONFIG_DIR", cfg.path())
+        .args(["-q", "--only", "versions.az", "-o"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let b = read_bundle(&only_bundle(out.path()));
+    let v = b.collector("versions.az");
+    assert_eq!(v["status"], "ok", "{v}");
+    assert!(!v.to_string().contains("--version"), "{v}");
+    let az = b.json("versions/az.json");
+    for key in [
+        "azure_cli",
+        "msal",
+        "python_version",
+        "python_location",
+        "config_directory",
+        "extensions_directory",
+    ] {
+        assert!(
+            az[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key}: {az:#}"
+        );
+    }
+    assert!(
+        az["python_location"].as_str().unwrap().contains("python"),
+        "{az:#}"
+    );
 }

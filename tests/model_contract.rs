@@ -137,7 +137,7 @@ fn path_with_az_python(dir: &Path, certifi: &Path) -> String {
     write(
         &py,
         &format!(
-            "#!/bin/sh\necho 'OpenSSL 3.0.17 1 Jul 2025'\necho '{}'\n",
+            "#!/bin/sh\necho '{{\"openssl\": \"OpenSSL 3.0.17 1 Jul 2025\", \"certifi\": \"{}\", \"python_version\": \"3.11.2\"}}'\n",
             certifi.display()
         ),
     );

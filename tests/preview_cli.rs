@@ -135,13 +135,15 @@ fn dry_run_prints_the_commands_with_the_secret_masked_and_writes_no_bundle() {
     assert!(first.contains("-p [REDACTED"), "{first}");
     for line in [
         "az version -o json",
-        "az --version",
+        "<Azure CLI's python> -c <print one JSON line",
         "reg query HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols /s",
         "netsh winhttp show proxy",
         "<scripts/inventory.ps1-az>",
     ] {
         assert!(stdout.contains(line), "no `{line}` in\n{stdout}");
     }
+    // `az --version` checks for updates online: never planned.
+    assert!(!stdout.contains("az --version"), "{stdout}");
     // ENTRA_COLLECT_NO_NETWORK is set by the test harness: no probe is planned.
     assert!(!stdout.contains("network.probes"), "{stdout}");
     assert!(stderr.contains("no bundle was written"), "{stderr}");

@@ -378,7 +378,7 @@ pub(crate) fn run(
     // files on every way out, errors and panics included, once the capture is in the bundle.
     let trace = NetTrace::start(cfg, &ctx.env, &cancel, trace_checks);
     let collectors = collect::registry::select(
-        collect::all(debug_run(cfg, &redactor), cfg.network),
+        collect::all(debug_run(cfg, &redactor), cfg.network, &cfg.selection),
         &cfg.selection,
     );
     let mut reports = collect::run_all(collectors, ctx.clone(), limits(cfg), progress);

@@ -9,6 +9,7 @@
 //! To add a collector: write a module here implementing [`Collector`], list it in [`all`] and
 //! describe it in [`registry::COLLECTORS`] (what `--list` shows; a test checks the two agree).
 
+pub mod az_python;
 pub mod context;
 pub mod debug_run;
 pub mod environment;
@@ -231,10 +232,12 @@ pub trait Collector: Send + Sync {
 }
 
 /// Every collector, in the order they appear in the manifest. The debug run comes first so it
-/// starts at once; the others run beside it and describe the same moment.
+/// starts at once; the others run beside it and describe the same moment. `selection` only
+/// decides which collector records the shared Python call (see [`az_python`]).
 pub fn all(
     debug_run: Option<(Vec<crate::config::DebugRun>, crate::exec::Live)>,
     net: NetworkConfig,
+    selection: &crate::config::Selection,
 ) -> Vec<Arc<dyn Collector>> {
     let mut v: Vec<Arc<dyn Collector>> = Vec::new();
     if let Some((runs, live)) = debug_run {
@@ -242,10 +245,22 @@ pub fn all(
     }
     // Both network collectors use the proxy facts; they are read once per run.
     let proxy_facts = Arc::new(network::ProxyCell::default());
+    // versions.az and tls both read Azure CLI's Python facts; one call per run.
+    // The call is recorded under versions.az, which runs it beside `az version`, unless
+    // --skip / --only leave versions.az out; then under tls.
+    let az_python = Arc::new(az_python::AzPythonCell::default());
+    let recorder = if registry::excluded(selection, "versions.az").is_some() {
+        "tls"
+    } else {
+        "versions.az"
+    };
     v.extend([
         Arc::new(system::System) as Arc<dyn Collector>,
         Arc::new(environment::Environment),
-        Arc::new(versions_az::VersionsAz),
+        Arc::new(versions_az::VersionsAz {
+            python: az_python.clone(),
+            records_python: recorder == "versions.az",
+        }),
         Arc::new(versions_powershell::VersionsPowerShell),
         Arc::new(context::Contexts),
         Arc::new(context::Caches),
@@ -253,7 +268,10 @@ pub fn all(
             cloud: net.cloud,
             facts: proxy_facts.clone(),
         }),
-        Arc::new(tls::Tls),
+        Arc::new(tls::Tls {
+            python: az_python,
+            records_python: recorder == "tls",
+        }),
         Arc::new(network::NetworkProbes {
             config: net,
             facts: proxy_facts,

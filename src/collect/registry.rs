@@ -55,8 +55,12 @@ pub const COLLECTORS: &[Described] = &[
     },
     Described {
         id: "versions.az",
-        en: "runs `az version -o json` and `az --version`",
-        ja: "`az version -o json` と `az --version` を実行します",
+        en: "runs `az version -o json` and, at the same time, reads what `az --version` adds \
+             (msal, Python, config and extension directories) from Azure CLI's Python, \
+             without `az --version`'s online update check",
+        ja: "`az version -o json` を実行し、同時に `az --version` が追加で表示する情報 (msal、Python、\
+             構成とエクステンションのディレクトリ) を Azure CLI の Python から読み取ります \
+             (`az --version` のオンライン更新チェックは行いません)",
         only_with: None,
     },
     Described {
@@ -93,7 +97,7 @@ pub const COLLECTORS: &[Described] = &[
         id: "tls",
         en: "on Windows runs `reg query` for SCHANNEL, .NET and WinHTTP TLS settings; elsewhere \
              `openssl version -a` and openssl.cnf; asks Azure CLI's Python for its OpenSSL and \
-             certifi bundle; parses the CA bundles in place",
+             certifi bundle (one call, shared with versions.az); parses the CA bundles in place",
         ja: "Windows では SCHANNEL、.NET、WinHTTP の TLS 設定を `reg query` で読み取ります。ほかの OS では \
              `openssl version -a` と openssl.cnf を読み取ります。Azure CLI の Python に OpenSSL と \
              certifi のバンドルを問い合わせ、CA バンドルをその場で解析します",
@@ -300,7 +304,6 @@ pub fn planned(
         None,
         Show::Ours,
     );
-    push("versions.az", v(&["az", "--version"]), None, Show::Ours);
     // The shells `versions_powershell::shells` looks for on this platform.
     let shells = if windows {
         vec![PWSH, WINDOWS_POWERSHELL]
@@ -346,12 +349,18 @@ pub fn planned(
     } else {
         push("tls", v(&["openssl", "version", "-a"]), None, Show::Ours);
     }
+    // One call shared by versions.az and tls, listed where the manifest records it.
+    let python_id = if excluded(selection, "versions.az").is_some() {
+        "tls"
+    } else {
+        "versions.az"
+    };
     push(
-        "tls",
+        python_id,
         v(&[
             "<Azure CLI's python>",
             "-c",
-            "<print ssl.OPENSSL_VERSION, certifi.where()>",
+            "<print one JSON line: OpenSSL, certifi.where(), Python, msal, az's directories and extensions>",
         ]),
         Some(WHEN_AZ),
         Show::Literal,
@@ -422,11 +431,14 @@ mod tests {
             stage_timeout: Duration::from_secs(5),
         };
         let live = debug_run::live_output(false, Arc::new(Redactor::new()));
-        let mut ids: Vec<&str> =
-            super::super::all(Some((vec![debug(&["az", "login"])], live)), net)
-                .iter()
-                .map(|c| c.id())
-                .collect();
+        let mut ids: Vec<&str> = super::super::all(
+            Some((vec![debug(&["az", "login"])], live)),
+            net,
+            &Selection::All,
+        )
+        .iter()
+        .map(|c| c.id())
+        .collect();
         ids.push(NET_TRACE_ID);
         let described: Vec<&str> = COLLECTORS.iter().map(|d| d.id).collect();
         assert_eq!(ids, described);
@@ -506,6 +518,7 @@ mod tests {
             &r,
         );
         assert!(only.iter().all(|p| p.id == "versions.az"), "{only:?}");
-        assert_eq!(only.len(), 2);
+        // `az version -o json`, and the Python call it runs beside it.
+        assert_eq!(only.len(), 2, "{only:?}");
     }
 }

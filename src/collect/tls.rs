@@ -9,9 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::az_python::AzPythonCell;
 use super::{Collector, Context, Outcome, reg};
-use crate::exec::{Cmd, Decode};
+use crate::exec::Cmd;
 use crate::fsutil;
 use crate::model::{
     AzureCliPython, BundleFormat, CaBundle, CaBundleSource, CaBundles, ClientState,
@@ -20,7 +22,12 @@ use crate::model::{
 };
 use crate::probe::{self, cert};
 
-pub struct Tls;
+pub struct Tls {
+    /// Shared with `versions.az`.
+    pub python: Arc<AzPythonCell>,
+    /// Whether the Python call is recorded here (versions.az is not in the run).
+    pub records_python: bool,
+}
 
 pub(crate) const SCHANNEL: &str =
     r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
@@ -212,58 +219,34 @@ fn unix_settings(ctx: &Context, out: &mut Outcome) -> TlsSettings {
     v
 }
 
-/// The Python that Azure CLI runs on, found from its launcher.
-pub fn az_python(ctx: &Context) -> Option<PathBuf> {
-    let az = ctx.runner.resolve("az")?;
-    if ctx.platform.is_windows() {
-        // ...\CLI2\wbin\az.cmd runs ...\CLI2\python.exe
-        let p = az.parent()?.parent()?.join("python.exe");
-        return p.exists().then_some(p);
+/// Azure CLI's OpenSSL and certifi bundle, from the run's one call to its Python.
+fn az_python_facts(
+    ctx: &Context,
+    out: &mut Outcome,
+    cell: &AzPythonCell,
+    records: bool,
+) -> (Option<AzureCliPython>, Option<String>) {
+    let read = cell.read(ctx);
+    if records {
+        out.commands.extend(read.commands.iter().cloned());
     }
-    // Only the head of the launcher: never a whole (possibly huge or endless) file.
-    let head = fsutil::read_capped(&az, fsutil::LAUNCHER_CAP).ok()?.data;
-    let head = String::from_utf8_lossy(&head[..head.len().min(4096)]).into_owned();
-    let first = head.lines().next().unwrap_or("");
-    if let Some(shebang) = first.strip_prefix("#!")
-        && shebang.contains("python")
-    {
-        return shebang.split_whitespace().next().map(PathBuf::from);
+    if let Some(reason) = &read.reason {
+        out.degrade(read.status, reason.clone());
     }
-    let re = regex::Regex::new(r#"(/[^\s"']*/bin/python3?)\b"#).ok()?;
-    re.captures(&head).map(|c| PathBuf::from(&c[1]))
-}
-
-/// Azure CLI's OpenSSL and certifi bundle, asked of its own Python.
-fn az_python_facts(ctx: &Context, out: &mut Outcome) -> (Option<AzureCliPython>, Option<String>) {
-    let Some(py) = az_python(ctx) else {
+    let Some(py) = &read.python else {
         return (None, None);
     };
     let python = py.to_string_lossy().into_owned();
-    let code = "import ssl\nprint(ssl.OPENSSL_VERSION)\ntry:\n    import certifi\n    print(certifi.where())\nexcept Exception:\n    print('')\n";
-    match ctx.runner.run_resolved(
-        // Python writes the ANSI code page to a pipe (Windows).
-        &Cmd::new(py.to_string_lossy().into_owned())
-            .args(["-c", code])
-            .decode(Decode::Ansi),
-        &py,
-    ) {
-        Ok(o) => {
-            out.record(ctx, &o);
-            let text = o.stdout.text().0;
-            let mut lines = text.lines();
-            let ssl = lines.next().unwrap_or("").trim().to_string();
-            let certifi = lines
-                .next()
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty());
+    match &read.facts {
+        Some(f) => {
             let facts = AzureCliPython {
                 python,
-                openssl: Some(ssl),
-                certifi: Some(certifi.clone()),
+                openssl: f.openssl.clone(),
+                certifi: Some(f.certifi.clone()),
             };
-            (Some(facts), certifi)
+            (Some(facts), f.certifi.clone())
         }
-        Err(_) => {
+        None => {
             let facts = AzureCliPython {
                 python,
                 openssl: None,
@@ -415,7 +398,7 @@ impl Collector for Tls {
         } else {
             unix_settings(ctx, &mut out)
         };
-        let (az_py, certifi) = az_python_facts(ctx, &mut out);
+        let (az_py, certifi) = az_python_facts(ctx, &mut out, &self.python, self.records_python);
         settings.azure_cli_python = az_py;
         out.add_entry(ctx, names::TLS_SETTINGS, &settings);
 

@@ -1,81 +1,25 @@
 //! `versions.az`: the Azure CLI's version (`az version -o json`: azure-cli, core, telemetry,
-//! extensions) plus the msal and Python lines of `az --version`. az runs with the user's own
-//! configuration; nothing from its config directory is copied into the bundle.
+//! extensions) plus what `az --version` adds (msal, Python version, platform and location,
+//! config and extension directories), asked of az's own Python in the same moment (see
+//! [`super::az_python`]): `az --version` itself always checks for updates over the network.
+//! az runs with the user's own configuration; nothing from its config directory is copied into
+//! the bundle.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::az_python::{AzPythonCell, AzPythonFacts};
 use super::{Collector, Context, Outcome, json_str, strip_bom};
 use crate::bundle::manifest::Status;
 use crate::exec::{Cmd, Decode, ExecError, Output};
 use crate::model::{AzVersions, names};
 
-pub struct VersionsAz;
-
-/// Facts parsed from `az --version`.
-#[derive(Debug, Default, PartialEq)]
-pub struct AzVersionText {
-    pub azure_cli: Option<String>,
-    pub msal: Option<String>,
-    pub python_version: Option<String>,
-    pub python_platform: Option<String>,
-    pub python_location: Option<String>,
-    pub config_directory: Option<String>,
-    pub extensions_directory: Option<String>,
-    pub extensions: Vec<(String, String)>,
-}
-
-/// Parse the human-readable `az --version` output (its layout is stable across 2.x releases).
-pub fn parse_az_version_text(text: &str) -> AzVersionText {
-    let mut out = AzVersionText::default();
-    let mut section = "";
-    for raw in strip_bom(text).lines() {
-        let line = raw.trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        match line {
-            "Extensions:" => {
-                section = "extensions";
-                continue;
-            }
-            "Dependencies:" => {
-                section = "dependencies";
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(rest) = line.strip_prefix("Python location ") {
-            out.python_location = Some(unquote(rest));
-            section = "";
-        } else if let Some(rest) = line.strip_prefix("Config directory ") {
-            out.config_directory = Some(unquote(rest));
-        } else if let Some(rest) = line.strip_prefix("Extensions directory ") {
-            out.extensions_directory = Some(unquote(rest));
-        } else if let Some(rest) = line.strip_prefix("Python (") {
-            // "Python (Windows) 3.12.8 (tags/v3.12.8:2dc476b, ...) [MSC v.1942 64 bit (AMD64)]"
-            if let Some((plat, after)) = rest.split_once(") ") {
-                out.python_platform = Some(plat.to_string());
-                out.python_version = after.split_whitespace().next().map(str::to_string);
-            }
-        } else {
-            let mut parts = line.split_whitespace();
-            let (Some(name), Some(ver)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let ver = ver.trim_end_matches('*').to_string();
-            match (section, name) {
-                ("", "azure-cli") => out.azure_cli = Some(ver),
-                ("dependencies", "msal") => out.msal = Some(ver),
-                ("extensions", _) => out.extensions.push((name.to_string(), ver)),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-fn unquote(s: &str) -> String {
-    s.trim().trim_matches('\'').to_string()
+pub struct VersionsAz {
+    /// Azure CLI's Python facts, shared with `tls`.
+    pub python: Arc<AzPythonCell>,
+    /// Whether the Python call is recorded here (always, but when tls records it instead).
+    pub records_python: bool,
 }
 
 /// One member of `az version -o json`, its name with `_` for `-`: the known ones into their
@@ -111,6 +55,28 @@ fn put_version_member(facts: &mut AzVersions, key: String, v: Value) {
     *slot = json_str(&v);
 }
 
+/// What `az --version` would add, from az's Python; `az version -o json` wins where it gave
+/// the fact.
+fn fill_from_python(facts: &mut AzVersions, f: &AzPythonFacts) {
+    for (slot, v) in [
+        (&mut facts.msal, &f.msal),
+        (&mut facts.python_version, &f.python_version),
+        (&mut facts.python_platform, &f.python_platform),
+        (&mut facts.python_location, &f.python_location),
+        (&mut facts.config_directory, &f.config_directory),
+        (&mut facts.extensions_directory, &f.extensions_directory),
+    ] {
+        if slot.is_none() {
+            slot.clone_from(v);
+        }
+    }
+    if facts.extensions.is_none()
+        && let Some(ext) = &f.extensions
+    {
+        facts.extensions = Some(ext.clone());
+    }
+}
+
 fn run(ctx: &Context, out: &mut Outcome, cmd: Cmd) -> Option<Output> {
     match ctx.runner.run(&cmd) {
         Ok(o) => {
@@ -142,7 +108,7 @@ impl Collector for VersionsAz {
         "versions.az"
     }
     fn commands(&self) -> u32 {
-        2 // az version -o json, az --version
+        2 // az version -o json beside az's Python (which tls may have started first)
     }
 
     fn collect(&self, ctx: &Context) -> Outcome {
@@ -164,7 +130,13 @@ impl Collector for VersionsAz {
             ..AzVersions::default()
         };
 
-        if let Some(o) = run(ctx, &mut out, base(&["version", "-o", "json"])) {
+        // `az version -o json` and az's Python run side by side: neither waits for the other.
+        let (version, py) = std::thread::scope(|s| {
+            let py = s.spawn(|| self.python.read(ctx));
+            let version = run(ctx, &mut out, base(&["version", "-o", "json"]));
+            (version, py.join())
+        });
+        if let Some(o) = version {
             raw.push_str(&raw_section("az version -o json", &o));
             let (text, _) = o.stdout.text();
             match serde_json::from_str::<Value>(strip_bom(&text)) {
@@ -185,31 +157,25 @@ impl Collector for VersionsAz {
                 ),
             }
         }
-        // A hung `az version` means `az --version` would hang too: don't wait twice.
-        if ctx.cancel().is_cancelled() {
-            out.degrade(Status::Interrupted, "interrupted");
-        } else if out.status != Status::TimedOut
-            && let Some(o) = run(ctx, &mut out, base(&["--version"]))
-        {
-            raw.push_str(&raw_section("az --version", &o));
-            let t = parse_az_version_text(&o.stdout.text().0);
-            // `az version -o json` wins where it gave the fact.
-            for (slot, v) in [
-                (&mut facts.azure_cli, t.azure_cli),
-                (&mut facts.msal, t.msal),
-                (&mut facts.python_version, t.python_version),
-                (&mut facts.python_platform, t.python_platform),
-                (&mut facts.python_location, t.python_location),
-                (&mut facts.config_directory, t.config_directory),
-                (&mut facts.extensions_directory, t.extensions_directory),
-            ] {
-                if slot.is_none() {
-                    *slot = v;
+        match py {
+            Ok(read) => {
+                if self.records_python {
+                    out.commands.extend(read.commands.iter().cloned());
+                }
+                if let Some(reason) = &read.reason {
+                    out.degrade(read.status, reason.clone());
+                }
+                if let Some(r) = &read.raw {
+                    raw.push_str(r);
+                }
+                if let Some(f) = &read.facts {
+                    fill_from_python(&mut facts, f);
                 }
             }
-            if !t.extensions.is_empty() && facts.extensions.is_none() {
-                facts.extensions = Some(t.extensions.into_iter().collect());
-            }
+            Err(_) => out.degrade(Status::Failed, "reading Azure CLI's Python facts panicked"),
+        }
+        if ctx.cancel().is_cancelled() {
+            out.degrade(Status::Interrupted, "interrupted");
         }
         if facts.azure_cli.is_none() && out.status == Status::Ok {
             out.degrade(Status::Failed, "no azure-cli version found in az's output");
@@ -224,22 +190,22 @@ impl Collector for VersionsAz {
 mod tests {
     use super::*;
 
-    const AZ_VERSION_TEXT: &str = include_str!("../../tests/fixtures/az/az-version.txt");
-
     #[test]
-    fn parses_real_az_version_text() {
-        let t = parse_az_version_text(AZ_VERSION_TEXT);
-        assert_eq!(t.azure_cli.as_deref(), Some("2.91.0"));
-        assert_eq!(t.msal.as_deref(), Some("1.39.0"));
-        assert_eq!(t.python_version.as_deref(), Some("3.13.9"));
-        assert_eq!(t.python_platform.as_deref(), Some("Windows"));
-        assert_eq!(
-            t.python_location.as_deref(),
-            Some("C:\\Program Files\\Microsoft SDKs\\Azure\\CLI2\\python.exe")
-        );
-        assert_eq!(
-            t.extensions,
-            vec![("account".to_string(), "0.2.5".to_string())]
-        );
+    fn python_facts_fill_what_az_version_lacks() {
+        let mut facts = AzVersions {
+            azure_cli: Some("2.91.0".into()),
+            ..AzVersions::default()
+        };
+        let f = crate::collect::az_python::parse_facts(include_str!(
+            "../../tests/fixtures/az/az-python-facts.json"
+        ))
+        .unwrap();
+        fill_from_python(&mut facts, &f);
+        assert_eq!(facts.msal.as_deref(), Some("1.39.0"));
+        assert_eq!(facts.python_version.as_deref(), Some("3.13.9"));
+        assert_eq!(facts.python_platform.as_deref(), Some("Windows"));
+        assert!(facts.python_location.is_some());
+        assert!(facts.extensions_directory.is_some());
+        assert_eq!(facts.extensions.unwrap()["account"], "0.2.5");
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `versions/az.json`: `az version -o json` (its members with `-` written as `_`), completed
-/// from `az --version` where that JSON lacks a fact.
+/// from Azure CLI's Python (what `az --version` adds) where that JSON lacks a fact.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AzVersions {
     /// The `az` executable found on PATH.
@@ -25,7 +25,7 @@ pub struct AzVersions {
     /// Installed extensions: name → version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<BTreeMap<String, String>>,
-    /// The MSAL for Python version (`az --version`, Dependencies).
+    /// The MSAL for Python version (asked of Azure CLI's Python; the `Dependencies` line of `az --version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msal: Option<String>,
     /// Python's version, e.g. `3.12.8`.

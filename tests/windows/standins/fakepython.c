@@ -4,8 +4,9 @@
  * (Azure/azure-cli build_scripts/windows/scripts/az_msi.cmd); entra-collect also asks that
  * python.exe for its OpenSSL and certifi (`python.exe -c CODE`). This program answers both:
  *
- *   -c CODE                     an OpenSSL version line and the path of certifi's bundle
- *                               (Lib\site-packages\certifi\cacert.pem next to the exe)
+ *   -c CODE                     one JSON line: its own path, Python 3.12.8, an OpenSSL version
+ *                               and certifi's bundle (Lib\site-packages\certifi\cacert.pem
+ *                               next to the exe)
  *   -IBm azure.cli version ...  `az version -o json`
  *   -IBm azure.cli --version    `az --version`
  *   -IBm azure.cli login ...    what `az login --debug` logs: the argument list as Python's
@@ -78,6 +79,20 @@ static size_t repr(wchar_t *b, size_t k, const wchar_t *w)
     return k;
 }
 
+/* UTF-8 of a path with `\\` and `"` escaped for a JSON string. */
+static char *json_path(const wchar_t *w)
+{
+    char *s = utf8(w);
+    char *j = malloc(strlen(s) * 2 + 1), *q = j;
+    for (char *p = s; *p; p++) {
+        if (*p == '\\' || *p == '"') *q++ = '\\';
+        *q++ = *p;
+    }
+    *q = 0;
+    free(s);
+    return j;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     HANDLE so = GetStdHandle(STD_OUTPUT_HANDLE), se = GetStdHandle(STD_ERROR_HANDLE);
@@ -91,11 +106,17 @@ int wmain(int argc, wchar_t **argv)
         DWORD len = GetModuleFileNameW(NULL, path, MAX_PATH);
         wchar_t *slash = wcsrchr(path, L'\\');
         if (len == 0 || !slash) return 70;
+        /* One JSON object, as entra-collect's facts snippet prints it (paths JSON-escaped). */
+        char *exe = json_path(path);
         wcscpy(slash + 1, L"Lib\\site-packages\\certifi\\cacert.pem");
-        char *s = utf8(path);
-        out(so, "OpenSSL 3.0.15 3 Sep 2024\r\n");
+        char *s = json_path(path);
+        out(so, "{\"python_location\": \"");
+        out(so, exe);
+        out(so, "\", \"python_version\": \"3.12.8\", \"python_platform\": \"Windows\", "
+                "\"openssl\": \"OpenSSL 3.0.15 3 Sep 2024\", \"certifi\": \"");
         out(so, s);
-        out(so, "\r\n");
+        out(so, "\"}\r\n");
+        free(exe);
         free(s);
         return 0;
     }
