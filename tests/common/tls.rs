@@ -193,6 +193,11 @@ fn tunnel_to(mut s: TcpStream, up: &SocketAddr) {
         return;
     };
     let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    pump(s, upstream);
+}
+
+/// Copy bytes both ways between `s` and `upstream` until either side closes.
+fn pump(s: TcpStream, upstream: TcpStream) {
     let (mut a, mut b) = (s.try_clone().unwrap(), upstream.try_clone().unwrap());
     let (mut c, mut d) = (upstream, s);
     let t = std::thread::spawn(move || {
@@ -296,17 +301,9 @@ fn read_nul_terminated(s: &mut TcpStream) -> Option<String> {
 
 /// Relay bytes both ways between `s` and `up` (already granted).
 fn relay(s: TcpStream, up: &SocketAddr) {
-    let Ok(upstream) = TcpStream::connect(up) else {
-        return;
-    };
-    let (mut a, mut b) = (s.try_clone().unwrap(), upstream.try_clone().unwrap());
-    let (mut c, mut d) = (upstream, s);
-    let t = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut a, &mut b);
-        let _ = b.shutdown(std::net::Shutdown::Write);
-    });
-    let _ = std::io::copy(&mut c, &mut d);
-    let _ = t.join();
+    if let Ok(upstream) = TcpStream::connect(up) {
+        pump(s, upstream);
+    }
 }
 
 /// A SOCKS4/4a/5 proxy on loopback (RFC 1928, RFC 1929, SOCKS4 and its 4a extension).
