@@ -91,13 +91,9 @@ impl<'a> Model<'a> {
     }
 }
 
-/// An operating system a fix step is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Os {
-    Windows,
-    Linux,
-    Macos,
-}
+/// An operating system a fix step is written for: the platform vocabulary the collection
+/// itself uses.
+pub use crate::platform::Platform as Os;
 
 /// A client a fix step is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,12 +118,7 @@ impl<'a> Model<'a> {
                     .as_ref()
                     .map(|m| m.host.platform.as_str())
             })?;
-        match p {
-            "windows" => Some(Os::Windows),
-            "linux" => Some(Os::Linux),
-            "macos" => Some(Os::Macos),
-            _ => None,
-        }
+        p.parse().ok()
     }
 
     /// The bundle is from Windows, or its platform is unknown (the rules' wording before they
