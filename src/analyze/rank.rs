@@ -56,10 +56,11 @@ pub struct Stop {
 /// Lines of a successful run that report a per-tenant failure and go on: azure-cli
 /// `_profile.py` `find_using_common_tenant` ("Authentication failed against tenant %s: %s",
 /// azure-cli PR #28966) and Az.Accounts `RMProfileClient` ("Unable to acquire token for tenant
-/// '{0}' with error '{1}'"). Not where a run stops, unless nothing else explains the failure.
+/// '{0}' with error '{1}'"), as the AADSTS rule recognises them (`rules::per_tenant`, which
+/// also knows older az wording). Not where a run stops, unless nothing else explains the
+/// failure.
 fn per_tenant_warning(line: &str) -> bool {
-    line.contains("Authentication failed against tenant")
-        || line.contains("Unable to acquire token for tenant")
+    super::rules::per_tenant(line).is_some()
 }
 
 /// The failure kinds and the texts that show them (case-insensitive), most specific first:

@@ -1320,7 +1320,7 @@ const PER_TENANT: &[&str] = &[
 ];
 
 /// The tenant a per-tenant warning names, if the line is one.
-fn per_tenant(line: &str) -> Option<String> {
+pub(super) fn per_tenant(line: &str) -> Option<String> {
     let (i, p) = PER_TENANT
         .iter()
         .find_map(|p| line.find(p).map(|i| (i, *p)))?;
